@@ -1,0 +1,116 @@
+//! A matched event as the engine sees it: only the fields it asked for.
+//!
+//! The Java shim sends, for each matched event, the values of
+//! [`EventShape::refs`] in that order (everything else stays in the JVM); the
+//! sidecar resolves the same references on a whole JSON event. Either way the
+//! engine reads them through [`slack_alert_message::Fields`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use slack_alert_message::{FieldRef, Fields};
+
+/// The ordered list of canonical field references a matched event carries.
+#[derive(Debug)]
+pub struct EventShape {
+    refs: Vec<String>,
+    /// Parsed once: resolving a whole JSON event is per-event work.
+    parsed: Vec<Option<FieldRef>>,
+    index: HashMap<String, usize>,
+}
+
+impl EventShape {
+    pub fn new(refs: Vec<String>) -> Arc<EventShape> {
+        let index = refs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.clone(), i))
+            .collect();
+        let parsed = refs.iter().map(|r| FieldRef::parse(r).ok()).collect();
+        Arc::new(EventShape {
+            refs,
+            parsed,
+            index,
+        })
+    }
+
+    pub fn refs(&self) -> &[String] {
+        &self.refs
+    }
+}
+
+/// The values of one matched event, aligned with its [`EventShape`].
+#[derive(Clone, Debug)]
+pub struct MatchedEvent {
+    shape: Arc<EventShape>,
+    values: Vec<Option<Value>>,
+}
+
+impl MatchedEvent {
+    /// From values in shape order; missing trailing values count as absent,
+    /// extra values are ignored, JSON null is absent.
+    pub fn from_values(shape: &Arc<EventShape>, mut values: Vec<Option<Value>>) -> MatchedEvent {
+        values.resize(shape.refs.len(), None);
+        for v in values.iter_mut() {
+            if matches!(v, Some(Value::Null)) {
+                *v = None;
+            }
+        }
+        MatchedEvent {
+            shape: Arc::clone(shape),
+            values,
+        }
+    }
+
+    /// Picks the shape's fields out of a whole JSON event.
+    pub fn from_json(shape: &Arc<EventShape>, event: &Value) -> MatchedEvent {
+        let values = shape
+            .parsed
+            .iter()
+            .map(|r| r.as_ref().and_then(|f| f.resolve(event)).cloned())
+            .collect();
+        MatchedEvent::from_values(shape, values)
+    }
+}
+
+impl Fields for MatchedEvent {
+    fn get(&self, reference: &str) -> Option<&Value> {
+        let i = *self.shape.index.get(reference)?;
+        self.values[i].as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_are_found_by_canonical_reference() {
+        let shape = EventShape::new(vec![
+            "[log.level]".into(),
+            "[log][logger]".into(),
+            "[message]".into(),
+        ]);
+        let e = MatchedEvent::from_values(&shape, vec![Some(json!("ERROR")), Some(Value::Null)]);
+        assert_eq!(e.get("[log.level]"), Some(&json!("ERROR")));
+        assert_eq!(e.get("[log][logger]"), None);
+        assert_eq!(e.get("[message]"), None);
+        assert_eq!(e.get("[other]"), None);
+    }
+
+    #[test]
+    fn from_json_follows_logstash_reference_rules() {
+        let shape = EventShape::new(vec![
+            "[log.level]".into(),
+            "[log][logger]".into(),
+            "[log][level]".into(),
+        ]);
+        let event = json!({"log.level": "error", "log": {"logger": "app.db"}});
+        let e = MatchedEvent::from_json(&shape, &event);
+        assert_eq!(e.get("[log.level]"), Some(&json!("error")));
+        assert_eq!(e.get("[log][logger]"), Some(&json!("app.db")));
+        assert_eq!(e.get("[log][level]"), None);
+    }
+}

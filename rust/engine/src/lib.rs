@@ -1,0 +1,53 @@
+//! The slack_alert engine: everything that decides *whether* and *what* to
+//! send to Slack, once, for both the Logstash plugin (through the JNI
+//! library) and the `slack-alert` sidecar.
+//!
+//! - [`Matcher`]: level matching over batches, no allocation per event.
+//! - [`Fingerprinter`] and [`window`]: one alert per problem per
+//!   `dedup_window`, repeats counted and reported when the window closes.
+//! - [`limiter`]: a token bucket per webhook; what it holds back is summarised.
+//! - [`Alerter`]: the decision core on an injected clock.
+//! - [`sender`]: the background thread that posts to Slack.
+//! - [`Engine`]: all of it running, with its threads.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use serde_json::json;
+//! use slack_alert_engine::{BufferedLog, Config, Decision, Engine};
+//!
+//! let config = Config::from_json(r#"{"dry_run": true, "levels": ["ERROR"]}"#).unwrap();
+//! let log = Arc::new(BufferedLog::new(16));
+//! let engine = Engine::start(config, log.clone()).unwrap();
+//! assert!(engine.matcher().match_raw(b"error").is_some());
+//! let event = engine.event_from_json(&json!({"log.level": "ERROR", "message": "disk full"}));
+//! assert_eq!(engine.submit(&event), Decision::Alerted);
+//! engine.shutdown();
+//! assert!(log.drain().iter().any(|(_, line)| line.contains("disk full")));
+//! ```
+
+pub mod alerter;
+pub mod clock;
+pub mod config;
+pub mod counters;
+mod engine;
+pub mod event;
+pub mod fingerprint;
+pub mod level;
+pub mod limiter;
+pub mod log;
+pub mod matcher;
+pub mod normalize;
+pub mod sender;
+pub mod slack_error;
+pub mod window;
+
+pub use alerter::{Alerter, Decision, MessageKind, Outbox, Outgoing};
+pub use clock::{Clock, ManualClock, Now, SystemClock};
+pub use config::{Config, ConfigError, Webhook};
+pub use counters::{Counters, COUNTER_NAMES};
+pub use engine::{Engine, EngineOptions, ShutdownReport, StartError};
+pub use event::{EventShape, MatchedEvent};
+pub use fingerprint::{Fingerprint, Fingerprinter};
+pub use level::Level;
+pub use log::{BufferedLog, LogLevel, LogSink, StderrLog};
+pub use matcher::Matcher;

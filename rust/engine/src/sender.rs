@@ -1,0 +1,755 @@
+//! The background sender: one thread that posts queued messages to Slack.
+//!
+//! Submitting never blocks: the engine offers messages to a bounded queue and
+//! counts what does not fit. This thread paces posts to Slack's one message a
+//! second, waits as told on 429, retries 5xx and network failures with
+//! exponential backoff and jitter, gives up at once on other 4xx, and logs
+//! each kind of failure once. Every wait is cut short by shutdown, and every
+//! request's timeout is clipped to the shutdown deadline, so shutdown is
+//! bounded.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{
+    bounded, Receiver, RecvTimeoutError, Sender as ChannelSender, TrySendError,
+};
+use parking_lot::Mutex;
+
+use crate::alerter::{MessageKind, Outbox, Outgoing};
+use crate::config::Webhook;
+use crate::counters::Counters;
+use crate::log::{LogLevel, LogOnce, LogSink};
+use crate::slack_error::{explain, is_transient};
+
+/// Slack's answer to one post.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    /// The body, e.g. `ok` or `no_service` (shortened).
+    pub body: String,
+}
+
+/// Posts one webhook body. Error strings must not contain the webhook URL.
+pub trait Transport: Send {
+    fn post(&mut self, body: &[u8], timeout: Duration) -> Result<Reply, String>;
+}
+
+/// Posts over HTTPS with reqwest (rustls).
+pub struct HttpTransport {
+    client: reqwest::blocking::Client,
+    url: Webhook,
+}
+
+impl HttpTransport {
+    pub fn new(url: Webhook, timeout: Duration) -> Result<HttpTransport, String> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            // Slack never redirects a webhook; following one could send the
+            // alert (and the path) somewhere else.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!(
+                "logstash-filter-slack_alert/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .map_err(|e| format!("could not set up the HTTP client: {}", describe(&e)))?;
+        Ok(HttpTransport { client, url })
+    }
+}
+
+impl Transport for HttpTransport {
+    fn post(&mut self, body: &[u8], timeout: Duration) -> Result<Reply, String> {
+        let response = self
+            .client
+            .post(self.url.expose())
+            .header("content-type", "application/json")
+            .timeout(timeout)
+            .body(body.to_vec())
+            .send()
+            .map_err(|e| describe(&e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.text().unwrap_or_default();
+        Ok(Reply {
+            status,
+            retry_after,
+            body: body.chars().take(200).collect(),
+        })
+    }
+}
+
+/// A reqwest error in words, without the URL (reqwest puts it in Display).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+/// Renders messages to the log instead of posting them (`dry_run`).
+pub struct DryRunTransport {
+    log: Arc<dyn LogSink>,
+}
+
+impl DryRunTransport {
+    pub fn new(log: Arc<dyn LogSink>) -> DryRunTransport {
+        DryRunTransport { log }
+    }
+}
+
+impl Transport for DryRunTransport {
+    fn post(&mut self, body: &[u8], _: Duration) -> Result<Reply, String> {
+        let text = serde_json::from_slice(body)
+            .map(|v| slack_alert_message::plain::to_text(&v))
+            .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
+        self.log.log(
+            LogLevel::Info,
+            &format!("dry_run: would post to Slack:\n{text}"),
+        );
+        Ok(Reply {
+            status: 200,
+            retry_after: None,
+            body: "ok".into(),
+        })
+    }
+}
+
+/// How the sender thread behaves; the defaults are Slack's rules.
+#[derive(Clone, Debug)]
+pub struct SenderSettings {
+    pub queue_size: usize,
+    pub timeout: Duration,
+    pub max_retries: u32,
+    /// At least this long between posts (Slack: one message a second).
+    pub pace: Duration,
+    /// First backoff after a 5xx or network failure; doubles up to `max_backoff`.
+    pub retry_base: Duration,
+    pub max_backoff: Duration,
+    /// Shown in log lines instead of the URL.
+    pub redacted_url: String,
+}
+
+/// State shared between the engine and the sender thread.
+struct Shared {
+    counters: Arc<Counters>,
+    undelivered: Arc<AtomicU64>,
+    log: Arc<dyn LogSink>,
+    log_once: LogOnce,
+    deadline: Mutex<Option<Instant>>,
+    /// Messages (and the events they carried) abandoned at the shutdown deadline.
+    abandoned_messages: AtomicU64,
+    abandoned_events: AtomicU64,
+}
+
+impl Shared {
+    fn deadline(&self) -> Option<Instant> {
+        *self.deadline.lock()
+    }
+}
+
+/// The engine's end of the sender: offer messages, then finish.
+pub struct SenderHandle {
+    queue: Option<ChannelSender<Outgoing>>,
+    wake: ChannelSender<()>,
+    done: Receiver<()>,
+    thread: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
+}
+
+/// The outbox in front of the sender thread.
+pub struct QueueOutbox(ChannelSender<Outgoing>);
+
+impl Outbox for QueueOutbox {
+    fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing> {
+        self.0.try_send(message).map_err(|e| match e {
+            TrySendError::Full(m) | TrySendError::Disconnected(m) => m,
+        })
+    }
+
+    fn has_room(&self) -> bool {
+        !self.0.is_full()
+    }
+}
+
+/// What a finished sender left behind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SenderReport {
+    pub abandoned_messages: u64,
+    pub abandoned_events: u64,
+    /// The thread was still busy at the deadline (it stops within one
+    /// request timeout clipped to the deadline, so this should not happen).
+    pub thread_still_running: bool,
+}
+
+impl SenderHandle {
+    /// Starts the sender thread.
+    pub fn spawn(
+        settings: SenderSettings,
+        mut transport: Box<dyn Transport>,
+        counters: Arc<Counters>,
+        undelivered: Arc<AtomicU64>,
+        log: Arc<dyn LogSink>,
+    ) -> std::io::Result<(SenderHandle, QueueOutbox)> {
+        let (queue_tx, queue_rx) = bounded::<Outgoing>(settings.queue_size);
+        let (wake_tx, wake_rx) = bounded::<()>(1);
+        let (done_tx, done_rx) = bounded::<()>(1);
+        let shared = Arc::new(Shared {
+            counters,
+            undelivered,
+            log,
+            log_once: LogOnce::default(),
+            deadline: Mutex::new(None),
+            abandoned_messages: AtomicU64::new(0),
+            abandoned_events: AtomicU64::new(0),
+        });
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("slack_alert-sender".into())
+            .spawn(move || {
+                let mut worker = Worker {
+                    settings,
+                    shared: thread_shared,
+                    wake: wake_rx,
+                    last_post: None,
+                    failing_since: None,
+                    failures_while_down: 0,
+                    rng: seed(),
+                };
+                worker.run(&queue_rx, transport.as_mut());
+                drop(done_tx);
+            })?;
+        let outbox = QueueOutbox(queue_tx.clone());
+        Ok((
+            SenderHandle {
+                queue: Some(queue_tx),
+                wake: wake_tx,
+                done: done_rx,
+                thread: Some(thread),
+                shared,
+            },
+            outbox,
+        ))
+    }
+
+    /// Delivers what is queued until `deadline`, then stops the thread.
+    /// Every clone of the outbox must be dropped first, or the thread keeps
+    /// waiting for more until the deadline.
+    pub fn finish(&mut self, deadline: Instant) -> SenderReport {
+        *self.shared.deadline.lock() = Some(deadline);
+        self.queue.take();
+        let _ = self.wake.try_send(());
+        // The thread ends on its own once the queue is drained or the
+        // deadline passes; allow a little slack for the last request to return.
+        let grace = Duration::from_millis(500);
+        let wait = deadline.saturating_duration_since(Instant::now()) + grace;
+        let finished = !matches!(self.done.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
+        if finished {
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+        SenderReport {
+            abandoned_messages: self.shared.abandoned_messages.load(Ordering::Relaxed),
+            abandoned_events: self.shared.abandoned_events.load(Ordering::Relaxed),
+            thread_still_running: !finished,
+        }
+    }
+}
+
+impl Drop for SenderHandle {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.finish(Instant::now());
+        }
+    }
+}
+
+struct Worker {
+    settings: SenderSettings,
+    shared: Arc<Shared>,
+    wake: Receiver<()>,
+    last_post: Option<Instant>,
+    failing_since: Option<Instant>,
+    failures_while_down: u64,
+    rng: u64,
+}
+
+enum Outcome {
+    Delivered,
+    Failed,
+    Abandoned,
+}
+
+impl Worker {
+    fn run(&mut self, queue: &Receiver<Outgoing>, transport: &mut dyn Transport) {
+        while let Ok(message) = queue.recv() {
+            if self.past_deadline() {
+                self.abandon(&message);
+                continue;
+            }
+            if let Some(last) = self.last_post {
+                self.sleep(self.settings.pace.saturating_sub(last.elapsed()));
+                if self.past_deadline() {
+                    self.abandon(&message);
+                    continue;
+                }
+            }
+            match self.deliver(&message, transport) {
+                Outcome::Delivered => Counters::add(&self.shared.counters.sent, 1),
+                Outcome::Failed => {
+                    Counters::add(&self.shared.counters.send_failures, 1);
+                    // Counted into the next summary; a failed summary hands
+                    // back both its events and the failures it was reporting.
+                    if message.kind != MessageKind::Test {
+                        self.shared
+                            .undelivered
+                            .fetch_add(message.events + message.undelivered, Ordering::Relaxed);
+                    }
+                }
+                Outcome::Abandoned => self.abandon(&message),
+            }
+        }
+    }
+
+    fn deliver(&mut self, message: &Outgoing, transport: &mut dyn Transport) -> Outcome {
+        let body = match serde_json::to_vec(&message.payload) {
+            Ok(b) => b,
+            Err(_) => return Outcome::Failed,
+        };
+        let mut attempts = 0u32;
+        let mut backoff = self.settings.retry_base;
+        loop {
+            let Some(timeout) = self.request_timeout() else {
+                return Outcome::Abandoned;
+            };
+            let answer = transport.post(&body, timeout);
+            // Pace from when Slack answered, so request latency cannot bunch
+            // two posts into one of Slack's seconds.
+            self.last_post = Some(Instant::now());
+            let (transient, problem, wait) = match answer {
+                Ok(r) if (200..300).contains(&r.status) => {
+                    self.recovered();
+                    return Outcome::Delivered;
+                }
+                Ok(r) if r.status == 429 => {
+                    // Not counted against max_retries: Slack told us when to come back.
+                    Counters::add(&self.shared.counters.retries, 1);
+                    let wait = r.retry_after.unwrap_or(backoff);
+                    backoff = (backoff * 2).min(self.settings.max_backoff);
+                    self.log_once(
+                        "429",
+                        LogLevel::Warn,
+                        format!(
+                            "Slack is rate limiting {} (429); waiting {}s as told and retrying; \
+                             alerts over the limit are summarised",
+                            self.settings.redacted_url,
+                            wait.as_secs_f32()
+                        ),
+                    );
+                    self.sleep(wait);
+                    if self.past_deadline() {
+                        return Outcome::Abandoned;
+                    }
+                    continue;
+                }
+                Ok(r) => {
+                    let error = r.body.trim().to_string();
+                    let problem = format!("{} {}: {}", r.status, error, explain(r.status, &error));
+                    (is_transient(r.status), problem, None)
+                }
+                Err(e) => (true, e, None::<Duration>),
+            };
+            self.failing_since.get_or_insert_with(Instant::now);
+            if !transient {
+                self.failures_while_down += 1;
+                self.log_once(
+                    &problem,
+                    LogLevel::Error,
+                    format!(
+                        "Slack rejected a message to {}: {problem}. Not retrying; further \
+                         failures like this are counted (send_failures), not logged",
+                        self.settings.redacted_url
+                    ),
+                );
+                return Outcome::Failed;
+            }
+            if attempts >= self.settings.max_retries {
+                self.failures_while_down += 1;
+                self.log_once(
+                    &format!("gave up: {problem}"),
+                    LogLevel::Error,
+                    format!(
+                        "could not post to {} after {} retries: {problem}. The alert is counted \
+                         in the next summary; further failures like this are counted, not logged",
+                        self.settings.redacted_url, attempts
+                    ),
+                );
+                return Outcome::Failed;
+            }
+            attempts += 1;
+            Counters::add(&self.shared.counters.retries, 1);
+            let jittered = self.jitter(wait.unwrap_or(backoff));
+            backoff = (backoff * 2).min(self.settings.max_backoff);
+            self.sleep(jittered);
+            if self.past_deadline() {
+                return Outcome::Abandoned;
+            }
+        }
+    }
+
+    fn recovered(&mut self) {
+        if let Some(since) = self.failing_since.take() {
+            if self.failures_while_down > 0 {
+                self.shared.log.log(
+                    LogLevel::Info,
+                    &format!(
+                        "Slack is accepting messages again after {:.0}s; {} messages failed meanwhile",
+                        since.elapsed().as_secs_f32(),
+                        self.failures_while_down
+                    ),
+                );
+            }
+            self.failures_while_down = 0;
+            self.shared.log_once.reset();
+        }
+    }
+
+    fn log_once(&self, key: &str, level: LogLevel, line: String) {
+        if self.shared.log_once.first(key) {
+            self.shared.log.log(level, &line);
+        }
+    }
+
+    fn abandon(&self, message: &Outgoing) {
+        // At the deadline nothing can report it to Slack any more: the
+        // shutdown report logs it instead.
+        self.shared
+            .abandoned_messages
+            .fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .abandoned_events
+            .fetch_add(message.events + message.undelivered, Ordering::Relaxed);
+        Counters::add(&self.shared.counters.send_failures, 1);
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.shared.deadline().is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// The request timeout, clipped to the shutdown deadline; `None` once
+    /// the deadline has passed.
+    fn request_timeout(&self) -> Option<Duration> {
+        match self.shared.deadline() {
+            None => Some(self.settings.timeout),
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                (!left.is_zero()).then(|| self.settings.timeout.min(left))
+            }
+        }
+    }
+
+    /// Sleeps, but wakes early when shutdown starts and never past its deadline.
+    fn sleep(&self, d: Duration) {
+        if d.is_zero() {
+            return;
+        }
+        let until = Instant::now() + d;
+        loop {
+            let mut left = until.saturating_duration_since(Instant::now());
+            if let Some(deadline) = self.shared.deadline() {
+                left = left.min(deadline.saturating_duration_since(Instant::now()));
+            }
+            if left.is_zero() {
+                return;
+            }
+            match self.wake.recv_timeout(left) {
+                // Shutdown started: re-check against its deadline.
+                Ok(()) => continue,
+                Err(RecvTimeoutError::Timeout) => return,
+                Err(RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(left.min(Duration::from_millis(10)))
+                }
+            }
+        }
+    }
+
+    /// A duration between half and all of `d` (xorshift; no need for a crate).
+    fn jitter(&mut self, d: Duration) -> Duration {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let fraction = 0.5 + (self.rng % 1000) as f64 / 2000.0;
+        d.mul_f64(fraction)
+    }
+}
+
+fn seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0x9e37_79b9);
+    nanos | 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::BufferedLog;
+    use std::collections::VecDeque;
+
+    /// Answers from a script, records what it was sent.
+    struct Scripted {
+        answers: Arc<Mutex<VecDeque<Result<Reply, String>>>>,
+        posts: Arc<AtomicU64>,
+    }
+
+    impl Transport for Scripted {
+        fn post(&mut self, _: &[u8], _: Duration) -> Result<Reply, String> {
+            self.posts.fetch_add(1, Ordering::SeqCst);
+            self.answers
+                .lock()
+                .pop_front()
+                .unwrap_or(Ok(reply(200, None, "ok")))
+        }
+    }
+
+    fn reply(status: u16, retry_after: Option<u64>, body: &str) -> Reply {
+        Reply {
+            status,
+            retry_after: retry_after.map(Duration::from_secs),
+            body: body.into(),
+        }
+    }
+
+    struct Rig {
+        handle: SenderHandle,
+        outbox: QueueOutbox,
+        counters: Arc<Counters>,
+        undelivered: Arc<AtomicU64>,
+        log: Arc<BufferedLog>,
+        posts: Arc<AtomicU64>,
+    }
+
+    fn rig(answers: Vec<Result<Reply, String>>, max_retries: u32) -> Rig {
+        let counters = Arc::new(Counters::default());
+        let undelivered = Arc::new(AtomicU64::new(0));
+        let log = Arc::new(BufferedLog::new(100));
+        let posts = Arc::new(AtomicU64::new(0));
+        let transport = Scripted {
+            answers: Arc::new(Mutex::new(answers.into())),
+            posts: Arc::clone(&posts),
+        };
+        let settings = SenderSettings {
+            queue_size: 4,
+            timeout: Duration::from_secs(1),
+            max_retries,
+            pace: Duration::ZERO,
+            retry_base: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(4),
+            redacted_url: "https://hooks.slack.com/services/***".into(),
+        };
+        let (handle, outbox) = SenderHandle::spawn(
+            settings,
+            Box::new(transport),
+            Arc::clone(&counters),
+            Arc::clone(&undelivered),
+            log.clone(),
+        )
+        .unwrap();
+        Rig {
+            handle,
+            outbox,
+            counters,
+            undelivered,
+            log,
+            posts,
+        }
+    }
+
+    fn alert(events: u64) -> Outgoing {
+        Outgoing {
+            kind: MessageKind::Alert,
+            payload: serde_json::json!({"text": "x"}),
+            events,
+            undelivered: 0,
+        }
+    }
+
+    fn finish(mut r: Rig) -> (Rig, SenderReport) {
+        drop(std::mem::replace(&mut r.outbox, QueueOutbox(bounded(1).0)));
+        let report = r.handle.finish(Instant::now() + Duration::from_secs(5));
+        (r, report)
+    }
+
+    #[test]
+    fn retries_5xx_then_delivers() {
+        let mut r = rig(
+            vec![
+                Ok(reply(500, None, "rollup_error")),
+                Err("could not connect".into()),
+            ],
+            3,
+        );
+        r.outbox.offer(alert(1)).unwrap();
+        let (r, report) = finish(r);
+        assert_eq!(report, SenderReport::default());
+        assert_eq!(r.counters.sent.load(Ordering::Relaxed), 1);
+        assert_eq!(r.counters.retries.load(Ordering::Relaxed), 2);
+        assert_eq!(r.posts.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn gives_up_after_max_retries_and_reports_the_events() {
+        let answers = (0..10)
+            .map(|_| Ok(reply(503, None, "unavailable")))
+            .collect();
+        let mut r = rig(answers, 2);
+        r.outbox.offer(alert(5)).unwrap();
+        let (r, _) = finish(r);
+        assert_eq!(r.posts.load(Ordering::SeqCst), 3);
+        assert_eq!(r.counters.send_failures.load(Ordering::Relaxed), 1);
+        assert_eq!(r.undelivered.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn permanent_errors_are_not_retried_and_are_logged_once() {
+        let answers = (0..3).map(|_| Ok(reply(404, None, "no_service"))).collect();
+        let mut r = rig(answers, 3);
+        for _ in 0..3 {
+            r.outbox.offer(alert(1)).unwrap();
+        }
+        let (r, _) = finish(r);
+        assert_eq!(r.posts.load(Ordering::SeqCst), 3);
+        assert_eq!(r.counters.send_failures.load(Ordering::Relaxed), 3);
+        let lines = r.log.drain();
+        let errors: Vec<_> = lines
+            .iter()
+            .filter(|(l, _)| *l == LogLevel::Error)
+            .collect();
+        assert_eq!(errors.len(), 1, "{lines:?}");
+        assert!(errors[0]
+            .1
+            .contains("404 no_service: the webhook was revoked or mistyped"));
+        assert!(errors[0].1.contains("hooks.slack.com/services/***"));
+    }
+
+    #[test]
+    fn honours_retry_after_without_counting_it_as_a_retry_budget() {
+        let answers = vec![Ok(reply(429, Some(0), "rate_limited")); 5];
+        let mut r = rig(answers, 0);
+        r.outbox.offer(alert(1)).unwrap();
+        let (r, _) = finish(r);
+        assert_eq!(r.counters.sent.load(Ordering::Relaxed), 1);
+        assert_eq!(r.counters.retries.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn the_queue_is_bounded() {
+        // The transport hangs on its first post until shutdown; offers beyond
+        // the queue's capacity come back.
+        struct Hang(Arc<AtomicU64>);
+        impl Transport for Hang {
+            fn post(&mut self, _: &[u8], timeout: Duration) -> Result<Reply, String> {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(timeout.min(Duration::from_millis(300)));
+                Err("timed out".into())
+            }
+        }
+        let posts = Arc::new(AtomicU64::new(0));
+        let settings = SenderSettings {
+            queue_size: 2,
+            timeout: Duration::from_secs(10),
+            max_retries: 0,
+            pace: Duration::ZERO,
+            retry_base: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+            redacted_url: "x".into(),
+        };
+        let counters = Arc::new(Counters::default());
+        let (mut handle, mut outbox) = SenderHandle::spawn(
+            settings,
+            Box::new(Hang(Arc::clone(&posts))),
+            Arc::clone(&counters),
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(BufferedLog::new(10)),
+        )
+        .unwrap();
+        let start = Instant::now();
+        let refused = (0..100).filter(|_| outbox.offer(alert(1)).is_err()).count();
+        assert!(refused >= 97, "{refused}");
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "offering must not block"
+        );
+        drop(outbox);
+        let began = Instant::now();
+        let report = handle.finish(Instant::now() + Duration::from_millis(200));
+        assert!(
+            began.elapsed() < Duration::from_millis(1200),
+            "{:?}",
+            began.elapsed()
+        );
+        assert!(!report.thread_still_running);
+        assert!(report.abandoned_messages >= 1, "{report:?}");
+    }
+
+    #[test]
+    fn jitter_stays_within_half_and_whole() {
+        let mut w = Worker {
+            settings: SenderSettings {
+                queue_size: 1,
+                timeout: Duration::from_secs(1),
+                max_retries: 0,
+                pace: Duration::ZERO,
+                retry_base: Duration::ZERO,
+                max_backoff: Duration::ZERO,
+                redacted_url: String::new(),
+            },
+            shared: Arc::new(Shared {
+                counters: Arc::default(),
+                undelivered: Arc::default(),
+                log: Arc::new(BufferedLog::new(1)),
+                log_once: LogOnce::default(),
+                deadline: Mutex::new(None),
+                abandoned_messages: AtomicU64::new(0),
+                abandoned_events: AtomicU64::new(0),
+            }),
+            wake: bounded(1).1,
+            last_post: None,
+            failing_since: None,
+            failures_while_down: 0,
+            rng: 12345,
+        };
+        for _ in 0..1000 {
+            let j = w.jitter(Duration::from_millis(1000));
+            assert!(
+                j >= Duration::from_millis(500) && j <= Duration::from_millis(1000),
+                "{j:?}"
+            );
+        }
+    }
+}

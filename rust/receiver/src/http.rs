@@ -1,0 +1,507 @@
+//! Just enough HTTP/1.1 for a webhook receiver, on std only.
+//!
+//! Requests: request line, headers, a body by `Content-Length` or
+//! `Transfer-Encoding: chunked`, `Expect: 100-continue`, keep-alive. Responses always
+//! carry `Content-Length`. Everything read is bounded: the head by [`MAX_HEAD_BYTES`],
+//! the body by [`MAX_BODY_BYTES`] (Slack's own cap is smaller than anything an alert
+//! should need), so a misbehaving client cannot make the receiver hoard memory.
+
+use std::io::{self, BufRead, Read, Write};
+
+/// Largest request body accepted; larger is answered 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Largest request line plus headers (and chunked trailers) accepted; larger is 431.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Longest chunk-size line, extensions included.
+const MAX_CHUNK_LINE_BYTES: usize = 4096;
+
+/// One request as read off the wire.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub method: String,
+    /// The path without query string, also when sent in absolute form.
+    pub path: String,
+    pub body: Vec<u8>,
+    /// True if and only if the client allows the connection to stay open afterwards.
+    pub keep_alive: bool,
+}
+
+/// Why no request could be read.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The connection was closed (or reset) between requests: nothing to answer.
+    Closed,
+    /// The connection broke mid-request.
+    Io(io::Error),
+    /// Not HTTP we understand: answer 400.
+    Malformed(String),
+    /// The body is over [`MAX_BODY_BYTES`]: answer 413.
+    BodyTooLarge,
+    /// The head is over [`MAX_HEAD_BYTES`]: answer 431.
+    HeadTooLarge,
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> ReadError {
+        ReadError::Io(e)
+    }
+}
+
+fn malformed(what: impl Into<String>) -> ReadError {
+    ReadError::Malformed(what.into())
+}
+
+/// Reads one request from `reader`. `interim` receives `100 Continue` when the client
+/// waits for it before sending the body (curl does for bodies over 1 KiB).
+pub(crate) fn read_request(
+    reader: &mut impl BufRead,
+    interim: &mut impl Write,
+) -> Result<Request, ReadError> {
+    let mut budget = MAX_HEAD_BYTES;
+    // RFC 9112 asks servers to ignore empty lines before a request line.
+    let request_line = loop {
+        match read_line(reader, &mut budget, true) {
+            Ok(line) if line.is_empty() => continue,
+            Ok(line) => break line,
+            Err(ReadError::Io(e)) if is_disconnect(&e) => return Err(ReadError::Closed),
+            Err(e) => return Err(e),
+        }
+    };
+    let (method, target, version) = parse_request_line(&request_line)?;
+    let http11 = version == "HTTP/1.1";
+    let mut head = Head::default();
+    loop {
+        let line = read_line(reader, &mut budget, false)?;
+        if line.is_empty() {
+            break;
+        }
+        head.add(&line)?;
+    }
+    let keep_alive = match &head.connection {
+        Some(c) if has_token(c, "close") => false,
+        Some(c) if has_token(c, "keep-alive") => true,
+        _ => http11,
+    };
+    let body = read_body(reader, interim, &head, &mut budget)?;
+    Ok(Request {
+        method: method.to_string(),
+        path: path_of(target),
+        body,
+        keep_alive,
+    })
+}
+
+/// The headers that matter to a webhook receiver.
+#[derive(Default)]
+struct Head {
+    content_length: Option<usize>,
+    chunked: bool,
+    connection: Option<String>,
+    expect_continue: bool,
+}
+
+impl Head {
+    fn add(&mut self, line: &str) -> Result<(), ReadError> {
+        if line.starts_with([' ', '\t']) {
+            return Err(malformed("obsolete header line folding"));
+        }
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| malformed(format!("header line without a colon: {line:.80}")))?;
+        let value = value.trim();
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => {
+                let length: usize = value
+                    .parse()
+                    .map_err(|_| malformed(format!("bad Content-Length: {value:.40}")))?;
+                if self.content_length.is_some_and(|l| l != length) {
+                    return Err(malformed("conflicting Content-Length headers"));
+                }
+                self.content_length = Some(length);
+            }
+            "transfer-encoding" => {
+                let last = value.rsplit(',').next().unwrap_or("").trim();
+                if !last.eq_ignore_ascii_case("chunked") {
+                    return Err(malformed(format!(
+                        "unsupported Transfer-Encoding: {value:.40}"
+                    )));
+                }
+                self.chunked = true;
+            }
+            "connection" => self.connection = Some(value.to_ascii_lowercase()),
+            "expect" => self.expect_continue = value.eq_ignore_ascii_case("100-continue"),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn read_body(
+    reader: &mut impl BufRead,
+    interim: &mut impl Write,
+    head: &Head,
+    budget: &mut usize,
+) -> Result<Vec<u8>, ReadError> {
+    // Chunked wins over Content-Length when both are sent (RFC 9112 §6.3).
+    let length = if head.chunked {
+        None
+    } else {
+        match head.content_length.unwrap_or(0) {
+            0 => return Ok(Vec::new()),
+            n if n > MAX_BODY_BYTES => return Err(ReadError::BodyTooLarge),
+            n => Some(n),
+        }
+    };
+    if head.expect_continue {
+        interim.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        interim.flush()?;
+    }
+    match length {
+        Some(n) => read_exact_vec(reader, n),
+        None => read_chunked(reader, budget),
+    }
+}
+
+fn read_chunked(reader: &mut impl BufRead, budget: &mut usize) -> Result<Vec<u8>, ReadError> {
+    let mut body = Vec::new();
+    loop {
+        let mut line_budget = MAX_CHUNK_LINE_BYTES;
+        let line = read_line(reader, &mut line_budget, false)?;
+        let size = line.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size, 16)
+            .map_err(|_| malformed(format!("bad chunk size: {size:.40}")))?;
+        if size == 0 {
+            break;
+        }
+        if body.len().saturating_add(size) > MAX_BODY_BYTES {
+            return Err(ReadError::BodyTooLarge);
+        }
+        body.extend(read_exact_vec(reader, size)?);
+        if read_exact_vec(reader, 2)? != b"\r\n" {
+            return Err(malformed("chunk data longer than its size"));
+        }
+    }
+    // Trailers, ignored, up to the empty line.
+    while !read_line(reader, budget, false)?.is_empty() {}
+    Ok(body)
+}
+
+fn read_exact_vec(reader: &mut impl BufRead, n: usize) -> Result<Vec<u8>, ReadError> {
+    let mut data = Vec::with_capacity(n);
+    Read::take(reader, n as u64).read_to_end(&mut data)?;
+    if data.len() < n {
+        return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into()));
+    }
+    Ok(data)
+}
+
+/// Reads one line, without its line ending, charging its length to `budget`.
+/// `first` marks the first read of a request, where a clean end of stream means the
+/// client closed an idle connection.
+fn read_line(
+    reader: &mut impl BufRead,
+    budget: &mut usize,
+    first: bool,
+) -> Result<String, ReadError> {
+    let mut line = Vec::new();
+    let read = Read::take(reader, *budget as u64 + 1).read_until(b'\n', &mut line)?;
+    if read > *budget {
+        return Err(ReadError::HeadTooLarge);
+    }
+    *budget -= read;
+    if !line.ends_with(b"\n") {
+        if read == 0 && first {
+            return Err(ReadError::Closed);
+        }
+        return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into()));
+    }
+    line.pop();
+    if line.ends_with(b"\r") {
+        line.pop();
+    }
+    String::from_utf8(line).map_err(|_| malformed("request head is not UTF-8"))
+}
+
+fn parse_request_line(line: &str) -> Result<(&str, &str, &str), ReadError> {
+    let mut parts = line.split(' ');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(method), Some(target), Some(version), None)
+            if !method.is_empty()
+                && !target.is_empty()
+                && (version == "HTTP/1.1" || version == "HTTP/1.0") =>
+        {
+            Ok((method, target, version))
+        }
+        _ => Err(malformed(format!("bad request line: {line:.80}"))),
+    }
+}
+
+/// The path of a request target, without query; `http://host/x?y` gives `/x`.
+fn path_of(target: &str) -> String {
+    let without_authority = match target.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
+    let end = without_authority
+        .find(['?', '#'])
+        .unwrap_or(without_authority.len());
+    without_authority[..end].to_string()
+}
+
+fn has_token(list: &str, token: &str) -> bool {
+    list.split(',').any(|t| t.trim() == token)
+}
+
+fn is_disconnect(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::NotConnected
+    )
+}
+
+/// One response; always sent with `Content-Length`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    pub retry_after: Option<u64>,
+}
+
+impl Response {
+    /// A short text answer like Slack's (`ok`, `invalid_blocks`).
+    pub(crate) fn text(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.as_bytes().to_vec(),
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn json(status: u16, body: &serde_json::Value) -> Response {
+        Response {
+            status,
+            content_type: "application/json",
+            body: body.to_string().into_bytes(),
+            retry_after: None,
+        }
+    }
+
+    /// Writes the response; `keep_alive` tells the client whether to send more.
+    pub(crate) fn write_to(&self, out: &mut impl Write, keep_alive: bool) -> io::Result<()> {
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
+            self.status,
+            reason(self.status),
+            self.content_type,
+            self.body.len(),
+            if keep_alive { "keep-alive" } else { "close" },
+        );
+        if let Some(secs) = self.retry_after {
+            head.push_str(&format!("Retry-After: {secs}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(&self.body);
+        out.write_all(&bytes)?;
+        out.flush()
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        410 => "Gone",
+        413 => "Content Too Large",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads one request from `wire`, returning it and what was sent as interim answers.
+    fn read(wire: &[u8]) -> (Result<Request, ReadError>, String) {
+        let mut reader = io::BufReader::new(wire);
+        let mut interim = Vec::new();
+        let request = read_request(&mut reader, &mut interim);
+        (request, String::from_utf8(interim).unwrap())
+    }
+
+    fn ok(wire: &[u8]) -> Request {
+        read(wire).0.expect("request should parse")
+    }
+
+    #[test]
+    fn reads_a_content_length_post() {
+        let request =
+            ok(b"POST /services/T/B/x?a=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello");
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/services/T/B/x");
+        assert_eq!(request.body, b"hello");
+        assert!(request.keep_alive);
+    }
+
+    #[test]
+    fn reads_two_requests_from_one_stream() {
+        let wire = b"POST /a HTTP/1.1\r\nContent-Length: 1\r\n\r\nxGET /b HTTP/1.1\r\nconnection: Close\r\n\r\n";
+        let mut reader = io::BufReader::new(&wire[..]);
+        let first = read_request(&mut reader, &mut io::sink()).unwrap();
+        let second = read_request(&mut reader, &mut io::sink()).unwrap();
+        assert_eq!(
+            (first.path.as_str(), first.body.as_slice()),
+            ("/a", &b"x"[..])
+        );
+        assert_eq!(
+            (second.method.as_str(), second.path.as_str()),
+            ("GET", "/b")
+        );
+        assert!(!second.keep_alive);
+        assert!(matches!(
+            read_request(&mut reader, &mut io::sink()),
+            Err(ReadError::Closed)
+        ));
+    }
+
+    #[test]
+    fn http10_closes_unless_asked_to_keep_alive() {
+        assert!(!ok(b"GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(ok(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive);
+    }
+
+    #[test]
+    fn reads_a_chunked_body_with_extensions_and_trailers() {
+        let wire = b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{\"te\r\n9\r\nxt\":\"hi\"}\r\n0\r\nX-Trailer: y\r\n\r\n";
+        assert_eq!(ok(wire).body, br#"{"text":"hi"}"#);
+    }
+
+    #[test]
+    fn chunked_wins_over_content_length() {
+        let wire = b"POST /x HTTP/1.1\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+        assert_eq!(ok(wire).body, b"ab");
+    }
+
+    #[test]
+    fn bodies_over_one_mib_are_refused() {
+        let at_cap = format!("POST /x HTTP/1.1\r\nContent-Length: {MAX_BODY_BYTES}\r\n\r\n");
+        let mut wire = at_cap.into_bytes();
+        wire.extend(vec![b'a'; MAX_BODY_BYTES]);
+        assert_eq!(ok(&wire).body.len(), MAX_BODY_BYTES);
+
+        let over = format!(
+            "POST /x HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY_BYTES + 1
+        );
+        assert!(matches!(
+            read(over.as_bytes()).0,
+            Err(ReadError::BodyTooLarge)
+        ));
+
+        let chunk = format!("{:x}\r\n", MAX_BODY_BYTES / 2 + 1);
+        let mut chunked = b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for _ in 0..2 {
+            chunked.extend(chunk.as_bytes());
+            chunked.extend(vec![b'a'; MAX_BODY_BYTES / 2 + 1]);
+            chunked.extend(b"\r\n");
+        }
+        assert!(matches!(read(&chunked).0, Err(ReadError::BodyTooLarge)));
+    }
+
+    #[test]
+    fn expect_continue_gets_an_interim_answer_unless_too_large() {
+        let (request, interim) =
+            read(b"POST /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
+        assert_eq!(request.unwrap().body, b"hi");
+        assert_eq!(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+        let too_large = format!(
+            "POST /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY_BYTES + 1
+        );
+        let (request, interim) = read(too_large.as_bytes());
+        assert!(matches!(request, Err(ReadError::BodyTooLarge)));
+        assert_eq!(interim, "");
+    }
+
+    #[test]
+    fn malformed_requests_are_reported() {
+        for wire in [
+            &b"GARBAGE\r\n\r\n"[..],
+            b"GET / HTTP/2\r\n\r\n",
+            b"GET / HTTP/1.1\r\nno colon\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\n0\r\n\r\n",
+        ] {
+            assert!(
+                matches!(read(wire).0, Err(ReadError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(wire)
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_and_oversized_heads() {
+        assert!(matches!(read(b"").0, Err(ReadError::Closed)));
+        assert!(matches!(read(b"\r\n").0, Err(ReadError::Closed)));
+        assert!(matches!(
+            read(b"GET / HTTP/1.1\r\nHo").0,
+            Err(ReadError::Io(_))
+        ));
+        assert!(matches!(
+            read(b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc").0,
+            Err(ReadError::Io(_))
+        ));
+        let mut huge = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        huge.extend(vec![b'a'; MAX_HEAD_BYTES]);
+        huge.extend(b"\r\n\r\n");
+        assert!(matches!(read(&huge).0, Err(ReadError::HeadTooLarge)));
+    }
+
+    #[test]
+    fn paths_drop_authority_and_query() {
+        assert_eq!(path_of("/services/a?x=1#f"), "/services/a");
+        assert_eq!(
+            path_of("http://127.0.0.1:9/_receiver/stats?x"),
+            "/_receiver/stats"
+        );
+        assert_eq!(path_of("http://127.0.0.1:9"), "/");
+    }
+
+    #[test]
+    fn responses_carry_length_and_retry_after() {
+        let mut out = Vec::new();
+        let mut response = Response::text(429, "rate_limited");
+        response.retry_after = Some(3);
+        response.write_to(&mut out, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("\r\nContent-Length: 12\r\n"), "{text}");
+        assert!(text.contains("\r\nConnection: close\r\n"), "{text}");
+        assert!(text.contains("\r\nRetry-After: 3\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\nrate_limited"), "{text}");
+    }
+}

@@ -1,0 +1,222 @@
+//! A local stand-in for Slack's incoming webhooks, for tests and the demo.
+//!
+//! There is no network where this project is tested, so every test posts to a
+//! [`Receiver`] instead of `hooks.slack.com`. It answers like Slack — `ok`, the Slack
+//! error strings, 429 with `Retry-After` — and referees what it receives:
+//!
+//! - [`limits`] checks each message against Slack's Block Kit limits and records every
+//!   breach in [`Receiver::violations`] (a correct client produces none);
+//! - [`mentions`] lists the `<!channel>`-style control sequences in a payload, so tests
+//!   can assert that log data could not ping anyone;
+//! - [`Mode`] makes it fail on purpose: any status, hang, close the connection, or fail
+//!   the next few posts;
+//! - [`RateLimit`] answers 429 like Slack's leaky bucket;
+//! - the `slack-receiver` binary runs it as a process for scripts and the demo.
+//!
+//! The HTTP/1.1 server is written on `std::net` alone, one thread per connection, and
+//! binds loopback only. Request bodies over [`MAX_BODY_BYTES`] are answered 413.
+//!
+//! # Control API
+//!
+//! Tests and scripts not written in Rust drive the receiver over the same port. It is
+//! answered whatever the mode, so a hung or failing receiver can always be switched back.
+//!
+//! | request                     | answer                                                    |
+//! |-----------------------------|-----------------------------------------------------------|
+//! | `GET /_receiver/messages`   | JSON array of accepted bodies                             |
+//! | `GET /_receiver/received`   | `[{"status", "answer", "body", "raw_len", "at_ms"}]`, `at_ms` since start |
+//! | `GET /_receiver/violations` | JSON array of strings                                     |
+//! | `GET /_receiver/stats`      | JSON object of [`Stats`]                                  |
+//! | `GET /_receiver/mode`       | the current mode, in the form `POST` takes                |
+//! | `POST /_receiver/mode`      | `{"mode":"ok"}`, `{"mode":"status","status":429,"error":"rate_limited","retry_after":2}` (`error` defaults to Slack's string for the status), `{"mode":"hang"}`, `{"mode":"close"}`, `{"mode":"fail_next","count":3,"then":{...}}` |
+//! | `POST /_receiver/reset`     | clears everything, mode back to ok                        |
+//!
+//! Any other path is answered 404 `no_service`, like Slack.
+//!
+//! # Example
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::net::TcpStream;
+//! use std::time::{Duration, Instant};
+//! use slack_alert_receiver::Receiver;
+//!
+//! let receiver = Receiver::start()?;
+//! let body = r#"{"text":"disk full on db-1"}"#;
+//! let mut client = TcpStream::connect(receiver.addr())?;
+//! write!(
+//!     client,
+//!     "POST /services/T000TEST/B000TEST/testtoken0123456789 HTTP/1.1\r\n\
+//!      Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+//!     body.len()
+//! )?;
+//! let mut answer = String::new();
+//! client.read_to_string(&mut answer)?;
+//! assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.ends_with("\r\n\r\nok"));
+//!
+//! let accepted = receiver.wait_for_accepted(1, Duration::from_secs(1));
+//! assert_eq!(accepted[0]["text"], "disk full on db-1");
+//! assert!(receiver.violations().is_empty());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod control;
+mod http;
+pub mod limits;
+mod mentions;
+mod options;
+pub mod print;
+mod rate;
+mod server;
+mod state;
+
+pub use http::MAX_BODY_BYTES;
+pub use mentions::mentions;
+pub use options::{Mode, Options, RateLimit};
+pub use state::{Received, Stats, KEEP_LAST};
+
+use server::Server;
+use state::Shared;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The webhook path [`Receiver::webhook_url`] hands out. Any path under `/services/` is
+/// accepted the same way.
+pub const WEBHOOK_PATH: &str = "/services/T000TEST/B000TEST/testtoken0123456789";
+
+/// A running receiver. Dropping it stops it: the listener closes, every connection
+/// (hung ones included) is shut down and its threads are joined within about a second.
+pub struct Receiver {
+    shared: Arc<Shared>,
+    server: Server,
+}
+
+impl Receiver {
+    /// Starts a receiver on `127.0.0.1` with a free port and default [`Options`].
+    pub fn start() -> io::Result<Receiver> {
+        Receiver::start_with(Options::default())
+    }
+
+    /// Starts a receiver on `127.0.0.1` with a free port.
+    pub fn start_with(options: Options) -> io::Result<Receiver> {
+        Receiver::start_at(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options)
+    }
+
+    /// Starts a receiver on `addr`, which must be an IPv4 loopback address (port 0 picks
+    /// a free one): the receiver is for local tests and must never listen on a network.
+    ///
+    /// Fails with `InvalidInput` for any other address or an unenforceable
+    /// [`RateLimit`], and with the bind error if the port is taken.
+    pub fn start_at(addr: SocketAddr, options: Options) -> io::Result<Receiver> {
+        if !matches!(addr, SocketAddr::V4(v4) if v4.ip().is_loopback()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("the receiver listens on 127.0.0.1 only, not {addr}"),
+            ));
+        }
+        if let Some(limit) = &options.rate_limit {
+            limit.validate()?;
+        }
+        let listener = TcpListener::bind(addr)?;
+        let shared = Arc::new(Shared::new(options)?);
+        let server = Server::spawn(listener, Arc::clone(&shared))?;
+        Ok(Receiver { shared, server })
+    }
+
+    /// The address the receiver listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// The webhook URL to configure a client with, e.g.
+    /// `http://127.0.0.1:PORT/services/T000TEST/B000TEST/testtoken0123456789`.
+    pub fn webhook_url(&self) -> String {
+        format!("http://{}{WEBHOOK_PATH}", self.addr())
+    }
+
+    /// Changes how posts are answered from now on. A post hung in [`Mode::Hang`] is
+    /// released (its connection closed, unanswered) by any mode change.
+    pub fn set_mode(&self, mode: Mode) {
+        self.shared.set_mode(mode);
+    }
+
+    /// The current mode; a [`Mode::FailNext`] shows its remaining count.
+    pub fn mode(&self) -> Mode {
+        self.shared.lock().mode()
+    }
+
+    /// Every post to `/services/...`, in arrival order, whatever was answered (the last
+    /// [`KEEP_LAST`] of them).
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.lock().received()
+    }
+
+    /// The bodies answered 200, in order (the last [`KEEP_LAST`] of them).
+    pub fn accepted(&self) -> Vec<serde_json::Value> {
+        self.shared.lock().accepted()
+    }
+
+    /// Waits until at least `n` posts were accepted since start or the last reset, or
+    /// until `timeout`; returns the accepted bodies either way.
+    pub fn wait_for_accepted(&self, n: usize, timeout: Duration) -> Vec<serde_json::Value> {
+        self.shared.wait_for_accepted(n, timeout)
+    }
+
+    /// Every breach seen, each saying which post, what and where, e.g.
+    /// `post 3: invalid_blocks at blocks[1].text: section text is 3001 characters (limit 3000)`.
+    /// Breaches are recorded whatever the mode answered; posting again before a
+    /// `Retry-After` elapsed is one too.
+    pub fn violations(&self) -> Vec<String> {
+        self.shared.lock().violations()
+    }
+
+    /// Counters since start or the last reset.
+    pub fn stats(&self) -> Stats {
+        self.shared.lock().stats()
+    }
+
+    /// Forgets everything received, the violations and the counters, refills the rate
+    /// limit, and sets the mode back to [`Mode::Ok`].
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// Stops the receiver; the same as dropping it.
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.server.stop();
+        // Connections are closed: nothing more can be accepted, so print what was.
+        self.shared
+            .finish_printing(Instant::now() + Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receiver_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Receiver>();
+    }
+
+    #[test]
+    fn webhook_url_names_the_port() {
+        let receiver = Receiver::start().unwrap();
+        let port = receiver.addr().port();
+        assert_ne!(port, 0);
+        assert_eq!(
+            receiver.webhook_url(),
+            format!("http://127.0.0.1:{port}/services/T000TEST/B000TEST/testtoken0123456789")
+        );
+        receiver.stop();
+    }
+}

@@ -1,0 +1,257 @@
+//! `slack-receiver`: the local Slack webhook receiver as a process, for the demo, shell
+//! scripts and Java tests.
+//!
+//! ```text
+//! slack-receiver [--listen 127.0.0.1:PORT] [--print] [--rate-limit PER_SEC] [--burst N]
+//!                [--exit-on-stdin-eof]
+//! ```
+//!
+//! Prints `listening http://127.0.0.1:PORT`, then `webhook <url>`, then (with
+//! `--print`) each accepted message as text. Exits 0 on SIGTERM, SIGINT, or, with
+//! `--exit-on-stdin-eof`, when stdin closes — so a parent that dies takes it down.
+
+use slack_alert_receiver::{Options, RateLimit, Receiver};
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: slack-receiver [--listen 127.0.0.1:PORT] [--print] \
+[--rate-limit PER_SEC] [--burst N] [--exit-on-stdin-eof]";
+
+/// Bursts Slack's users measured; used when only `--rate-limit` is given.
+const DEFAULT_BURST: u32 = 25;
+
+#[derive(Debug, PartialEq)]
+struct Args {
+    listen: SocketAddr,
+    options: Options,
+    exit_on_stdin_eof: bool,
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(problem) => {
+            eprintln!("slack-receiver: {problem}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    signals::exit_zero_on_term();
+    // Hold stdout while starting, so no printed message can come before the two lines
+    // a parent process waits for.
+    let mut out = io::stdout().lock();
+    let receiver = match Receiver::start_at(args.listen, args.options) {
+        Ok(receiver) => receiver,
+        Err(e) => {
+            eprintln!("slack-receiver: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let announced = writeln!(out, "listening http://{}", receiver.addr())
+        .and_then(|()| writeln!(out, "webhook {}", receiver.webhook_url()))
+        .and_then(|()| out.flush());
+    drop(out);
+    if announced.is_err() {
+        return ExitCode::FAILURE;
+    }
+    if args.exit_on_stdin_eof {
+        // Reading to the end returns when the parent closes the pipe or dies.
+        let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
+        receiver.stop();
+        return ExitCode::SUCCESS;
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Parses the arguments; `Ok(None)` asks for the usage text.
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut parsed = Args {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        options: Options::default(),
+        exit_on_stdin_eof: false,
+    };
+    let mut per_second = None;
+    let mut burst = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("`{name}` needs a value"))
+        };
+        match flag.as_str() {
+            "--listen" => parsed.listen = parse_listen(&value("--listen")?)?,
+            "--rate-limit" => {
+                let text = value("--rate-limit")?;
+                let rate: f64 = text.parse().map_err(|_| {
+                    format!("`--rate-limit` must be posts per second, got {text:?}")
+                })?;
+                per_second = Some(rate);
+            }
+            "--burst" => {
+                let text = value("--burst")?;
+                let n: u32 = text
+                    .parse()
+                    .map_err(|_| format!("`--burst` must be a whole number, got {text:?}"))?;
+                burst = Some(n);
+            }
+            "--print" => parsed.options.print = true,
+            "--exit-on-stdin-eof" => parsed.exit_on_stdin_eof = true,
+            "-h" | "--help" => return Ok(None),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    if per_second.is_some() || burst.is_some() {
+        let limit = RateLimit {
+            per_second: per_second.unwrap_or(1.0),
+            burst: burst.unwrap_or(DEFAULT_BURST),
+        };
+        check_limit(&limit)?;
+        parsed.options.rate_limit = Some(limit);
+    }
+    Ok(Some(parsed))
+}
+
+/// Reads `127.0.0.1:PORT` or just `PORT`.
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    let addr = match text.parse::<u16>() {
+        Ok(port) => SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        Err(_) => text
+            .parse()
+            .map_err(|_| format!("`--listen` must be 127.0.0.1:PORT, got {text:?}"))?,
+    };
+    match addr {
+        SocketAddr::V4(v4) if v4.ip().is_loopback() => Ok(addr),
+        _ => Err(format!(
+            "`--listen` must be a 127.0.0.1 address, got {addr}"
+        )),
+    }
+}
+
+/// Checks a limit before starting, so a bad one is a usage error (exit 2).
+fn check_limit(limit: &RateLimit) -> Result<(), String> {
+    if !(limit.per_second.is_finite() && limit.per_second > 0.0) {
+        return Err(format!(
+            "`--rate-limit` must be a positive number, got {}",
+            limit.per_second
+        ));
+    }
+    if limit.burst == 0 {
+        return Err("`--burst` must be at least 1".to_string());
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+mod signals {
+    //! Exit 0 on SIGTERM and SIGINT without a signal-handling crate: the handler only
+    //! calls `_exit`, which is async-signal-safe. Everything printed was already
+    //! flushed, and the kernel closes the sockets.
+
+    use std::os::raw::c_int;
+
+    const SIGINT: c_int = 2;
+    const SIGTERM: c_int = 15;
+
+    extern "C" {
+        fn signal(signum: c_int, handler: extern "C" fn(c_int)) -> usize;
+        fn _exit(status: c_int) -> !;
+    }
+
+    extern "C" fn exit_zero(_: c_int) {
+        // SAFETY: `_exit` is async-signal-safe and takes no Rust state.
+        unsafe { _exit(0) }
+    }
+
+    pub(super) fn exit_zero_on_term() {
+        // SAFETY: installs a handler that only calls an async-signal-safe function.
+        unsafe {
+            signal(SIGINT, exit_zero);
+            signal(SIGTERM, exit_zero);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod signals {
+    pub(super) fn exit_zero_on_term() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<Args>, String> {
+        parse_args(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn defaults_listen_on_a_free_loopback_port() {
+        let args = parse(&[]).unwrap().unwrap();
+        assert_eq!(args.listen, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(args.options.rate_limit, None);
+        assert!(!args.options.print && !args.exit_on_stdin_eof);
+    }
+
+    #[test]
+    fn reads_every_flag() {
+        let args = parse(&[
+            "--listen",
+            "127.0.0.1:8089",
+            "--print",
+            "--rate-limit=2",
+            "--burst",
+            "5",
+            "--exit-on-stdin-eof",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(args.listen, "127.0.0.1:8089".parse().unwrap());
+        assert!(args.options.print && args.exit_on_stdin_eof);
+        assert_eq!(
+            args.options.rate_limit,
+            Some(RateLimit {
+                per_second: 2.0,
+                burst: 5
+            })
+        );
+        let only_rate = parse(&["--rate-limit", "1"]).unwrap().unwrap();
+        assert_eq!(only_rate.options.rate_limit, Some(RateLimit::slack()));
+        assert_eq!(
+            parse(&["--listen", "9000"]).unwrap().unwrap().listen.port(),
+            9000
+        );
+    }
+
+    #[test]
+    fn bad_usage_names_the_flag() {
+        assert!(parse(&["--listen", "0.0.0.0:80"])
+            .unwrap_err()
+            .contains("127.0.0.1"));
+        assert!(parse(&["--listen"])
+            .unwrap_err()
+            .contains("`--listen` needs a value"));
+        assert!(parse(&["--rate-limit", "fast"])
+            .unwrap_err()
+            .contains("`--rate-limit`"));
+        assert!(parse(&["--rate-limit", "0"])
+            .unwrap_err()
+            .contains("`--rate-limit`"));
+        assert!(parse(&["--burst", "0"]).unwrap_err().contains("`--burst`"));
+        assert!(parse(&["--verbose"]).unwrap_err().contains("`--verbose`"));
+        assert_eq!(parse(&["--help"]).unwrap(), None);
+    }
+}

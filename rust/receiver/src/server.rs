@@ -1,0 +1,256 @@
+//! The listener and its connections: one thread per connection, keep-alive.
+//!
+//! Stopping must not wait on clients: a hung post, an idle keep-alive connection or a
+//! half-sent request would otherwise hold a test's `Drop` forever. So every connection's
+//! socket is registered here, and stopping shuts all of them down, which wakes each
+//! blocked read or write at once; a hung post waits on a condition variable that
+//! stopping notifies.
+
+use crate::control;
+use crate::http::{self, ReadError, Request, Response};
+use crate::state::{Outcome, Shared};
+use std::collections::HashMap;
+use std::io::{self, BufReader, Read};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Where Slack's webhooks live.
+pub(crate) const WEBHOOK_PREFIX: &str = "/services/";
+/// How long stopping waits for threads before leaving stragglers detached. They can
+/// only be stuck outside a socket (e.g. printing to a stdout nobody reads).
+const STOP_GRACE: Duration = Duration::from_secs(1);
+/// How long a connection closed after an error answer keeps draining what the client
+/// still sends, so the client reads the answer instead of a reset.
+const LINGER: Duration = Duration::from_millis(500);
+/// Most bytes drained while lingering.
+const LINGER_BYTES: u64 = 8 << 20;
+/// Connection threads only parse and check JSON: a small stack lets hundreds of idle
+/// connections cost little.
+const CONNECTION_STACK_BYTES: usize = 512 * 1024;
+
+/// The open connections, so that stopping can shut them down.
+#[derive(Default)]
+struct Connections {
+    stopping: bool,
+    next_id: u64,
+    open: HashMap<u64, TcpStream>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+pub(crate) struct Server {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    connections: Arc<Mutex<Connections>>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+fn lock(connections: &Mutex<Connections>) -> MutexGuard<'_, Connections> {
+    connections.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Server {
+    /// Starts accepting on `listener`.
+    pub(crate) fn spawn(listener: TcpListener, shared: Arc<Shared>) -> io::Result<Server> {
+        let addr = listener.local_addr()?;
+        let connections = Arc::new(Mutex::new(Connections::default()));
+        let acceptor = {
+            let shared = Arc::clone(&shared);
+            let connections = Arc::clone(&connections);
+            thread::Builder::new()
+                .name("slack-receiver-accept".to_string())
+                .spawn(move || accept_loop(listener, shared, connections))?
+        };
+        Ok(Server {
+            addr,
+            shared,
+            connections,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, closes every connection and joins the threads (within about
+    /// [`STOP_GRACE`]). Calling it again does nothing.
+    pub(crate) fn stop(&mut self) {
+        {
+            let mut connections = lock(&self.connections);
+            if connections.stopping {
+                return;
+            }
+            connections.stopping = true;
+            for stream in connections.open.values() {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+        }
+        self.shared.stop();
+        let deadline = Instant::now() + STOP_GRACE;
+        if let Some(acceptor) = self.acceptor.take() {
+            // The acceptor blocks in accept(): a connection wakes it to see `stopping`.
+            while !acceptor.is_finished() && Instant::now() < deadline {
+                let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(100));
+                thread::sleep(Duration::from_millis(2));
+            }
+            join_by(acceptor, deadline);
+        }
+        let threads = std::mem::take(&mut lock(&self.connections).threads);
+        for thread in threads {
+            join_by(thread, deadline);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Joins `thread` if it finishes by `deadline`; otherwise leaves it detached.
+fn join_by(thread: JoinHandle<()>, deadline: Instant) {
+    while !thread.is_finished() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(1));
+    }
+    if thread.is_finished() {
+        let _ = thread.join();
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>, connections: Arc<Mutex<Connections>>) {
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(_) if lock(&connections).stopping => return,
+            Err(_) => {
+                // Out of file descriptors or a connection reset before accept: back
+                // off briefly rather than spin.
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let mut open = lock(&connections);
+        if open.stopping {
+            return;
+        }
+        let Ok(registered) = stream.try_clone() else {
+            continue;
+        };
+        open.threads.retain(|t| !t.is_finished());
+        let id = open.next_id;
+        open.next_id += 1;
+        let shared = Arc::clone(&shared);
+        let forget = Arc::clone(&connections);
+        let spawned = thread::Builder::new()
+            .name(format!("slack-receiver-conn-{id}"))
+            .stack_size(CONNECTION_STACK_BYTES)
+            .spawn(move || {
+                serve(stream, &shared);
+                lock(&forget).open.remove(&id);
+            });
+        if let Ok(thread) = spawned {
+            open.open.insert(id, registered);
+            open.threads.push(thread);
+        }
+    }
+}
+
+/// Serves requests on one connection until it closes.
+fn serve(stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_nodelay(true);
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let request = match http::read_request(&mut reader, &mut writer) {
+            Ok(request) => request,
+            Err(ReadError::Closed | ReadError::Io(_)) => return,
+            Err(ReadError::Malformed(problem)) => {
+                return refuse(
+                    &mut reader,
+                    Response::text(400, &format!("bad_request: {problem}")),
+                );
+            }
+            Err(ReadError::BodyTooLarge) => {
+                return refuse(&mut reader, Response::text(413, "request_too_large"));
+            }
+            Err(ReadError::HeadTooLarge) => {
+                return refuse(&mut reader, Response::text(431, "request_header_too_large"));
+            }
+        };
+        if shared.is_stopping() {
+            return;
+        }
+        match route(shared, &request) {
+            Reply::Send(response) => {
+                if response.write_to(&mut writer, request.keep_alive).is_err() {
+                    return;
+                }
+            }
+            Reply::Hang { generation } => return shared.wait_while_hung(generation),
+            Reply::Close => return,
+        }
+        if !request.keep_alive {
+            return;
+        }
+    }
+}
+
+/// What a connection does after a request.
+enum Reply {
+    Send(Response),
+    /// Say nothing until the mode changes or the receiver stops, then close.
+    Hang {
+        generation: u64,
+    },
+    /// Close without a word.
+    Close,
+}
+
+/// Decides what to do with one request: webhook post, control request or 404.
+fn route(shared: &Shared, request: &Request) -> Reply {
+    let path = request.path.as_str();
+    if path.starts_with(WEBHOOK_PREFIX) {
+        if request.method != "POST" {
+            return Reply::Send(Response::text(405, "invalid_method"));
+        }
+        return match shared.post(&request.body) {
+            Outcome::Answer {
+                status,
+                body,
+                retry_after,
+            } => {
+                let mut response = Response::text(status, &body);
+                response.retry_after = retry_after;
+                Reply::Send(response)
+            }
+            Outcome::Hang { generation } => Reply::Hang { generation },
+            Outcome::Close => Reply::Close,
+        };
+    }
+    if path.starts_with(control::PREFIX) {
+        return Reply::Send(control::handle(
+            shared,
+            &request.method,
+            path,
+            &request.body,
+        ));
+    }
+    Reply::Send(Response::text(404, "no_service"))
+}
+
+/// Answers an unreadable request and closes, draining what the client still sends
+/// for a moment so that it reads the answer rather than a connection reset.
+fn refuse(reader: &mut BufReader<TcpStream>, response: Response) {
+    let stream = reader.get_mut();
+    if response.write_to(stream, false).is_err() {
+        return;
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(LINGER));
+    let _ = io::copy(&mut Read::take(reader, LINGER_BYTES), &mut io::sink());
+}

@@ -1,0 +1,106 @@
+//! The `slack-receiver` binary as a parent process sees it.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_slack-receiver"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start slack-receiver")
+}
+
+/// Reads the two announcement lines; returns the address and webhook URL.
+fn announced(stdout: &mut BufReader<ChildStdout>) -> (SocketAddr, String) {
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let base = first
+        .trim_end()
+        .strip_prefix("listening http://")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    let mut second = String::new();
+    stdout.read_line(&mut second).unwrap();
+    let url = second
+        .trim_end()
+        .strip_prefix("webhook ")
+        .unwrap_or_else(|| panic!("unexpected second line {second:?}"));
+    (base.parse().unwrap(), url.to_string())
+}
+
+/// Waits up to two seconds for the child to exit; returns its exit code.
+fn exit_code(child: &mut Child) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    None
+}
+
+#[test]
+fn prints_address_and_messages_then_exits_on_stdin_eof() {
+    let mut child = spawn(&["--print", "--exit-on-stdin-eof", "--rate-limit", "5"]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (addr, url) = announced(&mut stdout);
+    assert_eq!(url, format!("http://{addr}{}", common::WEBHOOK));
+
+    let answer = common::post(addr, r#"{"text":"disk full on db-1"}"#);
+    assert_eq!(answer.status, 200);
+    let answer = common::post(addr, r#"{"text":"second alert"}"#);
+    assert_eq!(answer.status, 200);
+    // Read what was printed on another thread, so a silent child cannot hang the test.
+    let (sender, printed) = mpsc::channel();
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        let _ = sender.send(text);
+    });
+    drop(child.stdin.take());
+    assert_eq!(exit_code(&mut child), Some(0));
+    let printed = printed.recv_timeout(Duration::from_secs(2)).unwrap();
+    assert!(printed.contains("disk full on db-1"), "{printed:?}");
+    let (first, second) = printed
+        .split_once("\n\n")
+        .unwrap_or_else(|| panic!("messages should be separated by a blank line: {printed:?}"));
+    assert!(first.contains("disk full on db-1") && second.contains("second alert"));
+}
+
+#[cfg(unix)]
+#[test]
+fn exits_zero_on_sigterm() {
+    let mut child = spawn(&[]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (addr, _) = announced(&mut stdout);
+    assert_eq!(
+        common::request(addr, "GET", "/_receiver/stats", b"").status,
+        200
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(exit_code(&mut child), Some(0));
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let output = Command::new(env!("CARGO_BIN_EXE_slack-receiver"))
+        .args(["--listen", "0.0.0.0:80"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("127.0.0.1"));
+}

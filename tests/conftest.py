@@ -1,0 +1,40 @@
+"""Shared fixtures for the end-to-end tests: paths to what scripts/test built."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+VERSION = next(
+    line.split('"')[1]
+    for line in (ROOT / "Cargo.toml").read_text().splitlines()
+    if line.startswith("version = ")
+)
+
+
+def _release_binary(name):
+    path = ROOT / "target" / "release" / name
+    if not path.exists():
+        subprocess.run(["cargo", "build", "--release", "-q", "--bin", name], cwd=ROOT, check=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def gem_path():
+    """The gem scripts/build-gem writes (built here if it is missing)."""
+    gem = ROOT / "dist" / f"logstash-filter-slack_alert-{VERSION}-java.gem"
+    if not gem.exists() or os.environ.get("REBUILD_GEM"):
+        out = subprocess.run([str(ROOT / "scripts" / "build-gem")], check=True, capture_output=True, text=True)
+        gem = pathlib.Path(out.stdout.strip().splitlines()[-1])
+    return gem
+
+
+@pytest.fixture(scope="session")
+def sidecar():
+    return _release_binary("slack-alert")
+
+
+@pytest.fixture(scope="session")
+def receiver_bin():
+    return _release_binary("slack-receiver")

@@ -1,0 +1,100 @@
+"""The gem is laid out exactly as `bin/logstash-plugin install --local` requires.
+
+Each assertion is one of the rules Logstash enforces when it loads a Java
+filter plugin (see shared/docs/logstash-java-plugin.md, "Packaging").
+"""
+import io
+import json
+import re
+import subprocess
+import tarfile
+import zipfile
+
+import pytest
+
+from conftest import VERSION
+
+NAME = "logstash-filter-slack_alert"
+JAR = f"vendor/jar-dependencies/io/slackalert/{NAME}/{VERSION}/{NAME}-{VERSION}.jar"
+
+
+@pytest.fixture(scope="module")
+def gem(gem_path):
+    with tarfile.open(gem_path) as outer:
+        data = outer.extractfile("data.tar.gz").read()
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as inner:
+        files = {m.name: inner.extractfile(m).read() for m in inner.getmembers() if m.isfile()}
+    return files
+
+
+@pytest.fixture(scope="module")
+def spec(gem_path):
+    script = (
+        'require "rubygems/package"; require "json"; s = Gem::Package.new(ARGV[0]).spec; '
+        'puts JSON.dump({"name" => s.name, "version" => s.version.to_s, "platform" => s.platform.to_s, '
+        '"require_paths" => s.require_paths, "metadata" => s.metadata, '
+        '"deps" => s.runtime_dependencies.map { |d| [d.name, d.requirement.as_list] }})'
+    )
+    out = subprocess.run(["ruby", "-e", script, str(gem_path)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="module")
+def jar(gem):
+    return zipfile.ZipFile(io.BytesIO(gem[JAR]))
+
+
+def test_gem_file_name(gem_path):
+    assert gem_path.name == f"{NAME}-{VERSION}-java.gem"
+
+
+def test_gemspec_identity_and_metadata(spec):
+    assert spec["name"] == NAME
+    assert spec["version"] == VERSION
+    assert spec["platform"] == "java"
+    assert spec["require_paths"] == ["lib", "vendor/jar-dependencies"]
+    assert spec["metadata"] == {"logstash_plugin": "true", "logstash_group": "filter", "java_plugin": "true"}
+
+
+def test_runtime_dependencies(spec):
+    deps = dict((name, sorted(req)) for name, req in spec["deps"])
+    assert deps["logstash-core-plugin-api"] == sorted([">= 1.60", "<= 2.99"])
+    assert "jar-dependencies" in deps
+
+
+def test_exactly_one_jar_with_the_required_name(gem):
+    jars = [name for name in gem if name.endswith(".jar")]
+    assert jars == [JAR]
+
+
+def test_ruby_files(gem):
+    rb = gem["lib/logstash/filters/slack_alert.rb"].decode()
+    assert re.search(r"class LogStash::Filters::SlackAlert < LogStash::Filters::Base", rb)
+    assert re.search(r"config_name ['\"]slack_alert['\"]", rb)
+    assert re.search(r"def self\.javaClass", rb)
+    assert "IoSlackalertLogstash::SlackAlert.java_class" in rb
+    assert "require 'logstash-filter-slack_alert_jars'" in rb
+    jars_rb = gem["lib/logstash-filter-slack_alert_jars.rb"].decode()
+    assert "require 'jar_dependencies'" in jars_rb
+    assert "require_jar('io.slackalert', 'logstash-filter-slack_alert'" in jars_rb
+    assert gem["VERSION"].decode().strip() == VERSION
+
+
+def test_plugin_class_follows_logstashs_naming_rules(jar):
+    classes = [n for n in jar.namelist() if n.endswith(".class")]
+    plugin = "io/slackalert/logstash/SlackAlert.class"
+    assert plugin in classes
+    simple = plugin.rsplit("/", 1)[1][: -len(".class")]
+    assert simple.lower() == "slack_alert".replace("_", "")
+    assert not any(n.startswith(("org/logstash/", "co/elastic/logstash/")) for n in classes), \
+        "the compile-only Logstash API must not be packaged"
+    body = jar.read(plugin)
+    assert b"Lco/elastic/logstash/api/LogstashPlugin;" in body
+    assert b"slack_alert" in body
+
+
+def test_native_library_travels_inside_the_jar(jar):
+    lib = jar.read("native/linux-x86_64/libslack_alert_jni.so")
+    assert lib[:4] == b"\x7fELF"
+    assert lib[4] == 2, "64-bit"
+    assert int.from_bytes(lib[18:20], "little") == 62, "x86-64"
