@@ -87,7 +87,7 @@ impl fmt::Display for ShutdownReport {
             show_duration(self.limit),
             self.sent_total
         )?;
-        if self.undelivered_messages == 0 {
+        if self.undelivered_messages == 0 && !self.thread_still_running {
             f.write_str("nothing left undelivered")
         } else {
             write!(

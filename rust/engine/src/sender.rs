@@ -8,7 +8,7 @@
 //! request's timeout is clipped to the shutdown deadline, so shutdown is
 //! bounded.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -163,6 +163,10 @@ struct Shared {
     /// Messages (and the events they carried) abandoned at the shutdown deadline.
     abandoned_messages: AtomicU64,
     abandoned_events: AtomicU64,
+    /// Events carried by the message being posted right now (0 when idle):
+    /// lost if the thread is still posting when shutdown gives up on it.
+    in_flight_events: AtomicU64,
+    in_flight: AtomicBool,
 }
 
 impl Shared {
@@ -225,6 +229,8 @@ impl SenderHandle {
             deadline: Mutex::new(None),
             abandoned_messages: AtomicU64::new(0),
             abandoned_events: AtomicU64::new(0),
+            in_flight_events: AtomicU64::new(0),
+            in_flight: AtomicBool::new(false),
         });
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -272,11 +278,18 @@ impl SenderHandle {
                 let _ = t.join();
             }
         }
-        SenderReport {
+        let mut report = SenderReport {
             abandoned_messages: self.shared.abandoned_messages.load(Ordering::Relaxed),
             abandoned_events: self.shared.abandoned_events.load(Ordering::Relaxed),
             thread_still_running: !finished,
+        };
+        if !finished && self.shared.in_flight.load(Ordering::Acquire) {
+            // A request that outlived the deadline (Slack hung before
+            // shutdown clipped the timeout): count what it carried.
+            report.abandoned_messages += 1;
+            report.abandoned_events += self.shared.in_flight_events.load(Ordering::Relaxed);
         }
+        report
     }
 }
 
@@ -318,7 +331,13 @@ impl Worker {
                     continue;
                 }
             }
-            match self.deliver(&message, transport) {
+            self.shared
+                .in_flight_events
+                .store(message.events + message.undelivered, Ordering::Relaxed);
+            self.shared.in_flight.store(true, Ordering::Release);
+            let outcome = self.deliver(&message, transport);
+            self.shared.in_flight.store(false, Ordering::Release);
+            match outcome {
                 Outcome::Delivered => Counters::add(&self.shared.counters.sent, 1),
                 Outcome::Failed => {
                     Counters::add(&self.shared.counters.send_failures, 1);
@@ -718,6 +737,42 @@ mod tests {
     }
 
     #[test]
+    fn a_request_still_hanging_at_the_deadline_is_reported_as_undelivered() {
+        // A transport that ignores its timeout, like a request that began
+        // before shutdown clipped the timeout to the deadline.
+        struct Stuck;
+        impl Transport for Stuck {
+            fn post(&mut self, _: &[u8], _: Duration) -> Result<Reply, String> {
+                std::thread::sleep(Duration::from_millis(1500));
+                Err("timed out".into())
+            }
+        }
+        let settings = SenderSettings {
+            queue_size: 2,
+            timeout: Duration::from_secs(10),
+            max_retries: 0,
+            pace: Duration::ZERO,
+            retry_base: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+            redacted_url: "x".into(),
+        };
+        let (mut handle, mut outbox) = SenderHandle::spawn(
+            settings,
+            Box::new(Stuck),
+            Arc::default(),
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(BufferedLog::new(10)),
+        )
+        .unwrap();
+        outbox.offer(alert(7)).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        drop(outbox);
+        let report = handle.finish(Instant::now() + Duration::from_millis(100));
+        assert!(report.thread_still_running);
+        assert_eq!((report.abandoned_messages, report.abandoned_events), (1, 7));
+    }
+
+    #[test]
     fn jitter_stays_within_half_and_whole() {
         let mut w = Worker {
             settings: SenderSettings {
@@ -737,6 +792,8 @@ mod tests {
                 deadline: Mutex::new(None),
                 abandoned_messages: AtomicU64::new(0),
                 abandoned_events: AtomicU64::new(0),
+                in_flight_events: AtomicU64::new(0),
+                in_flight: AtomicBool::new(false),
             }),
             wake: bounded(1).1,
             last_post: None,

@@ -1,0 +1,174 @@
+package io.slackalert.logstash.testkit;
+
+import co.elastic.logstash.api.CounterMetric;
+import co.elastic.logstash.api.Metric;
+import co.elastic.logstash.api.NamespacedMetric;
+import co.elastic.logstash.api.TimerMetric;
+import co.elastic.logstash.api.UserMetric;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * A {@link NamespacedMetric} that records what a plugin publishes: gauges, counters, timers and
+ * user metrics, per namespace. Namespaces share one store, keyed by the dotted path.
+ */
+public final class TestMetric implements NamespacedMetric {
+
+    private final Store store;
+    private final String[] namespace;
+
+    /** A root namespace with an empty store. */
+    public TestMetric() {
+        this(new Store(), new String[0]);
+    }
+
+    private TestMetric(Store store, String[] namespace) {
+        this.store = store;
+        this.namespace = namespace;
+    }
+
+    private String key(String metric) {
+        return namespace.length == 0 ? metric : String.join(".", namespace) + "." + metric;
+    }
+
+    /** The last value written to a gauge in this namespace, or null. */
+    public Object gaugeValue(String metric) {
+        return store.gauges.get(key(metric));
+    }
+
+    /** A snapshot of this namespace's gauges (not of nested ones), by name, in first-written order. */
+    public Map<String, Object> gauges() {
+        String prefix = namespace.length == 0 ? "" : String.join(".", namespace) + ".";
+        Map<String, Object> out = new LinkedHashMap<>();
+        synchronized (store.gauges) {
+            store.gauges.forEach((k, v) -> {
+                if (k.startsWith(prefix) && k.indexOf('.', prefix.length()) < 0) {
+                    out.put(k.substring(prefix.length()), v);
+                }
+            });
+        }
+        return out;
+    }
+
+    /** A counter's value in this namespace; 0 if it was never touched. */
+    public long counterValue(String metric) {
+        TestCounter c = store.counters.get(key(metric));
+        return c == null ? 0 : c.getValue();
+    }
+
+    @Override
+    public void gauge(String metric, Object value) {
+        store.gauges.put(key(metric), value);
+    }
+
+    @Override
+    public CounterMetric counter(String metric) {
+        return store.counters.computeIfAbsent(key(metric), k -> new TestCounter());
+    }
+
+    @Override
+    public TimerMetric timer(String metric) {
+        CounterMetric millis = counter(metric);
+        return new TimerMetric() {
+            @Override
+            public <T, E extends Throwable> T time(ExceptionalSupplier<T, E> supplier) throws E {
+                long start = System.nanoTime();
+                try {
+                    return supplier.get();
+                } finally {
+                    millis.increment((System.nanoTime() - start) / 1_000_000);
+                }
+            }
+
+            @Override
+            public void reportUntrackedMillis(long untrackedMillis) {
+                millis.increment(untrackedMillis);
+            }
+        };
+    }
+
+    @Override
+    public void increment(String metric) {
+        counter(metric).increment();
+    }
+
+    @Override
+    public void increment(String metric, int delta) {
+        counter(metric).increment(delta);
+    }
+
+    @Override
+    public <T> T time(String metric, Supplier<T> callable) {
+        long start = System.nanoTime();
+        try {
+            return callable.get();
+        } finally {
+            reportTime(metric, (System.nanoTime() - start) / 1_000_000);
+        }
+    }
+
+    @Override
+    public void reportTime(String metric, long duration) {
+        counter(metric).increment(duration);
+    }
+
+    @Override
+    public String[] namespaceName() {
+        return namespace.clone();
+    }
+
+    @Override
+    public Metric root() {
+        return new TestMetric(store, new String[0]);
+    }
+
+    @Override
+    public NamespacedMetric namespace(String... key) {
+        String[] nested = Arrays.copyOf(namespace, namespace.length + key.length);
+        System.arraycopy(key, 0, nested, namespace.length, key.length);
+        return new TestMetric(store, nested);
+    }
+
+    @Override
+    public <USER_METRIC extends UserMetric<?>> USER_METRIC register(String metric,
+            UserMetric.Factory<USER_METRIC> userMetricFactory) {
+        Object existing = store.userMetrics.computeIfAbsent(key(metric), userMetricFactory::create);
+        return userMetricFactory.getType().cast(existing);
+    }
+
+    /** A counter backed by an {@link AtomicLong}. */
+    static final class TestCounter implements CounterMetric {
+        private final AtomicLong value = new AtomicLong();
+
+        @Override
+        public void increment() {
+            value.incrementAndGet();
+        }
+
+        @Override
+        public void increment(long delta) {
+            value.addAndGet(delta);
+        }
+
+        @Override
+        public long getValue() {
+            return value.get();
+        }
+
+        @Override
+        public void reset() {
+            value.set(0);
+        }
+    }
+
+    private static final class Store {
+        final Map<String, Object> gauges = Collections.synchronizedMap(new LinkedHashMap<>());
+        final Map<String, TestCounter> counters = new ConcurrentHashMap<>();
+        final Map<String, Object> userMetrics = new ConcurrentHashMap<>();
+    }
+}

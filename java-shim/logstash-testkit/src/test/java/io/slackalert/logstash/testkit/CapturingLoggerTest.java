@@ -1,0 +1,41 @@
+package io.slackalert.logstash.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import java.util.List;
+import org.apache.logging.log4j.Level;
+import org.junit.jupiter.api.Test;
+
+class CapturingLoggerTest {
+
+    @Test
+    void recordsFormattedLinesAtEveryLevel() {
+        CapturingLogger logger = new CapturingLogger("t");
+        RuntimeException boom = new RuntimeException("boom");
+        logger.debug("d {}", 1);
+        logger.info("i {} {}", "a", "b");
+        logger.warn("w");
+        logger.error("e {}", "x", boom);
+        List<LogLine> lines = logger.lines();
+        assertEquals(4, lines.size());
+        assertEquals("d 1", lines.get(0).message());
+        assertEquals(Level.INFO, lines.get(1).level());
+        assertEquals("i a b", lines.get(1).message());
+        assertEquals("e x", lines.get(3).message());
+        assertSame(boom, lines.get(3).thrown());
+        assertEquals(1, logger.lines(Level.WARN).size());
+    }
+
+    @Test
+    void metricsAreRecordedPerNamespace() {
+        TestMetric root = new TestMetric();
+        TestMetric plugin = (TestMetric) root.namespace("f1");
+        plugin.gauge("alerts", 3L);
+        plugin.increment("seen", 2);
+        assertEquals(3L, plugin.gaugeValue("alerts"));
+        assertEquals(2L, plugin.counterValue("seen"));
+        assertEquals(1, plugin.gauges().size());
+        assertEquals(0, root.gauges().size());
+    }
+}

@@ -1,0 +1,203 @@
+package io.slackalert.logstash;
+
+import java.nio.ByteBuffer;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * The native methods of the Rust JNI library ({@code rust/jni/src/lib.rs}) and the layout of the
+ * buffer they share with the shim.
+ *
+ * <p>A handle is an opaque id into the library's registry, never a pointer; a closed or unknown
+ * handle makes {@link #matchBatch} and {@link #submit} return {@link #CLOSED}, which is not an
+ * error: {@code close()} may race with pipeline workers by design. A panic inside the library
+ * surfaces as an {@link IllegalStateException} whose message starts with
+ * {@code "slack_alert native failure:"}.
+ *
+ * <h2>Slot buffer</h2>
+ * <pre>
+ * offset i * SLOT_SIZE       slot of event i: byte 0 = length 0..31 of the ASCII level text in
+ *                            bytes 1..31, or NO_LEVEL (missing, null, too long, non-ASCII, other type)
+ * offset MASK_OFFSET + i     written by the library: 1 if event i alerts, else 0
+ * </pre>
+ * The same constants are defined in {@code rust/jni/src/slots.rs}; change both together.
+ */
+final class NativeEngine {
+
+    /** Bytes per event slot. */
+    static final int SLOT_SIZE = 32;
+    /** Longest level text a slot carries. */
+    static final int MAX_LEVEL_LEN = SLOT_SIZE - 1;
+    /** Most events per {@link #matchBatch} call. */
+    static final int MAX_BATCH = 1024;
+    /** Where the match mask starts in the slot buffer. */
+    static final int MASK_OFFSET = MAX_BATCH * SLOT_SIZE;
+    /** Capacity of the direct buffer given to {@link #matchBatch}. */
+    static final int BUFFER_SIZE = MASK_OFFSET + MAX_BATCH;
+    /** Slot length byte meaning "no usable level". */
+    static final byte NO_LEVEL = (byte) 0xFF;
+    /** Or-ed into a count when the engine has log lines to drain. */
+    static final int LOGS_PENDING = 0x40000000;
+    /** Returned by {@link #matchBatch} and {@link #submit} for a closed handle. */
+    static final int CLOSED = -1;
+
+    private NativeEngine() {
+    }
+
+    /**
+     * Validates the options (a JSON object) and starts an engine.
+     *
+     * @return the handle
+     * @throws IllegalArgumentException naming the bad option
+     * @throws IllegalStateException    if the engine cannot start
+     */
+    static native long create(String configJson);
+
+    /** @return field references the level is read from, tried in order; null once closed */
+    static native String[] levelRefs(long handle);
+
+    /** @return field references whose values {@link #submit} expects per event; null once closed */
+    static native String[] eventRefs(long handle);
+
+    /** @return the names of the engine's counters */
+    static native String[] counterNames();
+
+    /** @return counter values in {@link #counterNames()} order; null once closed */
+    static native long[] counters(long handle);
+
+    /**
+     * Matches the levels in the first {@code count} slots of {@code slots} and writes the mask.
+     *
+     * @param slots a direct buffer of at least {@link #BUFFER_SIZE} bytes, used by one thread
+     * @return the number of matched events, or-ed with {@link #LOGS_PENDING}; {@link #CLOSED}
+     * @throws IllegalArgumentException if count exceeds {@link #MAX_BATCH} or the buffer is unfit
+     */
+    static native int matchBatch(long handle, ByteBuffer slots, int count);
+
+    /**
+     * Submits matched events.
+     *
+     * @param values     {@code eventCount × eventRefs.length} values, event after event: each
+     *                   JSON-encoded (see {@link #toJson}) or null when the field is missing
+     * @return the number of events submitted, or-ed with {@link #LOGS_PENDING}; {@link #CLOSED}
+     */
+    static native int submit(long handle, String[] values, int eventCount);
+
+    /** @return {@code [level, message, level, message, ...]}, levels ERROR/WARN/INFO/DEBUG */
+    static native String[] drainLogs(long handle);
+
+    /**
+     * Unregisters the handle and shuts the engine down, within its {@code shutdown_timeout}.
+     *
+     * @return {@code [report, counters, level, message, ...]}: the one-line shutdown report, the
+     *     final counter values as comma-separated decimals in {@link #counterNames()} order, and
+     *     the log lines still buffered; null if the handle was already closed
+     */
+    static native String[] close(long handle);
+
+    /**
+     * <b>Test-only.</b> Makes the {@code countdown}-th next {@link #matchBatch} call on this handle
+     * panic inside native code (0 cancels).
+     */
+    static native void injectPanic(long handle, int countdown);
+
+    /**
+     * Encodes a field value as JSON: strings, numbers, booleans, maps, lists and null as
+     * themselves; anything else (e.g. a Logstash timestamp) as the string of its
+     * {@code toString()}.
+     */
+    static String toJson(Object value) {
+        StringBuilder out = new StringBuilder();
+        appendJson(out, value);
+        return out.toString();
+    }
+
+    static void appendJson(StringBuilder out, Object value) {
+        if (value == null) {
+            out.append("null");
+        } else if (value instanceof Boolean) {
+            out.append(((Boolean) value).booleanValue());
+        } else if (value instanceof Long || value instanceof Integer || value instanceof Short
+                || value instanceof Byte || value instanceof java.math.BigInteger) {
+            out.append(value);
+        } else if (value instanceof Double || value instanceof Float) {
+            double d = ((Number) value).doubleValue();
+            if (Double.isFinite(d)) {
+                out.append(d);
+            } else {
+                appendString(out, String.valueOf(d));
+            }
+        } else if (value instanceof java.math.BigDecimal) {
+            out.append(((java.math.BigDecimal) value).toString());
+        } else if (value instanceof Map) {
+            out.append('{');
+            Iterator<? extends Map.Entry<?, ?>> it = ((Map<?, ?>) value).entrySet().iterator();
+            while (it.hasNext()) {
+                Map.Entry<?, ?> entry = it.next();
+                appendString(out, String.valueOf(entry.getKey()));
+                out.append(':');
+                appendJson(out, entry.getValue());
+                if (it.hasNext()) {
+                    out.append(',');
+                }
+            }
+            out.append('}');
+        } else if (value instanceof Collection) {
+            out.append('[');
+            Iterator<?> it = ((Collection<?>) value).iterator();
+            while (it.hasNext()) {
+                appendJson(out, it.next());
+                if (it.hasNext()) {
+                    out.append(',');
+                }
+            }
+            out.append(']');
+        } else {
+            appendString(out, value.toString());
+        }
+    }
+
+    private static void appendString(StringBuilder out, String s) {
+        out.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"':
+                    out.append("\\\"");
+                    break;
+                case '\\':
+                    out.append("\\\\");
+                    break;
+                case '\n':
+                    out.append("\\n");
+                    break;
+                case '\r':
+                    out.append("\\r");
+                    break;
+                case '\t':
+                    out.append("\\t");
+                    break;
+                default:
+                    if (c < 0x20) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else if (Character.isSurrogate(c) && !validSurrogateAt(s, i)) {
+                        // A lone surrogate has no UTF-8 form; JSON parsers reject its escape.
+                        out.append('\uFFFD');
+                    } else {
+                        out.append(c);
+                    }
+            }
+        }
+        out.append('"');
+    }
+
+    /** True if and only if the surrogate at {@code i} is half of a proper pair. */
+    private static boolean validSurrogateAt(String s, int i) {
+        char c = s.charAt(i);
+        if (Character.isHighSurrogate(c)) {
+            return i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1));
+        }
+        return i > 0 && Character.isHighSurrogate(s.charAt(i - 1));
+    }
+}

@@ -1,0 +1,117 @@
+package io.slackalert.logstash;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import co.elastic.logstash.api.Event;
+import io.slackalert.logstash.testkit.TestConfiguration;
+import io.slackalert.logstash.testkit.TestContext;
+import io.slackalert.logstash.testkit.TestEvent;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/** Shared helpers: configurations, events, waiting for a condition. */
+final class Fixtures {
+
+    /** A webhook that looks real; tests check it never leaks. */
+    static final String SECRET_TOKEN = "xoxSECRETtoken0123456789";
+    static final String SLACK_URL = "https://hooks.slack.com/services/T0SECRET/B0SECRET/" + SECRET_TOKEN;
+
+    private Fixtures() {
+    }
+
+    /** A dry-run configuration (no webhook, nothing posted) plus name/value pairs. */
+    static TestConfiguration dryRun(Object... more) {
+        return TestConfiguration.of("dry_run", true, "shutdown_timeout", "1s").merge(more);
+    }
+
+    /** Creates the filter as Logstash does. */
+    static SlackAlert filter(TestConfiguration config, TestContext context) {
+        return new SlackAlert("slack_alert_test", config, context);
+    }
+
+    /** An event like a JSON logger writes: flat ECS {@code log.level} and a message. */
+    static Event event(String level, String message) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("@timestamp", "2024-05-01T12:00:00.000Z");
+        if (level != null) {
+            fields.put("log.level", level);
+        }
+        fields.put("message", message);
+        Map<String, Object> service = new LinkedHashMap<>();
+        service.put("name", "checkout");
+        fields.put("service", service);
+        return new TestEvent(fields);
+    }
+
+    /** {@code n} events cycling through INFO, WARN, ERROR, DEBUG, FATAL (2 of 5 alert). */
+    static List<Event> mixedBatch(int n, String tag) {
+        String[] levels = {"INFO", "WARN", "ERROR", "DEBUG", "FATAL"};
+        List<Event> batch = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            String level = levels[i % levels.length];
+            batch.add(event(level, tag + " event " + i + " failed: connection refused"));
+        }
+        return batch;
+    }
+
+    static boolean alerts(Event e) {
+        Object level = e.getField("[log.level]");
+        return "ERROR".equals(level) || "FATAL".equals(level);
+    }
+
+    /** Snapshots of every event's fields, to compare after filtering. */
+    static List<Map<String, Object>> snapshot(List<Event> events) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Event e : events) {
+            out.add(e.toMap());
+        }
+        return out;
+    }
+
+    /** Waits until {@code condition} holds; fails with {@code what} after {@code timeout}. */
+    static void await(String what, Duration timeout, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("timed out after " + timeout + " waiting for " + what);
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fail("interrupted waiting for " + what);
+            }
+        }
+    }
+
+    /** This process's resident set size in kB, from /proc/self/status. */
+    static long rssKb() {
+        return procStatus("VmRSS:");
+    }
+
+    /** This process's OS thread count (Java and native), from /proc/self/status. */
+    static long osThreads() {
+        return procStatus("Threads:");
+    }
+
+    private static long procStatus(String key) {
+        try {
+            for (String line : Files.readAllLines(Paths.get("/proc/self/status"), StandardCharsets.UTF_8)) {
+                if (line.startsWith(key)) {
+                    return Long.parseLong(line.substring(key.length()).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return -1;
+    }
+}

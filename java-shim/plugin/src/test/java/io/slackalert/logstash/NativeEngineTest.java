@@ -1,0 +1,149 @@
+package io.slackalert.logstash;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.slackalert.logstash.testkit.TestContext;
+import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The JNI protocol itself: buffer layout, argument checks, value encoding. */
+class NativeEngineTest {
+
+    @BeforeAll
+    static void load() {
+        NativeLibrary.load(null);
+    }
+
+    private static void slot(ByteBuffer buf, int i, String level) {
+        int base = i * NativeEngine.SLOT_SIZE;
+        if (level == null) {
+            buf.put(base, NativeEngine.NO_LEVEL);
+            return;
+        }
+        byte[] bytes = level.getBytes(StandardCharsets.US_ASCII);
+        buf.put(base, (byte) bytes.length);
+        for (int j = 0; j < bytes.length; j++) {
+            buf.put(base + 1 + j, bytes[j]);
+        }
+    }
+
+    @Test
+    void layoutConstantsMatchTheNativeSide() {
+        assertEquals(32, NativeEngine.SLOT_SIZE);
+        assertEquals(1024, NativeEngine.MAX_BATCH);
+        assertEquals(32 * 1024, NativeEngine.MASK_OFFSET);
+        assertEquals(33 * 1024, NativeEngine.BUFFER_SIZE);
+        assertEquals(0x40000000, NativeEngine.LOGS_PENDING);
+    }
+
+    @Test
+    void matchBatchWritesTheMaskAfterTheSlots() {
+        long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
+        try {
+            ByteBuffer buf = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
+            String[] levels = {"INFO", "ERROR", null, "fatal", "", "3", "WARN"};
+            for (int i = 0; i < levels.length; i++) {
+                slot(buf, i, levels[i]);
+            }
+            buf.put(NativeEngine.MASK_OFFSET + levels.length, (byte) 7);
+            int r = NativeEngine.matchBatch(h, buf, levels.length);
+            assertEquals(3, r & ~NativeEngine.LOGS_PENDING);
+            byte[] mask = new byte[levels.length + 1];
+            for (int i = 0; i < mask.length; i++) {
+                mask[i] = buf.get(NativeEngine.MASK_OFFSET + i);
+            }
+            assertEquals(Arrays.toString(new byte[] {0, 1, 0, 1, 0, 1, 0, 7}), Arrays.toString(mask));
+            assertEquals(levels.length, NativeEngine.counters(h)[0], "events counter");
+        } finally {
+            NativeEngine.close(h);
+        }
+    }
+
+    @Test
+    void badArgumentsAreIllegalArgumentExceptions() {
+        long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
+        try {
+            ByteBuffer direct = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.matchBatch(h, direct, 1025));
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.matchBatch(h, direct, -1));
+            assertThrows(IllegalArgumentException.class,
+                    () -> NativeEngine.matchBatch(h, ByteBuffer.allocate(NativeEngine.BUFFER_SIZE), 1));
+            assertThrows(IllegalArgumentException.class,
+                    () -> NativeEngine.matchBatch(h, ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE - 1), 1));
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.matchBatch(h, null, 1));
+            int width = NativeEngine.eventRefs(h).length;
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submit(h, new String[width + 1], 1));
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submit(h, null, 0));
+            assertEquals(0, NativeEngine.submit(h, new String[0], 0) & ~NativeEngine.LOGS_PENDING);
+        } finally {
+            NativeEngine.close(h);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeEngine.create("{"));
+        assertTrue(e.getMessage().startsWith("config: is not valid JSON"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> NativeEngine.create(null));
+    }
+
+    @Test
+    void submitTakesJsonValuesAndPlainStrings() {
+        long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
+        try {
+            String[] refs = NativeEngine.eventRefs(h);
+            String[] values = new String[refs.length * 2];
+            values[0] = "\"ERROR\"";
+            values[refs.length] = "ERROR"; // not JSON: taken as the plain string
+            int r = NativeEngine.submit(h, values, 2);
+            assertEquals(2, r & ~NativeEngine.LOGS_PENDING);
+            long[] counters = NativeEngine.counters(h);
+            List<String> names = Arrays.asList(NativeEngine.counterNames());
+            assertEquals(2L, counters[names.indexOf("matched")]);
+        } finally {
+            String[] closed = NativeEngine.close(h);
+            assertTrue(closed[0].startsWith("stopped in"), closed[0]);
+            assertEquals(NativeEngine.counterNames().length, closed[1].split(",").length);
+            assertEquals(0, (closed.length - 2) % 2);
+        }
+        assertNull(NativeEngine.close(h));
+    }
+
+    @Test
+    void handlesAreNeverReused() {
+        SlackAlert a = Fixtures.filter(Fixtures.dryRun(), new TestContext());
+        long first = a.handle();
+        a.close();
+        SlackAlert b = Fixtures.filter(Fixtures.dryRun(), new TestContext());
+        try {
+            assertTrue(b.handle() > first);
+            assertEquals(NativeEngine.CLOSED,
+                    NativeEngine.matchBatch(first, ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE), 0));
+        } finally {
+            b.close();
+        }
+    }
+
+    @Test
+    void toJsonEncodesEveryLogstashValueType() {
+        Map<String, Object> map = new LinkedHashMap<>();
+        map.put("a", 1L);
+        map.put("b", Arrays.asList("x", null, true, 2.5));
+        assertEquals("{\"a\":1,\"b\":[\"x\",null,true,2.5]}", NativeEngine.toJson(map));
+        assertEquals("\"q\\\" \\\\ \\n\\t\\u0001 에러 🔥\"", NativeEngine.toJson("q\" \\ \n\t\u0001 에러 🔥"));
+        assertEquals("\"\uFFFD\"", NativeEngine.toJson("\uD800"));
+        assertEquals("null", NativeEngine.toJson(null));
+        assertEquals("42", NativeEngine.toJson(42));
+        assertEquals("\"NaN\"", NativeEngine.toJson(Double.NaN));
+        assertEquals("1.5", NativeEngine.toJson(new BigDecimal("1.5")));
+        assertEquals("\"2024-05-01T12:00:00.000Z\"",
+                NativeEngine.toJson(io.slackalert.logstash.testkit.TestTimestamp.parse("2024-05-01T12:00:00Z")));
+        assertEquals("\"<password>\"", NativeEngine.toJson(new co.elastic.logstash.api.Password("s3cr3t")));
+    }
+}

@@ -1,0 +1,183 @@
+package io.slackalert.logstash;
+
+import static io.slackalert.logstash.Fixtures.event;
+import static io.slackalert.logstash.Fixtures.filter;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import co.elastic.logstash.api.Event;
+import co.elastic.logstash.api.Password;
+import io.slackalert.logstash.testkit.CountingMatchListener;
+import io.slackalert.logstash.testkit.Json;
+import io.slackalert.logstash.testkit.ReceiverProcess;
+import io.slackalert.logstash.testkit.TestConfiguration;
+import io.slackalert.logstash.testkit.TestContext;
+import io.slackalert.logstash.testkit.TestMetric;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** End to end: the real plugin, the real engine, posting to the real slack-receiver. */
+class ReceiverTest {
+
+    private static ReceiverProcess receiver;
+    private final TestContext context = new TestContext();
+
+    @BeforeAll
+    static void startReceiver() throws Exception {
+        receiver = ReceiverProcess.start();
+    }
+
+    @AfterAll
+    static void stopReceiver() {
+        if (receiver != null) {
+            receiver.close();
+        }
+    }
+
+    @BeforeEach
+    void reset() {
+        receiver.reset();
+    }
+
+    private TestConfiguration config(Object... more) {
+        return TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()), "allow_custom_webhook", true,
+                "shutdown_timeout", "5s").merge(more);
+    }
+
+    @Test
+    void anErrorStormFromEightWorkersIsOneAlertAndOneRepeatReport() throws Exception {
+        long windowMillis = 2000;
+        SlackAlert filter = filter(config("dedup_window", windowMillis / 1000 + "s"), context);
+        int workers = 8;
+        int batchesEach = 10;
+        // Events are made up front so the storm itself is short: the window runs from the first
+        // occurrence, and every error inside it must be a repeat.
+        List<List<List<Event>>> work = new ArrayList<>();
+        for (int w = 0; w < workers; w++) {
+            List<List<Event>> batches = new ArrayList<>();
+            for (int b = 0; b < batchesEach; b++) {
+                List<Event> batch = new ArrayList<>();
+                for (int i = 0; i < 125; i++) {
+                    batch.add(event("ERROR", "payment failed: connection refused to db-1:5432"));
+                }
+                batches.add(batch);
+            }
+            work.add(batches);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(workers);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<Integer>> matched = new ArrayList<>();
+        long took;
+        try {
+            for (List<List<Event>> batches : work) {
+                matched.add(pool.submit(() -> {
+                    CountingMatchListener listener = new CountingMatchListener();
+                    go.await();
+                    for (List<Event> batch : batches) {
+                        filter.filter(batch, listener);
+                    }
+                    return listener.count();
+                }));
+            }
+            long start = System.nanoTime();
+            go.countDown();
+            int total = 0;
+            for (Future<Integer> f : matched) {
+                total += f.get(60, TimeUnit.SECONDS);
+            }
+            took = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(10_000, total, "every error is reported to the match listener");
+        } finally {
+            pool.shutdownNow();
+        }
+        System.out.println("error storm: 10000 events from 8 threads filtered in " + took + " ms");
+
+        TestMetric metric = context.metricOf("slack_alert_test");
+        if (took >= windowMillis * 9 / 10) {
+            // A machine too busy to fit the storm in the window: later errors open a new window.
+            // Still, every error is accounted for exactly once, as an alert or a repeat.
+            System.out.println("error storm: slower than the dedup window, checking totals only");
+            filter.close();
+            assertEquals(10_000L, (Long) metric.gaugeValue("alerts") + (Long) metric.gaugeValue("repeats"));
+            assertTrue(receiver.violations().isEmpty(), receiver.violations().toString());
+            return;
+        }
+        List<Map<String, Object>> messages = receiver.awaitMessages(2, Duration.ofSeconds(30));
+        assertEquals(2, messages.size(), "one alert, then one repeat report: " + messages);
+        String alert = Json.write(messages.get(0));
+        String repeat = Json.write(messages.get(1));
+        assertTrue(alert.contains("payment failed"), alert);
+        assertTrue(repeat.contains("9999") || repeat.contains("9,999"), repeat);
+
+        filter.flush(new CountingMatchListener());
+        assertEquals(10_000L, metric.gaugeValue("events"));
+        assertEquals(1L, metric.gaugeValue("alerts"));
+        assertEquals(9_999L, metric.gaugeValue("repeats"));
+        filter.close();
+        assertEquals(2, receiver.messages().size(), "nothing more after close");
+        assertTrue(receiver.violations().isEmpty(), receiver.violations().toString());
+        assertEquals(2L, metric.gaugeValue("sent"));
+    }
+
+    @Test
+    void closeDeliversWhatIsQueuedAndReportsIt() {
+        SlackAlert filter = filter(config(), context);
+        List<Event> batch = List.of(event("ERROR", "disk full on the primary"),
+                event("FATAL", "certificate expired for the gateway"), event("ERROR", "queue consumer stuck"));
+        filter.filter(batch, new CountingMatchListener());
+        filter.close();
+        filter.close();
+        assertEquals(3, receiver.messages().size());
+        String logged = context.logger().allText();
+        assertTrue(logged.contains("messages sent in total"), logged);
+        String token = receiver.webhookUrl().substring(receiver.webhookUrl().lastIndexOf('/') + 1);
+        assertFalse(logged.contains(token), logged);
+        assertEquals(3L, context.metricOf("slack_alert_test").gaugeValue("sent"));
+    }
+
+    @Test
+    void slackFailuresAreLoggedThroughLogstashAndNeverBreakTheFilter() {
+        receiver.setMode("{\"mode\":\"status\",\"status\":404,\"error\":\"no_service\"}");
+        SlackAlert filter = filter(config(), context);
+        try {
+            CountingMatchListener listener = new CountingMatchListener();
+            filter.filter(List.of(event("ERROR", "first"), event("ERROR", "second")), listener);
+            assertEquals(2, listener.count());
+            Fixtures.await("the 404 to be logged", Duration.ofSeconds(20), () -> {
+                filter.flush(listener);
+                return context.logger().allText().contains("no_service");
+            });
+            String token = receiver.webhookUrl().substring(receiver.webhookUrl().lastIndexOf('/') + 1);
+            assertFalse(context.logger().allText().contains(token), context.logger().allText());
+        } finally {
+            filter.close();
+        }
+    }
+
+    @Test
+    void closeIsBoundedByShutdownTimeoutWhenSlackHangs() {
+        receiver.setMode("{\"mode\":\"hang\"}");
+        SlackAlert filter = filter(config("shutdown_timeout", "1s", "timeout", "30s", "max_retries", 0L), context);
+        filter.filter(List.of(event("ERROR", "stuck while slack hangs")), new CountingMatchListener());
+        long start = System.nanoTime();
+        filter.close();
+        long tookMillis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(tookMillis < 5_000, "close took " + tookMillis + " ms with shutdown_timeout 1s");
+        String logged = context.logger().allText();
+        assertTrue(logged.contains("stopped in"), logged);
+        assertEquals(0, receiver.messages().size());
+        receiver.reset();
+    }
+}

@@ -1,0 +1,499 @@
+//! JNI bindings that let the Logstash Java shim drive the slack_alert engine.
+//!
+//! The Java class `io.slackalert.logstash.NativeEngine` declares the native
+//! methods implemented here. Java never holds a pointer: [`create`] returns an
+//! opaque id into a registry (see [`handles`]), every other call looks the id
+//! up and works on its own reference to the engine, and `close` unregisters it.
+//! Level values of a whole batch cross in one call through a reused direct
+//! `ByteBuffer` (see [`slots`]); only matched events, which are rare, send
+//! their field values (see [`values`]).
+//!
+//! Every entry point runs inside [`std::panic::catch_unwind`]: a panic never
+//! crosses into the JVM. It becomes an `IllegalStateException` whose message
+//! starts with `slack_alert native failure:` and is counted by the engine's
+//! `internal_errors` counter.
+//!
+//! | Java (`static native`)                         | result                                             |
+//! |------------------------------------------------|----------------------------------------------------|
+//! | `long create(String configJson)`               | handle; `IllegalArgumentException` naming a bad option, `IllegalStateException` if the engine cannot start |
+//! | `String[] levelRefs(long h)` / `eventRefs(long h)` | field references; `null` if closed             |
+//! | `String[] counterNames()`                      | counter names                                      |
+//! | `long[] counters(long h)`                      | counter values in `counterNames()` order; `null` if closed |
+//! | `int matchBatch(long h, ByteBuffer slots, int count)` | matched count, `\| LOGS_PENDING`; `-1` if closed |
+//! | `int submit(long h, String[] values, int eventCount)` | events submitted, `\| LOGS_PENDING`; `-1` if closed |
+//! | `String[] drainLogs(long h)`                   | `[level, message, …]`; empty if closed             |
+//! | `String[] close(long h)`                       | `[report, counters, level, message, …]`; `null` if already closed |
+//! | `void injectPanic(long h, int countdown)`      | test-only fault injection                          |
+//!
+//! The buffer layout is documented in [`slots`]:
+//!
+//! ```
+//! use slack_alert_jni::slots;
+//! assert_eq!(slots::SLOT_SIZE, 32);
+//! assert_eq!(slots::MASK_OFFSET, 1024 * 32);
+//! assert_eq!(slots::BUFFER_SIZE, 1024 * 33);
+//! assert_eq!(slots::LOGS_PENDING, 0x4000_0000);
+//! ```
+//!
+//! [`create`]: Java_io_slackalert_logstash_NativeEngine_create
+
+pub mod handles;
+pub mod slots;
+pub mod values;
+
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Once};
+
+use jni::objects::{JByteBuffer, JClass, JObject, JObjectArray, JString};
+use jni::sys::{jint, jlong, jlongArray, jobjectArray};
+use jni::JNIEnv;
+use once_cell::sync::Lazy;
+use slack_alert_engine::{BufferedLog, Config, Decision, Engine, LogSink, COUNTER_NAMES};
+
+use crate::handles::Registry;
+use crate::slots::{CLOSED, LOGS_PENDING};
+
+/// Log lines kept for the shim between drains.
+const LOG_CAPACITY: usize = 256;
+
+/// One running engine and what the JNI layer keeps beside it.
+struct Handle {
+    engine: Engine,
+    log: Arc<BufferedLog>,
+    /// Test-only fault injection: when positive, counts down on each
+    /// `matchBatch` and the call that takes it from 1 to 0 panics.
+    panic_countdown: AtomicI64,
+}
+
+impl Handle {
+    /// `LOGS_PENDING` if the engine has log lines for the shim, else 0.
+    fn pending(&self) -> jint {
+        if self.log.has_lines() {
+            LOGS_PENDING
+        } else {
+            0
+        }
+    }
+
+    /// Returns true if and only if this call is the one an `injectPanic`
+    /// asked to fail.
+    fn injected_panic_due(&self) -> bool {
+        self.panic_countdown
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                (c > 0).then_some(c - 1)
+            })
+            == Ok(1)
+    }
+}
+
+static HANDLES: Lazy<Registry<Handle>> = Lazy::new(Registry::new);
+
+/// How an entry point fails, as the Java exception it becomes.
+enum Failure {
+    IllegalArgument(String),
+    IllegalState(String),
+    /// A JNI call failed; usually a Java exception is already pending.
+    Jni(jni::errors::Error),
+}
+
+impl From<jni::errors::Error> for Failure {
+    fn from(e: jni::errors::Error) -> Failure {
+        Failure::Jni(e)
+    }
+}
+
+impl From<slots::SlotError> for Failure {
+    fn from(e: slots::SlotError) -> Failure {
+        Failure::IllegalArgument(e.to_string())
+    }
+}
+
+thread_local! {
+    /// Set while this thread runs an entry point, so the panic hook knows the
+    /// panic will be caught and reported as an exception.
+    static IN_ENTRY: Cell<bool> = const { Cell::new(false) };
+    /// The last caught panic's message and location, from the hook.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs, once, a panic hook that keeps panics inside entry points off
+/// stderr (they become Java exceptions carrying the same text) and leaves
+/// every other panic, e.g. on an engine thread, to the previous hook.
+fn install_panic_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if IN_ENTRY.with(Cell::get) {
+                let message = payload_text(info.payload());
+                let text = match info.location() {
+                    Some(l) => format!("{message} at {}:{}", l.file(), l.line()),
+                    None => message,
+                };
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-text payload".to_string()
+    }
+}
+
+/// Runs one entry point: contains panics, turns failures into Java
+/// exceptions, and returns `fallback` whenever an exception is thrown.
+/// `handle` is the id the call is about, so a panic can be counted.
+fn entry<'local, R>(
+    env: &mut JNIEnv<'local>,
+    handle: Option<jlong>,
+    fallback: R,
+    body: impl FnOnce(&mut JNIEnv<'local>) -> Result<R, Failure>,
+) -> R {
+    install_panic_hook();
+    IN_ENTRY.with(|f| f.set(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| body(env)));
+    IN_ENTRY.with(|f| f.set(false));
+    match outcome {
+        Ok(Ok(value)) => value,
+        Ok(Err(failure)) => {
+            throw(env, failure);
+            fallback
+        }
+        Err(payload) => {
+            let text = LAST_PANIC
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_else(|| payload_text(payload.as_ref()));
+            if let Some(h) = handle.and_then(|id| HANDLES.get(id)) {
+                h.engine.record_internal_error();
+            }
+            throw(
+                env,
+                Failure::IllegalState(format!("slack_alert native failure: {text}")),
+            );
+            fallback
+        }
+    }
+}
+
+/// Raises `failure` in the JVM unless an exception is already pending (which
+/// then says more than we could).
+fn throw(env: &mut JNIEnv<'_>, failure: Failure) {
+    if env.exception_check().unwrap_or(false) {
+        return;
+    }
+    let (class, message) = match failure {
+        Failure::IllegalArgument(m) => ("java/lang/IllegalArgumentException", m),
+        Failure::IllegalState(m) => ("java/lang/IllegalStateException", m),
+        Failure::Jni(e) => (
+            "java/lang/IllegalStateException",
+            format!("slack_alert native failure: JNI call failed: {e}"),
+        ),
+    };
+    // If even this fails the JVM is out of memory and has its own exception pending.
+    let _ = env.throw_new(class, message);
+}
+
+/// A Java `String[]` of `items`.
+fn string_array<'local, 'a>(
+    env: &mut JNIEnv<'local>,
+    items: impl ExactSizeIterator<Item = &'a str>,
+) -> Result<jobjectArray, Failure> {
+    let len = jint::try_from(items.len())
+        .map_err(|_| Failure::IllegalState("too many strings for a Java array".into()))?;
+    let array = env.new_object_array(len, "java/lang/String", JObject::null())?;
+    for (i, item) in items.enumerate() {
+        let s = env.new_string(item)?;
+        env.set_object_array_element(&array, i as jint, &s)?;
+        env.delete_local_ref(s)?;
+    }
+    Ok(array.into_raw())
+}
+
+/// `[level, message, level, message, …]` of every buffered log line.
+fn drained_pairs(log: &BufferedLog) -> Vec<String> {
+    log.drain()
+        .into_iter()
+        .flat_map(|(level, message)| [level.to_string(), message])
+        .collect()
+}
+
+/// `long create(String configJson)`: validates the configuration, starts an
+/// engine and returns its handle.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_create<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    config_json: JString<'local>,
+) -> jlong {
+    entry(&mut env, None, 0, |env| {
+        if config_json.is_null() {
+            return Err(Failure::IllegalArgument(
+                "config: the configuration JSON must not be null".into(),
+            ));
+        }
+        let json: String = env.get_string(&config_json)?.into();
+        // The message names the option and never repeats the webhook URL.
+        let config =
+            Config::from_json(&json).map_err(|e| Failure::IllegalArgument(e.to_string()))?;
+        let log = Arc::new(BufferedLog::new(LOG_CAPACITY));
+        let sink: Arc<dyn LogSink> = log.clone();
+        let engine =
+            Engine::start(config, sink).map_err(|e| Failure::IllegalState(e.to_string()))?;
+        let id = HANDLES.insert(Handle {
+            engine,
+            log,
+            panic_countdown: AtomicI64::new(0),
+        });
+        Ok(id as jlong)
+    })
+}
+
+/// `String[] levelRefs(long h)`: where to read the level from, in order.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_levelRefs<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    entry(
+        &mut env,
+        Some(handle),
+        ptr::null_mut(),
+        |env| match HANDLES.get(handle) {
+            Some(h) => string_array(env, h.engine.level_refs().iter().map(String::as_str)),
+            None => Ok(ptr::null_mut()),
+        },
+    )
+}
+
+/// `String[] eventRefs(long h)`: the fields a matched event must carry, in
+/// the order `submit` expects their values.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_eventRefs<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    entry(
+        &mut env,
+        Some(handle),
+        ptr::null_mut(),
+        |env| match HANDLES.get(handle) {
+            Some(h) => string_array(env, h.engine.event_refs().iter().map(String::as_str)),
+            None => Ok(ptr::null_mut()),
+        },
+    )
+}
+
+/// `String[] counterNames()`.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_counterNames<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+) -> jobjectArray {
+    entry(&mut env, None, ptr::null_mut(), |env| {
+        string_array(env, COUNTER_NAMES.iter().copied())
+    })
+}
+
+/// `long[] counters(long h)`: counter values in `counterNames()` order.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_counters<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlongArray {
+    entry(&mut env, Some(handle), ptr::null_mut(), |env| {
+        let Some(h) = HANDLES.get(handle) else {
+            return Ok(ptr::null_mut());
+        };
+        let values: Vec<jlong> = h
+            .engine
+            .counters()
+            .into_iter()
+            .map(|v| jlong::try_from(v).unwrap_or(jlong::MAX))
+            .collect();
+        let array = env.new_long_array(values.len() as jint)?;
+        env.set_long_array_region(&array, 0, &values)?;
+        Ok(array.into_raw())
+    })
+}
+
+/// `int matchBatch(long h, ByteBuffer slots, int count)`: matches the levels
+/// in the first `count` slots and writes the mask (see [`slots`]).
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_matchBatch<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    buffer: JByteBuffer<'local>,
+    count: jint,
+) -> jint {
+    entry(&mut env, Some(handle), CLOSED, |env| {
+        let count = slots::check_count(count.into())?;
+        if buffer.is_null() {
+            return Err(Failure::IllegalArgument(
+                "slots: the slot buffer must not be null".into(),
+            ));
+        }
+        let address = env.get_direct_buffer_address(&buffer).map_err(|_| {
+            Failure::IllegalArgument("slots: the slot buffer must be a direct ByteBuffer".into())
+        })?;
+        let capacity = env.get_direct_buffer_capacity(&buffer)?;
+        slots::check_capacity(capacity)?;
+        let Some(h) = HANDLES.get(handle) else {
+            return Ok(CLOSED);
+        };
+        if h.injected_panic_due() {
+            panic!("injected panic (test-only, NativeEngine.injectPanic)");
+        }
+        // SAFETY: `address` is the start of a direct buffer of `capacity` ≥
+        // BUFFER_SIZE bytes, kept alive by the `buffer` reference for this
+        // call. The shim gives each worker thread its own buffer and that
+        // thread is blocked in this call, so nothing else touches the bytes.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(address, slots::BUFFER_SIZE) };
+        let (levels, mask) = slots::split(bytes, count);
+        let matched = h.engine.matcher().match_batch(levels, mask);
+        h.engine.note_seen(count as u64);
+        Ok(matched as jint | h.pending())
+    })
+}
+
+/// `int submit(long h, String[] values, int eventCount)`: submits matched
+/// events; `values` holds `eventCount × eventRefs.length` JSON-encoded values
+/// (or nulls), event after event.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_submit<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    values: JObjectArray<'local>,
+    event_count: jint,
+) -> jint {
+    entry(&mut env, Some(handle), CLOSED, |env| {
+        let events = usize::try_from(event_count).map_err(|_| {
+            Failure::IllegalArgument(format!(
+                "eventCount must not be negative, got {event_count}"
+            ))
+        })?;
+        if values.is_null() {
+            return Err(Failure::IllegalArgument("values must not be null".into()));
+        }
+        let Some(h) = HANDLES.get(handle) else {
+            return Ok(CLOSED);
+        };
+        let width = h.engine.event_refs().len();
+        let length = env.get_array_length(&values)? as usize;
+        if Some(length) != events.checked_mul(width) {
+            return Err(Failure::IllegalArgument(format!(
+                "values must hold eventCount × eventRefs = {events} × {width} entries, got {length}"
+            )));
+        }
+        let mut submitted: jint = 0;
+        let mut closed = false;
+        for event in 0..events {
+            let mut fields = Vec::with_capacity(width);
+            for field in 0..width {
+                let element =
+                    env.get_object_array_element(&values, (event * width + field) as jint)?;
+                if element.is_null() {
+                    fields.push(None);
+                    continue;
+                }
+                let element = JString::from(element);
+                let text: String = env.get_string(&element)?.into();
+                env.delete_local_ref(element)?;
+                fields.push(values::decode(Some(&text)));
+            }
+            let matched = h.engine.event_from_values(fields);
+            match h.engine.submit(&matched) {
+                Decision::Closed => closed = true,
+                _ => submitted += 1,
+            }
+        }
+        if closed {
+            return Ok(CLOSED);
+        }
+        Ok(submitted | h.pending())
+    })
+}
+
+/// `String[] drainLogs(long h)`: `[level, message, …]` of the engine's
+/// buffered log lines, oldest first; levels are `ERROR`, `WARN`, `INFO`,
+/// `DEBUG`. Empty once closed (`close` returns the last lines).
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_drainLogs<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    entry(&mut env, Some(handle), ptr::null_mut(), |env| {
+        let pairs = match HANDLES.get(handle) {
+            Some(h) => drained_pairs(&h.log),
+            None => Vec::new(),
+        };
+        string_array(env, pairs.iter().map(String::as_str))
+    })
+}
+
+/// `String[] close(long h)`: unregisters the handle, shuts the engine down
+/// (bounded by `shutdown_timeout`) and returns `[report, counters, level,
+/// message, …]`: the one-line shutdown report, the final counter values as
+/// comma-separated decimals in `counterNames()` order, then the log lines
+/// still buffered. Returns `null` if the handle was already closed.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_close<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    entry(&mut env, Some(handle), ptr::null_mut(), |env| {
+        let Some(h) = HANDLES.remove(handle) else {
+            return Ok(ptr::null_mut());
+        };
+        // Calls that looked the handle up before the removal still hold it;
+        // after shutdown the engine answers them with `Decision::Closed`.
+        let report = h.engine.shutdown().to_string();
+        let counters = h
+            .engine
+            .counters()
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut out = vec![report, counters];
+        out.extend(drained_pairs(&h.log));
+        string_array(env, out.iter().map(String::as_str))
+    })
+}
+
+/// `void injectPanic(long h, int countdown)`: **test-only.** Makes the
+/// `countdown`-th next `matchBatch` call on this handle panic inside native
+/// code (0 cancels), so tests can check that a native failure is contained.
+/// Unknown handles are ignored.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_injectPanic<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    countdown: jint,
+) {
+    entry(&mut env, Some(handle), (), |_| {
+        if let Some(h) = HANDLES.get(handle) {
+            h.panic_countdown
+                .store(countdown.max(0).into(), Ordering::SeqCst);
+        }
+        Ok(())
+    })
+}

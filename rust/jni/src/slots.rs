@@ -1,0 +1,178 @@
+//! The slot buffer: how a batch of level values crosses from the JVM in one call.
+//!
+//! Each worker thread of the Java shim owns one direct `ByteBuffer` of
+//! [`BUFFER_SIZE`] bytes and reuses it for every batch. The shim writes one
+//! [`SLOT_SIZE`]-byte slot per event; the native side reads the slots and writes
+//! the match mask into the same buffer, so a batch costs one JNI crossing and no
+//! allocation on either side.
+//!
+//! ```text
+//! offset 0                         slot i = [len][level bytes ... ]   (32 bytes)
+//!        i * SLOT_SIZE             len 0..=31: ASCII level text in bytes 1..=len
+//!                                  len 0xFF (NO_LEVEL): missing, null, too long,
+//!                                  non-ASCII or of a type that is not a level
+//! offset MASK_OFFSET + i           mask byte for event i: 1 = alerts, 0 = not
+//! ```
+//!
+//! The same constants live on the Java side in
+//! `java-shim/plugin/src/main/java/io/slackalert/logstash/NativeEngine.java`;
+//! change both together.
+
+use std::fmt;
+
+/// Bytes per event slot.
+pub const SLOT_SIZE: usize = 32;
+/// The longest level text a slot carries; longer values are sent as [`NO_LEVEL`].
+pub const MAX_LEVEL_LEN: usize = SLOT_SIZE - 1;
+/// Events per call. Logstash batches default to 125; the shim splits bigger ones.
+pub const MAX_BATCH: usize = 1024;
+/// Where the match mask starts.
+pub const MASK_OFFSET: usize = MAX_BATCH * SLOT_SIZE;
+/// The size the shim's buffer must have.
+pub const BUFFER_SIZE: usize = MASK_OFFSET + MAX_BATCH;
+/// Length byte of a slot without a usable level.
+pub const NO_LEVEL: u8 = 0xFF;
+/// Or-ed into a non-negative result when the engine has log lines to drain.
+pub const LOGS_PENDING: i32 = 0x4000_0000;
+/// Returned instead of a count when the handle is closed or unknown.
+pub const CLOSED: i32 = -1;
+
+/// Why a batch could not be read.
+///
+/// Occurs only when the shim breaks the layout above; the JNI layer turns it
+/// into an `IllegalArgumentException`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlotError {
+    /// More events than [`MAX_BATCH`], or a negative count.
+    Count(i64),
+    /// The buffer is smaller than [`BUFFER_SIZE`].
+    Capacity(usize),
+}
+
+impl fmt::Display for SlotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SlotError::Count(n) => write!(f, "count must be 0..={MAX_BATCH}, got {n}"),
+            SlotError::Capacity(c) => write!(
+                f,
+                "the slot buffer must hold at least {BUFFER_SIZE} bytes, got {c}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SlotError {}
+
+/// Checks a batch size from Java.
+pub fn check_count(count: i64) -> Result<usize, SlotError> {
+    usize::try_from(count)
+        .ok()
+        .filter(|c| *c <= MAX_BATCH)
+        .ok_or(SlotError::Count(count))
+}
+
+/// Checks a buffer capacity from Java.
+pub fn check_capacity(capacity: usize) -> Result<(), SlotError> {
+    if capacity < BUFFER_SIZE {
+        Err(SlotError::Capacity(capacity))
+    } else {
+        Ok(())
+    }
+}
+
+/// The level text of one slot; empty (which never matches) for [`NO_LEVEL`]
+/// or any length the layout does not allow.
+#[inline]
+pub fn level_bytes(slot: &[u8]) -> &[u8] {
+    let len = slot[0] as usize;
+    if len > MAX_LEVEL_LEN {
+        &[]
+    } else {
+        &slot[1..1 + len]
+    }
+}
+
+/// Splits a buffer into the levels of the first `count` slots and the mask
+/// region for them. `buf` must be at least [`BUFFER_SIZE`] bytes and `count`
+/// at most [`MAX_BATCH`] (see [`check_capacity`], [`check_count`]).
+pub fn split(buf: &mut [u8], count: usize) -> (impl Iterator<Item = &[u8]>, &mut [u8]) {
+    let (slots, rest) = buf.split_at_mut(MASK_OFFSET);
+    let levels = slots[..count * SLOT_SIZE]
+        .chunks_exact(SLOT_SIZE)
+        .map(level_bytes);
+    (levels, &mut rest[..count])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buffer_with(levels: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut buf = vec![0xAA; BUFFER_SIZE];
+        for (i, level) in levels.iter().enumerate() {
+            let slot = &mut buf[i * SLOT_SIZE..(i + 1) * SLOT_SIZE];
+            match level {
+                Some(text) => {
+                    slot[0] = text.len() as u8;
+                    slot[1..1 + text.len()].copy_from_slice(text);
+                }
+                None => slot[0] = NO_LEVEL,
+            }
+        }
+        buf
+    }
+
+    #[test]
+    fn slots_decode_to_their_level_text() {
+        let long = [b'E'; MAX_LEVEL_LEN];
+        let mut buf = buffer_with(&[Some(b"ERROR"), None, Some(b""), Some(&long)]);
+        let (levels, mask) = split(&mut buf, 4);
+        let levels: Vec<&[u8]> = levels.collect();
+        assert_eq!(levels, vec![&b"ERROR"[..], b"", b"", &long[..]]);
+        assert_eq!(mask.len(), 4);
+    }
+
+    #[test]
+    fn lengths_the_layout_does_not_allow_read_as_no_level() {
+        let mut slot = [b'x'; SLOT_SIZE];
+        for len in [32u8, 100, 0xFE, NO_LEVEL] {
+            slot[0] = len;
+            assert_eq!(level_bytes(&slot), b"");
+        }
+    }
+
+    #[test]
+    fn mask_region_follows_the_slots() {
+        let mut buf = buffer_with(&[Some(b"INFO"), Some(b"ERROR")]);
+        {
+            let (_, mask) = split(&mut buf, 2);
+            mask.copy_from_slice(&[0, 1]);
+        }
+        assert_eq!(&buf[MASK_OFFSET..MASK_OFFSET + 3], &[0, 1, 0xAA]);
+    }
+
+    #[test]
+    fn a_full_batch_fits() {
+        let mut buf = buffer_with(&vec![Some(&b"WARN"[..]); MAX_BATCH]);
+        let (levels, mask) = split(&mut buf, MAX_BATCH);
+        assert_eq!(levels.filter(|l| *l == b"WARN").count(), MAX_BATCH);
+        assert_eq!(mask.len(), MAX_BATCH);
+    }
+
+    #[test]
+    fn counts_and_capacities_are_checked() {
+        assert_eq!(check_count(0), Ok(0));
+        assert_eq!(check_count(MAX_BATCH as i64), Ok(MAX_BATCH));
+        assert_eq!(
+            check_count(MAX_BATCH as i64 + 1),
+            Err(SlotError::Count(1025))
+        );
+        assert_eq!(check_count(-1), Err(SlotError::Count(-1)));
+        assert!(check_capacity(BUFFER_SIZE).is_ok());
+        let e = check_capacity(BUFFER_SIZE - 1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the slot buffer must hold at least 33792 bytes, got 33791"
+        );
+    }
+}
