@@ -38,3 +38,32 @@ def sidecar():
 @pytest.fixture(scope="session")
 def receiver_bin():
     return _release_binary("slack-receiver")
+
+
+@pytest.fixture
+def slack_receiver(receiver_bin):
+    """A running `slack-receiver` (see sidecar_support.Receiver), stopped after the test."""
+    from sidecar_support import Receiver
+
+    receiver = Receiver(receiver_bin)
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def start_sidecar(sidecar):
+    """Starts `slack-alert run` processes (sidecar_support.Sidecar). At the end each
+    is killed if still running, and none may have printed the webhook's secret path."""
+    from sidecar_support import WEBHOOK_SECRET, Sidecar
+
+    started = []
+
+    def start(config, *extra, env=None):
+        process = Sidecar(sidecar, config, *extra, env=env)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+        assert WEBHOOK_SECRET not in process.output()

@@ -3,10 +3,10 @@
 //! and is answered whatever the mode, so a hung or failing receiver can always be
 //! switched back. The requests and answers are listed in the crate docs.
 
-use crate::http::Response;
 use crate::options::Mode;
 use crate::state::{Received, Shared, Stats};
 use serde_json::{json, Map, Value};
+use slack_alert_http::Response;
 use std::time::Instant;
 
 /// Where the control API lives.

@@ -61,7 +61,6 @@
 //! ```
 
 mod control;
-mod http;
 pub mod limits;
 mod mentions;
 mod options;
@@ -70,9 +69,9 @@ mod rate;
 mod server;
 mod state;
 
-pub use http::MAX_BODY_BYTES;
 pub use mentions::mentions;
 pub use options::{Mode, Options, RateLimit};
+pub use slack_alert_http::MAX_BODY_BYTES;
 pub use state::{Received, Stats, KEEP_LAST};
 
 use server::Server;

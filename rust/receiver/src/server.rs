@@ -7,10 +7,10 @@
 //! stopping notifies.
 
 use crate::control;
-use crate::http::{self, ReadError, Request, Response};
 use crate::state::{Outcome, Shared};
+use slack_alert_http::{self as http, ReadError, Request, Response};
 use std::collections::HashMap;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -21,11 +21,6 @@ pub(crate) const WEBHOOK_PREFIX: &str = "/services/";
 /// How long stopping waits for threads before leaving stragglers detached. They can
 /// only be stuck outside a socket (e.g. printing to a stdout nobody reads).
 const STOP_GRACE: Duration = Duration::from_secs(1);
-/// How long a connection closed after an error answer keeps draining what the client
-/// still sends, so the client reads the answer instead of a reset.
-const LINGER: Duration = Duration::from_millis(500);
-/// Most bytes drained while lingering.
-const LINGER_BYTES: u64 = 8 << 20;
 /// Connection threads only parse and check JSON: a small stack lets hundreds of idle
 /// connections cost little.
 const CONNECTION_STACK_BYTES: usize = 512 * 1024;
@@ -170,16 +165,25 @@ fn serve(stream: TcpStream, shared: &Shared) {
             Ok(request) => request,
             Err(ReadError::Closed | ReadError::Io(_)) => return,
             Err(ReadError::Malformed(problem)) => {
-                return refuse(
+                return http::refuse(
                     &mut reader,
+                    &writer,
                     Response::text(400, &format!("bad_request: {problem}")),
                 );
             }
             Err(ReadError::BodyTooLarge) => {
-                return refuse(&mut reader, Response::text(413, "request_too_large"));
+                return http::refuse(
+                    &mut reader,
+                    &writer,
+                    Response::text(413, "request_too_large"),
+                );
             }
             Err(ReadError::HeadTooLarge) => {
-                return refuse(&mut reader, Response::text(431, "request_header_too_large"));
+                return http::refuse(
+                    &mut reader,
+                    &writer,
+                    Response::text(431, "request_header_too_large"),
+                );
             }
         };
         if shared.is_stopping() {
@@ -241,16 +245,4 @@ fn route(shared: &Shared, request: &Request) -> Reply {
         ));
     }
     Reply::Send(Response::text(404, "no_service"))
-}
-
-/// Answers an unreadable request and closes, draining what the client still sends
-/// for a moment so that it reads the answer rather than a connection reset.
-fn refuse(reader: &mut BufReader<TcpStream>, response: Response) {
-    let stream = reader.get_mut();
-    if response.write_to(stream, false).is_err() {
-        return;
-    }
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(LINGER));
-    let _ = io::copy(&mut Read::take(reader, LINGER_BYTES), &mut io::sink());
 }

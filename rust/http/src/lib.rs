@@ -1,12 +1,33 @@
-//! Just enough HTTP/1.1 for a webhook receiver, on std only.
+//! Just enough HTTP/1.1 for a webhook receiver and a small event API, on std only.
+//!
+//! Shared by the test receiver (`slack-alert-receiver`) and the sidecar's `run`
+//! listener (`slack-alert-sidecar`), so that there is one request parser to test.
 //!
 //! Requests: request line, headers, a body by `Content-Length` or
 //! `Transfer-Encoding: chunked`, `Expect: 100-continue`, keep-alive. Responses always
 //! carry `Content-Length`. Everything read is bounded: the head by [`MAX_HEAD_BYTES`],
-//! the body by [`MAX_BODY_BYTES`] (Slack's own cap is smaller than anything an alert
-//! should need), so a misbehaving client cannot make the receiver hoard memory.
+//! the body by [`MAX_BODY_BYTES`] or the caller's cap ([`read_request_limited`]), so a
+//! misbehaving client cannot make a server hoard memory.
+//!
+//! # Example
+//!
+//! ```
+//! use std::io::BufReader;
+//! use slack_alert_http::{read_request, Response};
+//!
+//! let wire = b"POST /events HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+//! let request = read_request(&mut BufReader::new(&wire[..]), &mut std::io::sink()).unwrap();
+//! assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/events"));
+//! assert_eq!(request.body, b"{}");
+//!
+//! let mut out = Vec::new();
+//! Response::text(202, "ok").write_to(&mut out, request.keep_alive).unwrap();
+//! assert!(out.starts_with(b"HTTP/1.1 202 Accepted\r\n"));
+//! ```
 
 use std::io::{self, BufRead, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
 
 /// Largest request body accepted; larger is answered 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -17,7 +38,7 @@ const MAX_CHUNK_LINE_BYTES: usize = 4096;
 
 /// One request as read off the wire.
 #[derive(Debug)]
-pub(crate) struct Request {
+pub struct Request {
     pub method: String,
     /// The path without query string, also when sent in absolute form.
     pub path: String,
@@ -28,14 +49,15 @@ pub(crate) struct Request {
 
 /// Why no request could be read.
 #[derive(Debug)]
-pub(crate) enum ReadError {
+pub enum ReadError {
     /// The connection was closed (or reset) between requests: nothing to answer.
     Closed,
     /// The connection broke mid-request.
     Io(io::Error),
     /// Not HTTP we understand: answer 400.
     Malformed(String),
-    /// The body is over [`MAX_BODY_BYTES`]: answer 413.
+    /// The body is over [`MAX_BODY_BYTES`] (or the cap given to
+    /// [`read_request_limited`]): answer 413.
     BodyTooLarge,
     /// The head is over [`MAX_HEAD_BYTES`]: answer 431.
     HeadTooLarge,
@@ -51,11 +73,21 @@ fn malformed(what: impl Into<String>) -> ReadError {
     ReadError::Malformed(what.into())
 }
 
-/// Reads one request from `reader`. `interim` receives `100 Continue` when the client
-/// waits for it before sending the body (curl does for bodies over 1 KiB).
-pub(crate) fn read_request(
+/// Reads one request from `reader`, with bodies capped at [`MAX_BODY_BYTES`].
+/// `interim` receives `100 Continue` when the client waits for it before sending the
+/// body (curl does for bodies over 1 KiB).
+pub fn read_request(
     reader: &mut impl BufRead,
     interim: &mut impl Write,
+) -> Result<Request, ReadError> {
+    read_request_limited(reader, interim, MAX_BODY_BYTES)
+}
+
+/// Reads one request as [`read_request`] does, with bodies capped at `max_body` bytes.
+pub fn read_request_limited(
+    reader: &mut impl BufRead,
+    interim: &mut impl Write,
+    max_body: usize,
 ) -> Result<Request, ReadError> {
     let mut budget = MAX_HEAD_BYTES;
     // RFC 9112 asks servers to ignore empty lines before a request line.
@@ -82,7 +114,7 @@ pub(crate) fn read_request(
         Some(c) if has_token(c, "keep-alive") => true,
         _ => http11,
     };
-    let body = read_body(reader, interim, &head, &mut budget)?;
+    let body = read_body(reader, interim, &head, &mut budget, max_body)?;
     Ok(Request {
         method: method.to_string(),
         path: path_of(target),
@@ -141,6 +173,7 @@ fn read_body(
     interim: &mut impl Write,
     head: &Head,
     budget: &mut usize,
+    max_body: usize,
 ) -> Result<Vec<u8>, ReadError> {
     // Chunked wins over Content-Length when both are sent (RFC 9112 §6.3).
     let length = if head.chunked {
@@ -148,7 +181,7 @@ fn read_body(
     } else {
         match head.content_length.unwrap_or(0) {
             0 => return Ok(Vec::new()),
-            n if n > MAX_BODY_BYTES => return Err(ReadError::BodyTooLarge),
+            n if n > max_body => return Err(ReadError::BodyTooLarge),
             n => Some(n),
         }
     };
@@ -158,11 +191,15 @@ fn read_body(
     }
     match length {
         Some(n) => read_exact_vec(reader, n),
-        None => read_chunked(reader, budget),
+        None => read_chunked(reader, budget, max_body),
     }
 }
 
-fn read_chunked(reader: &mut impl BufRead, budget: &mut usize) -> Result<Vec<u8>, ReadError> {
+fn read_chunked(
+    reader: &mut impl BufRead,
+    budget: &mut usize,
+    max_body: usize,
+) -> Result<Vec<u8>, ReadError> {
     let mut body = Vec::new();
     loop {
         let mut line_budget = MAX_CHUNK_LINE_BYTES;
@@ -173,7 +210,7 @@ fn read_chunked(reader: &mut impl BufRead, budget: &mut usize) -> Result<Vec<u8>
         if size == 0 {
             break;
         }
-        if body.len().saturating_add(size) > MAX_BODY_BYTES {
+        if body.len().saturating_add(size) > max_body {
             return Err(ReadError::BodyTooLarge);
         }
         body.extend(read_exact_vec(reader, size)?);
@@ -265,7 +302,7 @@ fn is_disconnect(e: &io::Error) -> bool {
 
 /// One response; always sent with `Content-Length`.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Response {
+pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
@@ -274,7 +311,7 @@ pub(crate) struct Response {
 
 impl Response {
     /// A short text answer like Slack's (`ok`, `invalid_blocks`).
-    pub(crate) fn text(status: u16, body: &str) -> Response {
+    pub fn text(status: u16, body: &str) -> Response {
         Response {
             status,
             content_type: "text/plain; charset=utf-8",
@@ -283,7 +320,7 @@ impl Response {
         }
     }
 
-    pub(crate) fn json(status: u16, body: &serde_json::Value) -> Response {
+    pub fn json(status: u16, body: &serde_json::Value) -> Response {
         Response {
             status,
             content_type: "application/json",
@@ -293,7 +330,7 @@ impl Response {
     }
 
     /// Writes the response; `keep_alive` tells the client whether to send more.
-    pub(crate) fn write_to(&self, out: &mut impl Write, keep_alive: bool) -> io::Result<()> {
+    pub fn write_to(&self, out: &mut impl Write, keep_alive: bool) -> io::Result<()> {
         let mut head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
             self.status,
@@ -313,10 +350,30 @@ impl Response {
     }
 }
 
+/// How long a connection closed after an error answer keeps draining what the client
+/// still sends, so the client reads the answer instead of a reset.
+const LINGER: Duration = Duration::from_millis(500);
+/// Most bytes drained while lingering.
+const LINGER_BYTES: u64 = 8 << 20;
+
+/// Answers an unreadable request on `stream` and closes it, draining what the client
+/// still sends (through `reader`, which reads `stream`) for a moment so that it reads
+/// the answer rather than a connection reset.
+pub fn refuse(reader: &mut impl BufRead, stream: &TcpStream, response: Response) {
+    let mut writer = stream;
+    if response.write_to(&mut writer, false).is_err() {
+        return;
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(LINGER));
+    let _ = io::copy(&mut Read::take(reader, LINGER_BYTES), &mut io::sink());
+}
+
 fn reason(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         200 => "OK",
+        202 => "Accepted",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
@@ -422,6 +479,25 @@ mod tests {
             chunked.extend(b"\r\n");
         }
         assert!(matches!(read(&chunked).0, Err(ReadError::BodyTooLarge)));
+    }
+
+    #[test]
+    fn callers_can_set_a_smaller_body_cap() {
+        let wire = b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+        let mut reader = io::BufReader::new(&wire[..]);
+        assert!(matches!(
+            read_request_limited(&mut reader, &mut io::sink(), 4),
+            Err(ReadError::BodyTooLarge)
+        ));
+        let chunked = b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n";
+        let mut reader = io::BufReader::new(&chunked[..]);
+        assert!(matches!(
+            read_request_limited(&mut reader, &mut io::sink(), 5),
+            Err(ReadError::BodyTooLarge)
+        ));
+        let mut reader = io::BufReader::new(&chunked[..]);
+        let request = read_request_limited(&mut reader, &mut io::sink(), 6).unwrap();
+        assert_eq!(request.body, b"abcdef");
     }
 
     #[test]

@@ -1,0 +1,454 @@
+//! Command-line arguments, parsed by hand: three subcommands and a handful
+//! of flags do not need a parser crate.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use crate::serve::{Limits, Listen};
+
+/// The TCP port Logstash pipelines conventionally give their `tcp` input.
+pub const DEFAULT_TCP_PORT: u16 = 5000;
+/// The port of Logstash's `http` input.
+pub const DEFAULT_HTTP_PORT: u16 = 8080;
+
+pub const USAGE: &str = "\
+slack-alert: Slack alerts for ERROR/FATAL log events, on the slack_alert engine
+
+usage:
+  slack-alert check     --config FILE [--input FILE|-] [--json] [--max-line-bytes N]
+  slack-alert run       --config FILE [--tcp ADDR] [--http ADDR] [--max-connections N]
+                        [--max-line-bytes N] [--idle-timeout DURATION]
+  slack-alert send-test --config FILE
+  slack-alert help [COMMAND] | --help | --version
+
+The config file is YAML with the Logstash plugin's option names
+(webhook_url, levels, dedup_window, rate_limit, ...); ${VAR} and
+${VAR:default} are taken from the environment.
+
+Exit codes: 0 ok, 1 runtime failure (e.g. Slack refused the test message),
+2 bad usage or bad configuration.
+
+Run `slack-alert help COMMAND` for one command's flags.
+";
+
+pub const CHECK_HELP: &str = "\
+slack-alert check --config FILE [--input FILE|-] [--json] [--max-line-bytes N]
+
+Validates the config (a bad option is named, exit code 2). With --input, runs
+every JSON line (what Logstash's json_lines codec receives) through the
+engine on the time of each event's @timestamp, posting nothing, and prints
+for each matching line what happened (ALERTED, REPEAT, RATE-LIMITED,
+DROPPED) and the Slack message it would have sent, then a summary.
+
+  --config FILE        the YAML configuration
+  --input FILE|-       JSON lines to replay; - reads standard input
+  --json               one JSON object per decision, then {\"summary\": ...}
+  --max-line-bytes N   longer lines are reported and skipped (default 1048576)
+
+Bad lines (not JSON, not an object, invalid UTF-8, too long) are reported on
+standard error with their line number and skipped.
+";
+
+pub const RUN_HELP: &str = "\
+slack-alert run --config FILE [--tcp ADDR] [--http ADDR] [options]
+
+Runs the alerter: events in, Slack messages out.
+
+  --tcp ADDR               json_lines over TCP (Logstash's tcp output, socket
+                           appenders); default 127.0.0.1:5000
+  --http ADDR              POST /events (one JSON event, a JSON array or
+                           newline-delimited events; answers 202),
+                           GET /healthz, GET /metrics (Prometheus);
+                           default 127.0.0.1:8080
+  --max-connections N      open connections at once, TCP and HTTP together;
+                           more are closed at once (default 1024)
+  --max-line-bytes N       longest line or request body (default 1048576)
+  --idle-timeout DURATION  close connections silent this long (default 5m)
+
+Without --tcp or --http both listen on their defaults; with one, only that
+one. ADDR is PORT (on 127.0.0.1) or HOST:PORT: listening on other machines'
+reach takes an explicit --tcp 0.0.0.0:5000. Port 0 picks a free port. The
+bound addresses are printed as `listening tcp 127.0.0.1:PORT` and
+`listening http 127.0.0.1:PORT`. SIGTERM or SIGINT stops accepting, reports
+open windows, delivers what is queued within shutdown_timeout, exits 0.
+";
+
+pub const SEND_TEST_HELP: &str = "\
+slack-alert send-test --config FILE
+
+Posts one clearly marked test message to the configured webhook and says
+what Slack answered, e.g. `404 no_service: the webhook was revoked or
+mistyped`. Exit code 0 if Slack accepted it, 1 if not.
+";
+
+/// Where `check` reads lines from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckArgs {
+    pub config: PathBuf,
+    pub input: Option<Input>,
+    pub json: bool,
+    pub max_line_bytes: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunArgs {
+    pub config: PathBuf,
+    pub listen: Listen,
+    pub limits: Limits,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendTestArgs {
+    pub config: PathBuf,
+}
+
+/// What the command line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Check(CheckArgs),
+    Run(RunArgs),
+    SendTest(SendTestArgs),
+    /// Print this text and exit 0.
+    Help(&'static str),
+    Version,
+}
+
+/// A command line that cannot be used.
+///
+/// Occurs when a command or flag is unknown, a flag lacks its value, or a
+/// value is malformed. The message names the flag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
+    let mut args = args.into_iter();
+    let Some(command) = args.next() else {
+        return Err(usage(
+            "a command is needed: check, run or send-test (see --help)",
+        ));
+    };
+    let rest: Vec<String> = args.collect();
+    match command.as_str() {
+        "-h" | "--help" => Ok(Command::Help(USAGE)),
+        "-V" | "--version" => Ok(Command::Version),
+        "help" => Ok(Command::Help(match rest.first().map(String::as_str) {
+            None => USAGE,
+            Some("check") => CHECK_HELP,
+            Some("run") => RUN_HELP,
+            Some("send-test") => SEND_TEST_HELP,
+            Some(other) => return Err(usage(format!("no command `{other}`; see --help"))),
+        })),
+        "check" => parse_check(rest),
+        "run" => parse_run(rest),
+        "send-test" => parse_send_test(rest),
+        other => Err(usage(format!(
+            "unknown command `{other}`; the commands are check, run and send-test"
+        ))),
+    }
+}
+
+/// Flags as (name, value) pairs; `--flag=value` and `--flag value` both work.
+struct Flags {
+    args: std::vec::IntoIter<String>,
+}
+
+impl Flags {
+    fn new(args: Vec<String>) -> Flags {
+        Flags {
+            args: args.into_iter(),
+        }
+    }
+
+    /// The next flag and, if it was written `--flag=value`, its value.
+    fn next(&mut self) -> Option<(String, Option<String>)> {
+        let arg = self.args.next()?;
+        match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                Some((flag.to_string(), Some(value.to_string())))
+            }
+            _ => Some((arg, None)),
+        }
+    }
+
+    fn value(&mut self, flag: &str, inline: Option<String>) -> Result<String, UsageError> {
+        inline
+            .or_else(|| self.args.next())
+            .ok_or_else(|| usage(format!("{flag}: needs a value")))
+    }
+}
+
+fn required_config(config: Option<PathBuf>, help: &str) -> Result<PathBuf, UsageError> {
+    config.ok_or_else(|| {
+        usage(format!(
+            "--config: is required\n{}",
+            help.lines().next().unwrap_or("")
+        ))
+    })
+}
+
+fn parse_check(args: Vec<String>) -> Result<Command, UsageError> {
+    let mut config = None;
+    let mut input = None;
+    let mut json = false;
+    let mut max_line_bytes = Limits::default().max_line_bytes;
+    let mut flags = Flags::new(args);
+    while let Some((flag, inline)) = flags.next() {
+        match flag.as_str() {
+            "--config" | "-c" => config = Some(PathBuf::from(flags.value(&flag, inline)?)),
+            "--input" | "-i" => {
+                let v = flags.value(&flag, inline)?;
+                input = Some(if v == "-" {
+                    Input::Stdin
+                } else {
+                    Input::File(PathBuf::from(v))
+                });
+            }
+            "--json" => json = true,
+            "--max-line-bytes" => {
+                max_line_bytes = positive("--max-line-bytes", &flags.value(&flag, inline)?)?
+            }
+            "-h" | "--help" => return Ok(Command::Help(CHECK_HELP)),
+            other => return Err(unknown_flag(other, "check")),
+        }
+    }
+    Ok(Command::Check(CheckArgs {
+        config: required_config(config, CHECK_HELP)?,
+        input,
+        json,
+        max_line_bytes,
+    }))
+}
+
+fn parse_run(args: Vec<String>) -> Result<Command, UsageError> {
+    let mut config = None;
+    let mut tcp = None;
+    let mut http = None;
+    let mut limits = Limits::default();
+    let mut flags = Flags::new(args);
+    while let Some((flag, inline)) = flags.next() {
+        match flag.as_str() {
+            "--config" | "-c" => config = Some(PathBuf::from(flags.value(&flag, inline)?)),
+            "--tcp" => tcp = Some(address("--tcp", &flags.value(&flag, inline)?)?),
+            "--http" => http = Some(address("--http", &flags.value(&flag, inline)?)?),
+            "--max-connections" => {
+                limits.max_connections =
+                    positive("--max-connections", &flags.value(&flag, inline)?)?
+            }
+            "--max-line-bytes" => {
+                limits.max_line_bytes = positive("--max-line-bytes", &flags.value(&flag, inline)?)?
+            }
+            "--idle-timeout" => {
+                let v = flags.value(&flag, inline)?;
+                limits.idle_timeout = slack_alert_engine::config::parse_duration(&v)
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        usage(format!(
+                            "--idle-timeout: {v:?} is not a duration; use e.g. \"30s\", \"5m\""
+                        ))
+                    })?;
+            }
+            "-h" | "--help" => return Ok(Command::Help(RUN_HELP)),
+            other => return Err(unknown_flag(other, "run")),
+        }
+    }
+    let listen = if tcp.is_none() && http.is_none() {
+        Listen {
+            tcp: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_TCP_PORT))),
+            http: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_HTTP_PORT))),
+        }
+    } else {
+        Listen { tcp, http }
+    };
+    Ok(Command::Run(RunArgs {
+        config: required_config(config, RUN_HELP)?,
+        listen,
+        limits,
+    }))
+}
+
+fn parse_send_test(args: Vec<String>) -> Result<Command, UsageError> {
+    let mut config = None;
+    let mut flags = Flags::new(args);
+    while let Some((flag, inline)) = flags.next() {
+        match flag.as_str() {
+            "--config" | "-c" => config = Some(PathBuf::from(flags.value(&flag, inline)?)),
+            "-h" | "--help" => return Ok(Command::Help(SEND_TEST_HELP)),
+            other => return Err(unknown_flag(other, "send-test")),
+        }
+    }
+    Ok(Command::SendTest(SendTestArgs {
+        config: required_config(config, SEND_TEST_HELP)?,
+    }))
+}
+
+fn unknown_flag(flag: &str, command: &str) -> UsageError {
+    usage(format!(
+        "{flag}: unknown argument to `{command}`; see `slack-alert help {command}`"
+    ))
+}
+
+fn positive(flag: &str, value: &str) -> Result<usize, UsageError> {
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            usage(format!(
+                "{flag}: must be a whole number above 0, got {value:?}"
+            ))
+        })
+}
+
+/// `PORT` (on 127.0.0.1), `HOST:PORT` or `[V6]:PORT`.
+fn address(flag: &str, value: &str) -> Result<SocketAddr, UsageError> {
+    if let Ok(port) = value.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Some(port) = value.strip_prefix("localhost:") {
+        if let Ok(port) = port.parse::<u16>() {
+            return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+        }
+    }
+    if value.parse::<IpAddr>().is_ok() {
+        return Err(usage(format!(
+            "{flag}: {value:?} needs a port, e.g. {value}:5000"
+        )));
+    }
+    Err(usage(format!(
+        "{flag}: {value:?} is not PORT or HOST:PORT (e.g. 5000, 127.0.0.1:5000, 0.0.0.0:5000)"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn parse_str(args: &[&str]) -> Result<Command, UsageError> {
+        parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn check_flags() {
+        let Command::Check(c) =
+            parse_str(&["check", "--config", "a.yml", "--input=-", "--json"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(c.config, PathBuf::from("a.yml"));
+        assert_eq!(c.input, Some(Input::Stdin));
+        assert!(c.json);
+        let Command::Check(c) =
+            parse_str(&["check", "--config=a.yml", "--input", "x.jsonl"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(c.input, Some(Input::File("x.jsonl".into())));
+        assert!(!c.json);
+    }
+
+    #[test]
+    fn run_defaults_to_loopback_on_both_listeners() {
+        let Command::Run(r) = parse_str(&["run", "--config", "a.yml"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.listen.tcp, Some("127.0.0.1:5000".parse().unwrap()));
+        assert_eq!(r.listen.http, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(r.limits, Limits::default());
+        let Command::Run(r) = parse_str(&[
+            "run",
+            "--config",
+            "a.yml",
+            "--tcp",
+            "0",
+            "--max-connections",
+            "10",
+            "--idle-timeout",
+            "30s",
+        ])
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.listen.tcp, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(r.listen.http, None);
+        assert_eq!(r.limits.max_connections, 10);
+        assert_eq!(r.limits.idle_timeout, Duration::from_secs(30));
+        let Command::Run(r) = parse_str(&["run", "-c", "a", "--http=0.0.0.0:80"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.listen.http, Some("0.0.0.0:80".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_usage_names_the_flag() {
+        let cases: &[(&[&str], &str)] = &[
+            (&[], "a command is needed"),
+            (&["frobnicate"], "unknown command `frobnicate`"),
+            (&["check"], "--config: is required"),
+            (&["check", "--config"], "--config: needs a value"),
+            (
+                &["check", "--config", "a", "--verbose"],
+                "--verbose: unknown argument to `check`",
+            ),
+            (
+                &["run", "--config", "a", "--tcp", "nope"],
+                "--tcp: \"nope\" is not PORT",
+            ),
+            (
+                &["run", "--config", "a", "--tcp", "0.0.0.0"],
+                "--tcp: \"0.0.0.0\" needs a port",
+            ),
+            (
+                &["run", "--config", "a", "--max-connections", "0"],
+                "--max-connections: must be",
+            ),
+            (
+                &["run", "--config", "a", "--idle-timeout", "soon"],
+                "--idle-timeout: \"soon\"",
+            ),
+            (&["send-test"], "--config: is required"),
+        ];
+        for (args, expected) in cases {
+            let e = parse_str(args).expect_err(&format!("{args:?}"));
+            assert!(e.0.starts_with(expected), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse_str(&["--help"]).unwrap(), Command::Help(USAGE));
+        assert_eq!(
+            parse_str(&["help", "run"]).unwrap(),
+            Command::Help(RUN_HELP)
+        );
+        assert_eq!(
+            parse_str(&["check", "-h"]).unwrap(),
+            Command::Help(CHECK_HELP)
+        );
+        assert_eq!(parse_str(&["--version"]).unwrap(), Command::Version);
+    }
+}

@@ -1,0 +1,222 @@
+//! `slack-alert`: the slack_alert engine without Logstash.
+//!
+//! The binary is a thin `main` over this crate. It provides three commands on
+//! the same engine and with the same option names as the Logstash plugin:
+//!
+//! - [`check`]: validate a configuration and, given JSON lines, replay them on
+//!   their own `@timestamp`s and show what would have been posted ([`replay`]);
+//! - [`run`]: the standalone alerter behind a TCP `json_lines` listener and an
+//!   HTTP API ([`serve`]);
+//! - [`send_test()`]: post one test message and explain Slack's answer.
+//!
+//! The configuration is YAML ([`config_file`]); `${VAR}` keeps the webhook
+//! out of the file.
+//!
+//! ```
+//! use slack_alert_sidecar::{config_file, replay};
+//!
+//! let config = config_file::parse(
+//!     "dry_run: true\ndedup_window: 5m\n",
+//!     std::path::Path::new("example.yml"),
+//!     &|_| None,
+//! )?;
+//! let lines = concat!(
+//!     r#"{"@timestamp":"2026-11-20T09:00:00Z","log.level":"ERROR","message":"db down"}"#, "\n",
+//!     r#"{"@timestamp":"2026-11-20T09:04:00Z","log.level":"ERROR","message":"db down"}"#, "\n",
+//! );
+//! let summary = replay::replay(config, lines.as_bytes(), 1 << 20, &mut |_| {})?;
+//! assert_eq!((summary.alerts, summary.repeats), (1, 1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod cli;
+pub mod config_file;
+pub mod lines;
+pub mod replay;
+pub mod send_test;
+pub mod serve;
+pub mod signals;
+pub mod timestamp;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use slack_alert_engine::config::show_duration;
+use slack_alert_engine::{Config, StderrLog};
+
+use cli::{CheckArgs, Input, RunArgs, SendTestArgs, UsageError};
+use config_file::ConfigFileError;
+use send_test::SendTestError;
+use serve::{ServeError, Server};
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum Error {
+    /// Occurs when the command line cannot be used.
+    Usage(UsageError),
+    /// Occurs when the configuration file is missing or invalid.
+    Config(ConfigFileError),
+    /// Occurs when `check --input FILE` cannot be opened.
+    Input { path: PathBuf, error: io::Error },
+    /// Occurs when `run` cannot listen or start the engine.
+    Serve(ServeError),
+    /// Occurs when the test message did not get through.
+    SendTest(SendTestError),
+    /// Occurs when reading input or writing output fails.
+    Io(io::Error),
+}
+
+impl Error {
+    /// Returns true if and only if the failure is in what the operator wrote
+    /// (command line, configuration, a missing input file), not in running it.
+    pub fn is_bad_usage(&self) -> bool {
+        matches!(
+            self,
+            Error::Usage(_)
+                | Error::Config(_)
+                | Error::Input { .. }
+                | Error::SendTest(SendTestError::NoWebhook)
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(e) => write!(f, "{e}"),
+            Error::Config(e) => write!(f, "{e}"),
+            Error::Input { path, error } => {
+                write!(f, "--input: cannot read {}: {error}", path.display())
+            }
+            Error::Serve(e) => write!(f, "{e}"),
+            Error::SendTest(e) => write!(f, "{e}"),
+            Error::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+/// One line about a valid configuration; the webhook only redacted.
+pub fn describe_config(config: &Config) -> String {
+    let levels: Vec<&str> = config.levels.iter().map(|l| l.name()).collect();
+    let target = match (&config.webhook_url, config.dry_run) {
+        (_, true) => "dry_run (nothing is posted)".to_string(),
+        (Some(w), false) => format!("webhook {}", w.redacted()),
+        (None, false) => "no webhook".to_string(),
+    };
+    format!(
+        "levels {}; dedup_window {}; rate_limit {}/min, burst {}; {target}",
+        levels.join(", "),
+        show_duration(config.dedup_window),
+        config.rate_limit,
+        config.burst
+    )
+}
+
+/// `slack-alert check`.
+pub fn check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Error> {
+    let config = config_file::load(&args.config).map_err(Error::Config)?;
+    let Some(input) = &args.input else {
+        if args.json {
+            let line = serde_json::json!({"config": "ok", "describe": describe_config(&config)});
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(
+                out,
+                "ok: {} is a valid configuration ({})",
+                args.config.display(),
+                describe_config(&config)
+            )?;
+        }
+        return Ok(());
+    };
+    let reader: Box<dyn io::BufRead> = match input {
+        Input::Stdin => Box::new(io::stdin().lock()),
+        Input::File(path) => {
+            let file = File::open(path).map_err(|error| Error::Input {
+                path: path.clone(),
+                error,
+            })?;
+            Box::new(BufReader::with_capacity(64 * 1024, file))
+        }
+    };
+    let mut failed: Option<io::Error> = None;
+    let json = args.json;
+    let mut write = |record: replay::Record| {
+        if failed.is_some() {
+            return;
+        }
+        let written = if json {
+            replay::write_json(&record, out, err)
+        } else {
+            replay::write_human(&record, out, err)
+        };
+        if let Err(e) = written {
+            failed = Some(e);
+        }
+    };
+    let summary = replay::replay(config, reader, args.max_line_bytes, &mut write)?;
+    if let Some(e) = failed {
+        return Err(Error::Io(e));
+    }
+    if json {
+        replay::write_json_summary(&summary, out)?;
+    } else {
+        replay::write_human_summary(&summary, out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `slack-alert run`: serves until `wait` returns, then stops cleanly.
+pub fn run(
+    args: &RunArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    wait: impl FnOnce(),
+) -> Result<(), Error> {
+    let config = config_file::load(&args.config).map_err(Error::Config)?;
+    let described = describe_config(&config);
+    let server = Server::start(
+        config,
+        &args.listen,
+        args.limits.clone(),
+        Arc::new(StderrLog),
+    )
+    .map_err(Error::Serve)?;
+    if let Some(addr) = server.tcp_addr() {
+        writeln!(out, "listening tcp {addr}")?;
+    }
+    if let Some(addr) = server.http_addr() {
+        writeln!(out, "listening http {addr}")?;
+    }
+    out.flush()?;
+    writeln!(err, "slack-alert: running ({described})")?;
+    wait();
+    writeln!(err, "slack-alert: stopping")?;
+    let report = server.stop();
+    writeln!(
+        err,
+        "slack-alert: stopped; served {} connections, skipped {} bad and {} oversized lines",
+        report.connections, report.lines_rejected, report.oversized_lines
+    )?;
+    Ok(())
+}
+
+/// `slack-alert send-test`.
+pub fn send_test(args: &SendTestArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let config = config_file::load(&args.config).map_err(Error::Config)?;
+    let said = send_test::send_test(&config).map_err(Error::SendTest)?;
+    writeln!(out, "{said}")?;
+    Ok(())
+}

@@ -1,0 +1,788 @@
+//! `check`: replay JSON lines through the engine on their own time.
+//!
+//! Nothing here starts a thread or posts anything. The engine's pure parts
+//! are composed directly: the [`Matcher`] picks the lines whose level alerts,
+//! the [`Fingerprinter`] names the problem, and the [`Alerter`] decides on a
+//! [`Now`] taken from each event's `@timestamp`, so a day of logs replays in
+//! a second with windows and limits behaving as they would have live.
+//!
+//! Time: the first `@timestamp` is time zero; later ones move time forward
+//! and never back (out-of-order lines happen; they are decided at the latest
+//! time seen). A line without a readable `@timestamp` takes the previous
+//! line's time. Between two lines the timers run every [`TICK_MS`] of event
+//! time, as the live engine's timer thread does, while anything is waiting
+//! (an open window, a pending summary); when nothing is, time jumps.
+
+use std::io::{self, BufRead, Write};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::Value;
+use slack_alert_engine::{
+    Alerter, Config, Counters, Decision, EventShape, Fingerprinter, Level, MatchedEvent, Matcher,
+    MessageKind, Now, Outgoing,
+};
+use slack_alert_message::{plain, FieldRef};
+
+use crate::lines::{parse_event, Line, LineReader};
+use crate::timestamp;
+
+/// How often the timers run, in event time: the live engine's tick.
+pub const TICK_MS: u64 = 250;
+
+/// What happened at one point of a replay.
+#[derive(Debug)]
+pub enum Record {
+    /// A line whose level alerts, and what the engine decided about it.
+    Decision {
+        line: u64,
+        at: SystemTime,
+        decision: Decision,
+        level: Level,
+        /// The problem's label (`ERROR app.db: timeout after <n> ms`).
+        fingerprint: String,
+        /// The message it caused (an alert), if any.
+        messages: Vec<Outgoing>,
+    },
+    /// Messages the timers sent after line `line`: a closed window's repeat
+    /// report, a summary; at the end of the input, whatever was still open.
+    Timer {
+        line: u64,
+        at: SystemTime,
+        end_of_input: bool,
+        messages: Vec<Outgoing>,
+    },
+    /// A line that is not a JSON event; it was skipped.
+    Unparseable { line: u64, problem: String },
+    /// A remark about a line that was still used (e.g. an unreadable `@timestamp`).
+    Note { line: u64, note: String },
+}
+
+/// The totals of a replay.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Lines read, blank and unparseable ones included.
+    pub lines: u64,
+    /// Numbers of the lines that were skipped.
+    pub unparseable: Vec<u64>,
+    /// Lines whose level alerts.
+    pub matched: u64,
+    /// Matched lines that got their own message.
+    pub alerts: u64,
+    /// Matched lines folded into an earlier alert.
+    pub repeats: u64,
+    /// Matched lines held back by the rate limit (counted in a summary).
+    pub suppressed: u64,
+    /// Matched lines dropped because the send queue was full.
+    pub dropped: u64,
+    /// Messages that would have been posted: alerts, repeat reports, summaries.
+    pub alert_messages: u64,
+    pub repeat_messages: u64,
+    pub summary_messages: u64,
+}
+
+impl Summary {
+    /// Every message that would have been posted.
+    pub fn messages(&self) -> u64 {
+        self.alert_messages + self.repeat_messages + self.summary_messages
+    }
+
+    fn count_messages(&mut self, messages: &[Outgoing]) {
+        for m in messages {
+            match m.kind {
+                MessageKind::Alert => self.alert_messages += 1,
+                MessageKind::Repeat => self.repeat_messages += 1,
+                MessageKind::Summary | MessageKind::Test => self.summary_messages += 1,
+            }
+        }
+    }
+}
+
+/// Event time as the alerter sees it.
+#[derive(Debug)]
+struct EventClock {
+    /// Unix milliseconds of monotonic time zero, once a timestamp was seen.
+    origin_ms: Option<i64>,
+    mono_ms: u64,
+    /// Wall time shown before any timestamp was seen.
+    start: SystemTime,
+}
+
+impl EventClock {
+    fn now(&self) -> Now {
+        self.at(self.mono_ms)
+    }
+
+    fn at(&self, mono_ms: u64) -> Now {
+        let wall = match self.origin_ms {
+            Some(origin) => unix_ms(origin.saturating_add(mono_ms as i64)),
+            None => self.start + Duration::from_millis(mono_ms),
+        };
+        Now { mono_ms, wall }
+    }
+
+    /// The monotonic time of an event at `unix_ms`: never before the last one.
+    fn moment(&mut self, unix_ms: i64) -> u64 {
+        let origin = *self
+            .origin_ms
+            .get_or_insert(unix_ms.saturating_sub(self.mono_ms as i64));
+        let ms = unix_ms.saturating_sub(origin);
+        (ms.max(0) as u64).max(self.mono_ms)
+    }
+}
+
+fn unix_ms(ms: i64) -> SystemTime {
+    if ms >= 0 {
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+    }
+}
+
+/// A replay in progress. Feed it lines, then [`Replay::finish`].
+pub struct Replay {
+    config: Arc<Config>,
+    matcher: Matcher,
+    fingerprinter: Fingerprinter,
+    shape: Arc<EventShape>,
+    level_refs: Vec<FieldRef>,
+    alerter: Alerter,
+    clock: EventClock,
+    summary: Summary,
+    max_line_bytes: usize,
+    noted_bad_timestamp: bool,
+}
+
+impl Replay {
+    pub fn new(config: Config, max_line_bytes: usize) -> Replay {
+        let clock = EventClock {
+            origin_ms: None,
+            mono_ms: 0,
+            start: SystemTime::now(),
+        };
+        let config = Arc::new(config);
+        Replay {
+            matcher: Matcher::new(&config.levels),
+            fingerprinter: Fingerprinter::new(config.dedup_fields.clone()),
+            shape: EventShape::new(config.event_refs()),
+            level_refs: config
+                .level_refs
+                .iter()
+                .filter_map(|r| FieldRef::parse(r).ok())
+                .collect(),
+            alerter: Alerter::new(
+                Arc::clone(&config),
+                Arc::new(Counters::default()),
+                clock.now(),
+            ),
+            config,
+            clock,
+            summary: Summary::default(),
+            max_line_bytes,
+            noted_bad_timestamp: false,
+        }
+    }
+
+    /// Decides about the next line of input.
+    pub fn feed(&mut self, line: Line<'_>, out: &mut dyn FnMut(Record)) {
+        self.summary.lines += 1;
+        let n = self.summary.lines;
+        let bytes = match line {
+            Line::Complete(bytes) => bytes,
+            Line::TooLong { bytes } => {
+                return self.unparseable(
+                    n,
+                    format!(
+                        "longer than {} bytes ({bytes} bytes); skipped",
+                        self.max_line_bytes
+                    ),
+                    out,
+                )
+            }
+        };
+        if bytes.trim_ascii().is_empty() {
+            return;
+        }
+        let event = match parse_event(bytes) {
+            Ok(event) => event,
+            Err(problem) => return self.unparseable(n, format!("{problem}; skipped"), out),
+        };
+        self.advance(n, &event, out);
+        let Some(level) = self
+            .level_refs
+            .iter()
+            .find_map(|r| r.resolve(&event).filter(|v| !v.is_null()))
+            .and_then(|v| self.matcher.match_json(v))
+        else {
+            return;
+        };
+        self.summary.matched += 1;
+        let matched = MatchedEvent::from_json(&self.shape, &event);
+        let fingerprint = self.fingerprinter.fingerprint(level, &matched);
+        let now = self.clock.now();
+        // Timers first, at the event's time, so that what they send is shown
+        // apart from the decision (on_event would run them itself).
+        self.tick(n - 1, now, out);
+        let mut messages = Vec::new();
+        let decision = self
+            .alerter
+            .on_event(level, &fingerprint, &matched, now, &mut messages);
+        match decision {
+            Decision::Alerted => self.summary.alerts += 1,
+            Decision::Repeat => self.summary.repeats += 1,
+            Decision::RateLimited => self.summary.suppressed += 1,
+            Decision::Dropped => self.summary.dropped += 1,
+            Decision::Ignored | Decision::Closed => {}
+        }
+        self.summary.count_messages(&messages);
+        out(Record::Decision {
+            line: n,
+            at: now.wall,
+            decision,
+            level,
+            fingerprint: fingerprint.label,
+            messages,
+        });
+    }
+
+    /// Ends the input: reports open windows and pending counts, as stopping
+    /// the engine would, and returns the totals.
+    pub fn finish(mut self, out: &mut dyn FnMut(Record)) -> Summary {
+        let now = self.clock.now();
+        let mut messages = Vec::new();
+        self.alerter.on_shutdown(now, &mut messages);
+        if !messages.is_empty() {
+            self.summary.count_messages(&messages);
+            out(Record::Timer {
+                line: self.summary.lines,
+                at: now.wall,
+                end_of_input: true,
+                messages,
+            });
+        }
+        self.summary
+    }
+
+    /// The configuration being replayed.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn unparseable(&mut self, line: u64, problem: String, out: &mut dyn FnMut(Record)) {
+        self.summary.unparseable.push(line);
+        out(Record::Unparseable { line, problem });
+    }
+
+    /// Moves time to the event's `@timestamp`, running the timers on the way.
+    fn advance(&mut self, n: u64, event: &Value, out: &mut dyn FnMut(Record)) {
+        let stamp = event.get("@timestamp").filter(|v| !v.is_null());
+        let Some(ms) = stamp
+            .and_then(Value::as_str)
+            .and_then(timestamp::parse_millis)
+        else {
+            if stamp.is_some() && !self.noted_bad_timestamp {
+                self.noted_bad_timestamp = true;
+                out(Record::Note {
+                    line: n,
+                    note: format!(
+                        "@timestamp {} is not an RFC 3339 time; lines like it take the \
+                         previous line's time",
+                        describe(stamp.unwrap_or(&Value::Null))
+                    ),
+                });
+            }
+            return;
+        };
+        let target = self.clock.moment(ms);
+        let mut t = self.clock.mono_ms + TICK_MS;
+        while t < target && !self.alerter.is_idle() {
+            let now = self.clock.at(t);
+            self.tick(n - 1, now, out);
+            t += TICK_MS;
+        }
+        self.clock.mono_ms = target;
+    }
+
+    fn tick(&mut self, after_line: u64, now: Now, out: &mut dyn FnMut(Record)) {
+        let mut messages = Vec::new();
+        self.alerter.on_tick(now, &mut messages);
+        if !messages.is_empty() {
+            self.summary.count_messages(&messages);
+            out(Record::Timer {
+                line: after_line,
+                at: now.wall,
+                end_of_input: false,
+                messages,
+            });
+        }
+    }
+}
+
+/// A value for a message, shortened.
+fn describe(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// Replays every line of `input`, handing each record to `out`.
+pub fn replay(
+    config: Config,
+    input: impl BufRead,
+    max_line_bytes: usize,
+    out: &mut dyn FnMut(Record),
+) -> io::Result<Summary> {
+    let mut replay = Replay::new(config, max_line_bytes);
+    let mut lines = LineReader::new(input, max_line_bytes);
+    while let Some(line) = lines.next_line()? {
+        replay.feed(line, out);
+    }
+    Ok(replay.finish(out))
+}
+
+/// `2026-11-20T09:05:01.250Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let ms: i64 = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    };
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (y, m, d) = slack_alert_message::human::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000
+    )
+}
+
+fn kind_name(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Alert => "ALERT",
+        MessageKind::Repeat => "REPEAT REPORT",
+        MessageKind::Summary => "SUMMARY",
+        MessageKind::Test => "TEST",
+    }
+}
+
+fn decision_name(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Alerted => "ALERTED",
+        Decision::Repeat => "REPEAT",
+        Decision::RateLimited => "RATE-LIMITED",
+        Decision::Dropped => "DROPPED",
+        Decision::Ignored => "IGNORED",
+        Decision::Closed => "CLOSED",
+    }
+}
+
+/// Writes records for people: one line per decision, the would-be Slack
+/// message under it, indented. Problems with lines go to `err`.
+pub fn write_human(record: &Record, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+    match record {
+        Record::Decision {
+            line,
+            decision,
+            fingerprint,
+            messages,
+            ..
+        } => {
+            writeln!(
+                out,
+                "line {line}: {}  {fingerprint}",
+                decision_name(*decision)
+            )?;
+            write_messages(messages, out)
+        }
+        Record::Timer {
+            line,
+            at,
+            end_of_input,
+            messages,
+        } => {
+            let kinds: Vec<&str> = messages.iter().map(|m| kind_name(m.kind)).collect();
+            let kinds = kinds.join(" + ");
+            if *end_of_input {
+                writeln!(out, "end of input (after line {line}): {kinds}")?;
+            } else {
+                let when = slack_alert_message::human::utc_date_time(*at);
+                writeln!(out, "{when} UTC, after line {line}: {kinds}")?;
+            }
+            write_messages(messages, out)
+        }
+        Record::Unparseable { line, problem } => {
+            // Flushed first, so that on a terminal the report shows in place.
+            out.flush()?;
+            writeln!(err, "slack-alert: line {line}: {problem}")
+        }
+        Record::Note { line, note } => {
+            out.flush()?;
+            writeln!(err, "slack-alert: line {line}: {note}")
+        }
+    }
+}
+
+fn write_messages(messages: &[Outgoing], out: &mut dyn Write) -> io::Result<()> {
+    for m in messages {
+        for text_line in plain::to_text(&m.payload).lines() {
+            writeln!(out, "    {text_line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The summary block for people.
+pub fn write_human_summary(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
+    let unparseable = if summary.unparseable.is_empty() {
+        "0".to_string()
+    } else {
+        const SHOWN: usize = 20;
+        let mut numbers: Vec<String> = summary
+            .unparseable
+            .iter()
+            .take(SHOWN)
+            .map(u64::to_string)
+            .collect();
+        if summary.unparseable.len() > SHOWN {
+            numbers.push("…".into());
+        }
+        format!(
+            "{} (line{} {})",
+            summary.unparseable.len(),
+            if summary.unparseable.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            numbers.join(", ")
+        )
+    };
+    writeln!(out)?;
+    writeln!(out, "summary")?;
+    writeln!(out, "  lines read    {}", summary.lines)?;
+    writeln!(out, "  unparseable   {unparseable}")?;
+    writeln!(out, "  matched       {}", summary.matched)?;
+    writeln!(out, "  alerts        {}", summary.alerts)?;
+    writeln!(out, "  repeats       {}", summary.repeats)?;
+    writeln!(out, "  suppressed    {}", summary.suppressed)?;
+    writeln!(out, "  dropped       {}", summary.dropped)?;
+    writeln!(
+        out,
+        "  messages      {} ({} alerts, {} repeat reports, {} summaries)",
+        summary.messages(),
+        summary.alert_messages,
+        summary.repeat_messages,
+        summary.summary_messages
+    )
+}
+
+/// A decision as a JSON line; fields in this order.
+#[derive(Serialize)]
+struct DecisionLine<'a> {
+    line: u64,
+    at: String,
+    decision: &'static str,
+    level: &'static str,
+    fingerprint: &'a str,
+    messages: Vec<&'a Value>,
+}
+
+/// Messages sent by the timers as a JSON line.
+#[derive(Serialize)]
+struct TimerLine<'a> {
+    line: u64,
+    at: String,
+    timer: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    end_of_input: bool,
+    kinds: Vec<&'static str>,
+    messages: Vec<&'a Value>,
+}
+
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    summary: SummaryFields<'a>,
+}
+
+#[derive(Serialize)]
+struct SummaryFields<'a> {
+    lines: u64,
+    unparseable: &'a [u64],
+    matched: u64,
+    alerts: u64,
+    repeats: u64,
+    suppressed: u64,
+    dropped: u64,
+    messages: u64,
+}
+
+fn payloads(messages: &[Outgoing]) -> Vec<&Value> {
+    messages.iter().map(|m| &m.payload).collect()
+}
+
+/// One JSON object per record (unparseable lines and notes go to `err` as
+/// text; the summary lists the unparseable line numbers).
+pub fn write_json(record: &Record, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+    let line = match record {
+        Record::Decision {
+            line,
+            at,
+            decision,
+            level,
+            fingerprint,
+            messages,
+        } => serde_json::to_string(&DecisionLine {
+            line: *line,
+            at: rfc3339(*at),
+            decision: decision.as_str(),
+            level: level.name(),
+            fingerprint,
+            messages: payloads(messages),
+        }),
+        Record::Timer {
+            line,
+            at,
+            end_of_input,
+            messages,
+        } => serde_json::to_string(&TimerLine {
+            line: *line,
+            at: rfc3339(*at),
+            timer: true,
+            end_of_input: *end_of_input,
+            kinds: messages
+                .iter()
+                .map(|m| match m.kind {
+                    MessageKind::Alert => "alert",
+                    MessageKind::Repeat => "repeat",
+                    MessageKind::Summary => "summary",
+                    MessageKind::Test => "test",
+                })
+                .collect(),
+            messages: payloads(messages),
+        }),
+        Record::Unparseable { .. } | Record::Note { .. } => {
+            return write_human(record, &mut io::sink(), err)
+        }
+    };
+    writeln!(out, "{}", line.map_err(io::Error::other)?)
+}
+
+/// The summary as the last JSON line.
+pub fn write_json_summary(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
+    let line = serde_json::to_string(&SummaryLine {
+        summary: SummaryFields {
+            lines: summary.lines,
+            unparseable: &summary.unparseable,
+            matched: summary.matched,
+            alerts: summary.alerts,
+            repeats: summary.repeats,
+            suppressed: summary.suppressed,
+            dropped: summary.dropped,
+            messages: summary.messages(),
+        },
+    })
+    .map_err(io::Error::other)?;
+    writeln!(out, "{line}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(extra: Value) -> Config {
+        let mut v = json!({"dry_run": true});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        Config::try_from(v).unwrap()
+    }
+
+    fn error_at(time: &str, message: &str) -> String {
+        json!({"@timestamp": time, "log.level": "ERROR", "message": message, "service.name": "api"})
+            .to_string()
+    }
+
+    /// Replays `lines` and returns the records in the JSON form (`at` left
+    /// out) and the summary.
+    fn run(extra: Value, lines: &[String]) -> (Vec<Value>, Summary) {
+        let input = lines.join("\n");
+        let mut records = Vec::new();
+        let summary = replay(config(extra), input.as_bytes(), 1 << 20, &mut |r| {
+            records.push(match r {
+                Record::Decision { line, decision, .. } => {
+                    json!({"line": line, "decision": decision.as_str()})
+                }
+                Record::Timer {
+                    line,
+                    messages,
+                    end_of_input,
+                    ..
+                } => json!({
+                    "line": line, "timer": messages.iter().map(|m| kind_name(m.kind)).collect::<Vec<_>>(),
+                    "end": end_of_input
+                }),
+                Record::Unparseable { line, .. } => json!({"line": line, "unparseable": true}),
+                Record::Note { line, .. } => json!({"line": line, "note": true}),
+            })
+        })
+        .unwrap();
+        (records, summary)
+    }
+
+    #[test]
+    fn windows_follow_event_time() {
+        // 4 minutes apart: one window.
+        let (records, s) = run(
+            json!({"dedup_window": "5m"}),
+            &[
+                error_at("2026-11-20T09:00:00Z", "db down"),
+                error_at("2026-11-20T09:04:00Z", "db down"),
+            ],
+        );
+        assert_eq!(
+            records,
+            vec![
+                json!({"line": 1, "decision": "alerted"}),
+                json!({"line": 2, "decision": "repeat"}),
+                json!({"line": 2, "timer": ["REPEAT REPORT"], "end": true}),
+            ]
+        );
+        assert_eq!((s.alerts, s.repeats, s.messages()), (1, 1, 2));
+
+        // 6 minutes apart: two alerts; the first window closed with no repeat.
+        let (records, _) = run(
+            json!({"dedup_window": "5m"}),
+            &[
+                error_at("2026-11-20T09:00:00Z", "db down"),
+                error_at("2026-11-20T09:06:00Z", "db down"),
+            ],
+        );
+        assert_eq!(
+            records,
+            vec![
+                json!({"line": 1, "decision": "alerted"}),
+                json!({"line": 2, "decision": "alerted"}),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeat_report_comes_when_the_window_closed_in_event_time() {
+        let mut records = Vec::new();
+        let input = [
+            error_at("2026-11-20T09:00:00Z", "db down"),
+            error_at("2026-11-20T09:01:00Z", "db down"),
+            error_at("2026-11-20T09:30:00Z", "disk full"),
+        ]
+        .join("\n");
+        replay(
+            config(json!({"dedup_window": "5m"})),
+            input.as_bytes(),
+            1024,
+            &mut |r| {
+                if let Record::Timer { line, at, .. } = r {
+                    records.push((line, rfc3339(at)));
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(records, vec![(2, "2026-11-20T09:05:00.000Z".to_string())]);
+    }
+
+    #[test]
+    fn out_of_order_and_missing_timestamps_never_move_time_back() {
+        let (records, _) = run(
+            json!({"dedup_window": "5m"}),
+            &[
+                error_at("2026-11-20T09:10:00Z", "db down"),
+                error_at("2026-11-20T09:00:00Z", "db down"),
+                json!({"log.level": "ERROR", "message": "db down", "service.name": "api"})
+                    .to_string(),
+                error_at("not a time", "db down"),
+                error_at("2026-11-20T09:14:59Z", "db down"),
+                error_at("2026-11-20T09:15:00Z", "db down"),
+            ],
+        );
+        assert_eq!(
+            records,
+            vec![
+                json!({"line": 1, "decision": "alerted"}),
+                json!({"line": 2, "decision": "repeat"}),
+                json!({"line": 3, "decision": "repeat"}),
+                json!({"line": 4, "note": true}),
+                json!({"line": 4, "decision": "repeat"}),
+                json!({"line": 5, "decision": "repeat"}),
+                json!({"line": 5, "timer": ["REPEAT REPORT"], "end": false}),
+                json!({"line": 6, "decision": "alerted"}),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_reported_and_skipped() {
+        let lines = [
+            "{\"log.level\": \"ERROR\", \"message\": \"a\"}".to_string(),
+            "not json".to_string(),
+            "".to_string(),
+            "[1, 2]".to_string(),
+            String::from_utf8_lossy(b"{\"message\": \"x\"}").into_owned(),
+        ];
+        let mut input = lines.join("\n").into_bytes();
+        input.extend(b"\n{\"message\": \"\xff\"}\n");
+        let mut problems = Vec::new();
+        let summary = replay(config(json!({})), &input[..], 1024, &mut |r| {
+            if let Record::Unparseable { line, problem } = r {
+                problems.push(format!("{line}: {problem}"));
+            }
+        })
+        .unwrap();
+        assert_eq!(summary.lines, 6);
+        assert_eq!(summary.unparseable, vec![2, 4, 6]);
+        assert!(problems[0].starts_with("2: not JSON ("), "{problems:?}");
+        assert_eq!(problems[1], "4: a JSON array, not an event object; skipped");
+        assert_eq!(
+            problems[2],
+            "6: not UTF-8 (invalid byte at column 14); skipped"
+        );
+        assert_eq!(summary.matched, 1);
+    }
+
+    #[test]
+    fn rate_limits_follow_event_time_and_summaries_come_when_capacity_returns() {
+        // 1 a minute, burst 1: the second distinct error is held back and
+        // summarised once a token is back, 60 s of event time later.
+        let (records, s) = run(
+            json!({"rate_limit": 1, "burst": 1}),
+            &[
+                error_at("2026-11-20T09:00:00Z", "alpha"),
+                error_at("2026-11-20T09:00:10Z", "beta"),
+                error_at("2026-11-20T09:05:00Z", "gamma"),
+            ],
+        );
+        assert_eq!(
+            records,
+            vec![
+                json!({"line": 1, "decision": "alerted"}),
+                json!({"line": 2, "decision": "rate_limited"}),
+                json!({"line": 2, "timer": ["SUMMARY"], "end": false}),
+                json!({"line": 3, "decision": "alerted"}),
+            ]
+        );
+        assert_eq!((s.alerts, s.suppressed, s.summary_messages), (2, 1, 1));
+    }
+
+    #[test]
+    fn timestamps_are_written_in_utc() {
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_millis(1_795_165_201_666)),
+            "2026-11-20T09:00:01.666Z"
+        );
+    }
+}
