@@ -29,6 +29,9 @@ ensure_tools() {
   command -v readelf >/dev/null || missing+=(binutils)
   command -v curl >/dev/null || missing+=(curl)
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+  # qemu-user runs the aarch64 JVM of tests/test_native_portability.py, which
+  # calls qemu-aarch64 by name: the binfmt registration it recommends is unused.
+  command -v qemu-aarch64 >/dev/null || apt_install --no-install-recommends qemu-user
   if ! python3 -c 'import pytest' 2>/dev/null; then
     python3 -m pip install -q pytest 2>/dev/null || apt_install python3-pytest
   fi
@@ -38,12 +41,90 @@ ensure_tools() {
   fi
 }
 
-# Builds the JNI library (release) and stages it where Maven packs it.
+# The bundled Linux libraries are linked against this glibc, the oldest that
+# Logstash 8.x/9.x hosts still run (CentOS/RHEL 7) and the oldest Rust's std
+# supports: a library linked against the build machine's glibc fails to load
+# on older hosts with "version `GLIBC_2.34' not found".
+GLIBC_BASELINE=2.17
+# cargo-zigbuild links through zig's cc, which carries stub glibcs of every
+# version; both come from PyPI. Pinned because a new zig can break the linker.
+ZIGLANG_VERSION=0.15.2
+CARGO_ZIGBUILD_VERSION=0.24.0
+# <bundle directory>:<Rust target> for each library the plugin jar carries; the
+# directory names are the ones NativeLibrary maps os.name/os.arch to.
+NATIVE_TARGETS=(
+  linux-x86_64:x86_64-unknown-linux-gnu
+  linux-aarch64:aarch64-unknown-linux-gnu
+)
+
+warn() { printf '\033[1;33mwarning: %s\033[0m\n' "$*" >&2; }
+
+# Installs the pinned zig and cargo-zigbuild unless they are already there, and
+# points cargo-zigbuild at that zig (CARGO_ZIGBUILD_ZIG_PATH) rather than any
+# other zig on the PATH.
+ensure_zigbuild() {
+  local scripts
+  scripts="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+  case ":$PATH:" in *":$scripts:"*) ;; *) PATH="$scripts:$PATH" ;; esac
+  if [ "$(cargo-zigbuild -V 2>/dev/null)" != "cargo-zigbuild $CARGO_ZIGBUILD_VERSION" ] \
+    || [ "$(python3 -m ziglang version 2>/dev/null)" != "$ZIGLANG_VERSION" ]; then
+    say "pip install ziglang==$ZIGLANG_VERSION cargo-zigbuild==$CARGO_ZIGBUILD_VERSION"
+    local pkgs=("ziglang==$ZIGLANG_VERSION" "cargo-zigbuild==$CARGO_ZIGBUILD_VERSION")
+    python3 -m pip install -q "${pkgs[@]}" 2>/dev/null \
+      || python3 -m pip install -q --break-system-packages "${pkgs[@]}"
+    hash -r
+  fi
+  CARGO_ZIGBUILD_ZIG_PATH="$(python3 -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')"
+  export CARGO_ZIGBUILD_ZIG_PATH
+}
+
+# Returns true if and only if Rust's std for target $1 is installed, adding it
+# with rustup if it is missing.
+ensure_rust_target() {
+  local target=$1
+  if [ "$target" = "$(rustc -vV | sed -n 's/^host: //p')" ]; then return 0; fi
+  command -v rustup >/dev/null || return 1
+  rustup target list --installed | grep -x "$target" >/dev/null && return 0
+  say "rustup target add $target"
+  timeout 300 rustup target add "$target" >&2
+}
+
+# Builds the receiver and sidecar binaries for this machine (target/release),
+# and the JNI library for every NATIVE_TARGETS entry against glibc
+# GLIBC_BASELINE, staged where Maven packs it: target/native/<dir>/. A target
+# whose Rust std cannot be installed is skipped with a warning; x86_64 is
+# required. The JNI crate is left out of the host build: its x86_64 library
+# comes from the zigbuild, so it is compiled once.
 build_native() {
-  say "cargo build --release (JNI library, receiver, sidecar)"
-  (cd "$ROOT" && cargo build --release -q -p slack-alert-jni -p slack-alert-receiver -p slack-alert-sidecar)
-  mkdir -p "$NATIVE_DIR/linux-x86_64"
-  cp "$ROOT/target/release/libslack_alert_jni.so" "$NATIVE_DIR/linux-x86_64/libslack_alert_jni.so"
+  local started=$SECONDS entry dir target lib=libslack_alert_jni.so
+  ensure_zigbuild
+  say "cargo build --release (receiver, sidecar)"
+  (cd "$ROOT" && cargo build --release -q -p slack-alert-receiver -p slack-alert-sidecar)
+  say "receiver and sidecar built in $((SECONDS - started))s"
+  rm -rf "$NATIVE_DIR"
+  for entry in "${NATIVE_TARGETS[@]}"; do
+    dir=${entry%%:*} target=${entry#*:}
+    if ! ensure_rust_target "$target"; then
+      if [ "$dir" = linux-x86_64 ]; then
+        echo "cannot build the JNI library: Rust std for $target is missing" >&2
+        return 1
+      fi
+      warn "Rust std for $target could not be installed (rustup target add $target):" \
+        "the gem will carry no $dir library, and Logstash on $dir will refuse to start the" \
+        "filter until native_library points at one built there"
+      continue
+    fi
+    started=$SECONDS
+    say "cargo zigbuild --release --target $target.$GLIBC_BASELINE -p slack-alert-jni"
+    # strip = "symbols" leaves the dynamic symbol table, so the JNI entry
+    # points stay exported; it keeps the library the same whatever the release
+    # profile says about the host binaries.
+    (cd "$ROOT" && CARGO_PROFILE_RELEASE_STRIP=symbols \
+      cargo zigbuild --release -q --target "$target.$GLIBC_BASELINE" -p slack-alert-jni)
+    mkdir -p "$NATIVE_DIR/$dir"
+    cp "$ROOT/target/$target/release/$lib" "$NATIVE_DIR/$dir/$lib"
+    say "$dir library built in $((SECONDS - started))s"
+  done
 }
 
 mvn_q() { (cd "$ROOT/java-shim" && mvn -B -q -Dnative.dir="$NATIVE_DIR" -Dslackalert.receiver="$ROOT/target/release/slack-receiver" "$@"); }

@@ -67,3 +67,12 @@ def start_sidecar(sidecar):
     for process in started:
         process.kill()
         assert WEBHOOK_SECRET not in process.output()
+
+
+@pytest.fixture(scope="session")
+def plugin_jar():
+    """The plugin jar `mvn package` writes (built with scripts/build-gem if it is missing)."""
+    jar = ROOT / "java-shim" / "plugin" / "target" / f"logstash-filter-slack_alert-{VERSION}.jar"
+    if not jar.exists():
+        subprocess.run([str(ROOT / "scripts" / "build-gem")], check=True, capture_output=True, text=True)
+    return jar
