@@ -138,7 +138,8 @@ final class NativeLibrary {
     }
 
     private static String advice() {
+        // The file the build produces on this platform: .so, .dylib or .dll.
         return "Build it with `cargo build --release -p slack-alert-jni` from the plugin's source and set"
-                + " native_library => \"/path/to/" + LIBRARY_FILE + "\"";
+                + " native_library => \"/path/to/" + System.mapLibraryName("slack_alert_jni") + "\"";
     }
 }
