@@ -69,9 +69,9 @@ class Output:
 class Receiver:
     """`slack-receiver` on a free loopback port; exits when we close its stdin."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, listen="127.0.0.1:0"):
         self.proc = subprocess.Popen(
-            [str(binary), "--listen", "127.0.0.1:0", "--exit-on-stdin-eof"],
+            [str(binary), "--listen", listen, "--exit-on-stdin-eof"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

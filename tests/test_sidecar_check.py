@@ -462,3 +462,23 @@ def test_help(sidecar):
         assert done.returncode == 0 and done.stdout.startswith("slack-alert"), args
     done = subprocess.run([str(sidecar)], capture_output=True, text=True)
     assert done.returncode == 2 and "a command is needed" in done.stderr
+
+
+OPTIONS = [
+    "webhook_url", "levels", "min_level", "level_field", "channel", "username", "icon_emoji", "icon_url",
+    "title", "format", "dedup_fields", "dedup_window", "rate_limit", "burst", "queue_size", "max_tracked",
+    "timeout", "max_retries", "shutdown_timeout", "dry_run", "allow_custom_webhook",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_every_option_of_the_wrong_yaml_type_is_named(sidecar, tmp_path, option):
+    """A map, a nested list, a fraction and a negative number are wrong for every option; the
+    exhaustive table of wrong values is rust/engine/tests/config_errors.rs."""
+    for value in ["{nested: map}", "[[1, 2]]", "1.5", "-1"]:
+        config = tmp_path / "bad.yml"
+        webhook = "" if option == "webhook_url" else "webhook_url: ${SLACK_WEBHOOK_URL}\n"
+        config.write_text(f"{webhook}{option}: {value}\n")
+        code, stdout, stderr = check(sidecar, "--config", config)
+        assert (code, stdout) == (2, ""), (option, value, stderr)
+        assert stderr.startswith(f"slack-alert: {option}: "), (option, value, stderr)

@@ -24,6 +24,7 @@ use crate::clock::Now;
 use crate::config::Config;
 use crate::counters::Counters;
 use crate::fingerprint::Fingerprint;
+use crate::hash::IdentityBuildHasher;
 use crate::level::Level;
 use crate::limiter::TokenBucket;
 use crate::window::{Closed, Seen, Window};
@@ -92,6 +93,19 @@ pub trait Outbox {
     }
 }
 
+/// An outbox that is full.
+struct NoRoom;
+
+impl Outbox for NoRoom {
+    fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing> {
+        Err(message)
+    }
+
+    fn has_room(&self) -> bool {
+        false
+    }
+}
+
 /// Collects messages (the sidecar's replay, tests).
 impl Outbox for Vec<Outgoing> {
     fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing> {
@@ -118,7 +132,7 @@ struct Pending {
     dropped: u64,
     undelivered: u64,
     evicted: u64,
-    by_fingerprint: HashMap<u64, (String, u64)>,
+    by_fingerprint: HashMap<u64, (String, u64), IdentityBuildHasher>,
     since: Option<SystemTime>,
 }
 
@@ -202,6 +216,50 @@ impl Alerter {
         // Close windows that ended before this event, so their reports come
         // first (this also makes replay on event time behave like live timers).
         self.on_tick(now, outbox);
+        self.decide(level, fingerprint, fields, now, outbox)
+    }
+
+    /// [`Alerter::on_event`] for an event that carries only the fields the
+    /// decision reads (level, fingerprint fields, service), not those its
+    /// message shows: decides and counts exactly as `on_event` would, unless
+    /// the event would get a message of its own now (a first occurrence with
+    /// a token and room in the queue). Then it returns `None` having decided
+    /// and counted nothing, and the caller calls `on_event` with every field.
+    ///
+    /// In a storm almost every matched event is a repeat, so the shim sends
+    /// most of them with a few fields instead of dozens.
+    pub fn on_event_unless_alerting(
+        &mut self,
+        level: Level,
+        fingerprint: &Fingerprint,
+        fields: &dyn Fields,
+        now: Now,
+        outbox: &mut dyn Outbox,
+    ) -> Option<Decision> {
+        self.on_tick(now, outbox);
+        let first = !self.window.contains(fingerprint.hash);
+        if first && self.pending.is_empty() && self.limiter.has_token(now.mono_ms) {
+            if outbox.has_room() {
+                return None;
+            }
+            // The queue is full: dropped, as `decide` would find. Its own
+            // view of the queue, so that room made meanwhile by the sender
+            // cannot make it render a message without its fields.
+            return Some(self.decide(level, fingerprint, fields, now, &mut NoRoom));
+        }
+        // A repeat or held back by the rate limit: `decide` renders nothing.
+        Some(self.decide(level, fingerprint, fields, now, outbox))
+    }
+
+    /// The decision of [`Alerter::on_event`] after the timers ran.
+    fn decide(
+        &mut self,
+        level: Level,
+        fingerprint: &Fingerprint,
+        fields: &dyn Fields,
+        now: Now,
+        outbox: &mut dyn Outbox,
+    ) -> Decision {
         let service = ecs::first(&ecs::SERVICE, fields).and_then(Value::as_str);
         let observation =
             self.window

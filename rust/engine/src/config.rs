@@ -336,16 +336,24 @@ impl Webhook {
         &self.0
     }
 
-    /// A form that is safe to log: scheme, host and `/***`.
+    /// Path prefixes that name an API, not a secret; any other first path
+    /// segment may be the token itself (a self-hosted server's
+    /// `https://chat.example.com/<token>`), so it is never shown.
+    const PUBLIC_PREFIXES: &'static [&'static str] =
+        &["services", "hooks", "webhooks", "webhook", "api"];
+
+    /// A form that is safe to log: scheme, host, the first path segment if
+    /// it is one of a few that name an API (`services`, `hooks`, ...), and
+    /// `/***`.
     pub fn redacted(&self) -> String {
         match reqwest::Url::parse(&self.0) {
             Ok(u) => {
                 let host = u.host_str().unwrap_or("?");
                 let first = u.path_segments().and_then(|mut s| s.next()).unwrap_or("");
-                if first.is_empty() {
-                    format!("{}://{host}/***", u.scheme())
-                } else {
+                if Self::PUBLIC_PREFIXES.contains(&first) {
                     format!("{}://{host}/{first}/***", u.scheme())
+                } else {
+                    format!("{}://{host}/***", u.scheme())
                 }
             }
             Err(_) => "***".to_string(),
@@ -805,6 +813,31 @@ mod tests {
         for shown in [format!("{w:?}"), format!("{c:?}"), w.to_string()] {
             assert!(!shown.contains("secretsecret"), "{shown}");
             assert!(!shown.contains("TAAAA"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_token_in_the_first_path_segment_is_never_shown() {
+        // Regression (found by fuzzing the config): the first path segment was
+        // always shown, and a self-hosted server may put the token there.
+        for (url, shown) in [
+            (
+                "https://chat.example.com/T0KENsecret0123",
+                "https://chat.example.com/***",
+            ),
+            (
+                "http://127.0.0.1:9/services6SECRETtoken",
+                "http://127.0.0.1/***",
+            ),
+            (
+                "https://chat.example.com/hooks/T0KENsecret0123",
+                "https://chat.example.com/hooks/***",
+            ),
+            (URL, "https://hooks.slack.com/services/***"),
+        ] {
+            let w = Webhook::parse(url, true).unwrap();
+            assert_eq!(w.redacted(), shown);
+            assert!(!format!("{w:?}").contains("secret"), "{w:?}");
         }
     }
 

@@ -113,6 +113,8 @@ struct State {
 pub struct Engine {
     config: Arc<Config>,
     shape: Arc<EventShape>,
+    /// The part of `shape` a decision reads (see [`Engine::submit_keys`]).
+    key_shape: Arc<EventShape>,
     matcher: Matcher,
     fingerprinter: Fingerprinter,
     clock: Arc<dyn Clock>,
@@ -179,10 +181,12 @@ impl Engine {
         }));
         let timer = spawn_timer(Arc::clone(&state), Arc::clone(&clock), options.tick)
             .map_err(|e| StartError(format!("could not start the timer thread: {e}")))?;
+        let fingerprinter = Fingerprinter::new(config.dedup_fields.clone());
         Ok(Engine {
             shape: EventShape::new(config.event_refs()),
+            key_shape: EventShape::new(key_refs(&config, &fingerprinter)),
             matcher: Matcher::new(&config.levels),
-            fingerprinter: Fingerprinter::new(config.dedup_fields.clone()),
+            fingerprinter,
             config,
             clock,
             counters,
@@ -210,6 +214,14 @@ impl Engine {
         self.shape.refs()
     }
 
+    /// Field references a matched event must carry for [`Engine::submit_keys`],
+    /// in the order [`Engine::event_from_key_values`] expects their values:
+    /// the level, the fingerprint's fields and the service. A subset of
+    /// [`Engine::event_refs`], in its order.
+    pub fn key_refs(&self) -> &[String] {
+        self.key_shape.refs()
+    }
+
     pub fn matcher(&self) -> &Matcher {
         &self.matcher
     }
@@ -227,6 +239,12 @@ impl Engine {
 
     pub fn event_from_values(&self, values: Vec<Option<Value>>) -> MatchedEvent {
         MatchedEvent::from_values(&self.shape, values)
+    }
+
+    /// An event for [`Engine::submit_keys`] from values in
+    /// [`Engine::key_refs`] order.
+    pub fn event_from_key_values(&self, values: Vec<Option<Value>>) -> MatchedEvent {
+        MatchedEvent::from_values(&self.key_shape, values)
     }
 
     pub fn event_from_json(&self, event: &Value) -> MatchedEvent {
@@ -258,6 +276,39 @@ impl Engine {
         };
         Counters::add(&self.counters.matched, 1);
         alerter.on_event(level, &fingerprint, event, self.clock.now(), outbox)
+    }
+
+    /// Decides about one event from its key fields alone (an event made by
+    /// [`Engine::event_from_key_values`]), exactly as [`Engine::submit`]
+    /// would, unless the event gets a Slack message of its own now. Then it
+    /// returns `None` having decided and counted nothing: submit the event
+    /// again with every field of [`Engine::event_refs`], through `submit`.
+    ///
+    /// In an error storm almost every matched event is a repeat: this spares
+    /// the Java shim reading and encoding the dozens of fields a message
+    /// shows, for all but the few events that are posted.
+    pub fn submit_keys(&self, event: &MatchedEvent) -> Option<Decision> {
+        if self.closed.load(Ordering::Acquire) {
+            return Some(Decision::Closed);
+        }
+        let Some(level) = self.alerting_level(event) else {
+            return Some(Decision::Ignored);
+        };
+        let fingerprint = self.fingerprinter.fingerprint(level, event);
+        let mut state = self.state.lock();
+        let State { alerter, outbox } = &mut *state;
+        let Some(outbox) = outbox.as_mut() else {
+            return Some(Decision::Closed);
+        };
+        let decision = alerter.on_event_unless_alerting(
+            level,
+            &fingerprint,
+            event,
+            self.clock.now(),
+            outbox,
+        )?;
+        Counters::add(&self.counters.matched, 1);
+        Some(decision)
     }
 
     /// Runs the timers now (the timer thread does this every tick).
@@ -333,6 +384,20 @@ impl Drop for Engine {
     }
 }
 
+/// The references of `config.event_refs()` that a decision reads: where the
+/// level is, what the fingerprint is made of, and the service (kept with a
+/// dedup window for its repeat report).
+fn key_refs(config: &Config, fingerprinter: &Fingerprinter) -> Vec<String> {
+    let mut wanted: Vec<&str> = config.level_refs.iter().map(String::as_str).collect();
+    wanted.extend(fingerprinter.references());
+    wanted.extend(slack_alert_message::ecs::SERVICE.candidates.iter().copied());
+    config
+        .event_refs()
+        .into_iter()
+        .filter(|r| wanted.contains(&r.as_str()))
+        .collect()
+}
+
 fn spawn_timer(
     state: Arc<Mutex<State>>,
     clock: Arc<dyn Clock>,
@@ -356,4 +421,175 @@ fn spawn_timer(
             }
         })?;
     Ok((stop_tx, thread))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::log::BufferedLog;
+    use serde_json::json;
+    use std::time::SystemTime;
+
+    fn engine(extra: Value) -> (Engine, Arc<ManualClock>) {
+        let mut config = json!({"dry_run": true});
+        config
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH));
+        let options = EngineOptions {
+            clock: clock.clone(),
+            ..EngineOptions::new(Arc::new(BufferedLog::new(1024)))
+        };
+        let config = Config::try_from(config).unwrap();
+        (Engine::start_with(config, options).unwrap(), clock)
+    }
+
+    fn error(message: &str) -> Value {
+        json!({
+            "log.level": "ERROR", "message": message, "service.name": "shop",
+            "log.logger": "app.Db", "error.stack_trace": "at x\nat y", "host.name": "h1",
+        })
+    }
+
+    /// Submits as the shim does: key fields first, every field only if asked.
+    fn two_step(engine: &Engine, event: &Value) -> (Decision, bool) {
+        let keys = MatchedEvent::from_json(&engine.key_shape, event);
+        match engine.submit_keys(&keys) {
+            Some(decision) => (decision, false),
+            None => (engine.submit(&engine.event_from_json(event)), true),
+        }
+    }
+
+    #[test]
+    fn key_refs_are_what_a_decision_reads_and_no_more() {
+        let (engine, _) = engine(json!({}));
+        let keys = engine.key_refs();
+        for r in [
+            "[log.level]",
+            "[level]",
+            "[log.logger]",
+            "[message]",
+            "[error.type]",
+        ] {
+            assert!(keys.iter().any(|k| k == r), "{r} missing from {keys:?}");
+        }
+        assert!(keys.iter().any(|k| k == "[service.name]"));
+        for r in [
+            "[error.stack_trace]",
+            "[@timestamp]",
+            "[host.name]",
+            "[trace.id]",
+        ] {
+            assert!(!keys.iter().any(|k| k == r), "{r} in {keys:?}");
+        }
+        let all = engine.event_refs();
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|k| all.iter().position(|r| r == k).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        assert!(
+            keys.len() * 2 < all.len(),
+            "{} of {}",
+            keys.len(),
+            all.len()
+        );
+
+        let (custom, _) = engine_with_dedup_fields();
+        assert!(custom.key_refs().iter().any(|k| k == "[user][id]"));
+        assert!(!custom.key_refs().iter().any(|k| k == "[message]"));
+    }
+
+    fn engine_with_dedup_fields() -> (Engine, Arc<ManualClock>) {
+        engine(json!({"dedup_fields": ["[user][id]"]}))
+    }
+
+    #[test]
+    fn only_events_that_get_their_own_message_are_asked_for_every_field() {
+        let (engine, clock) = engine(json!({"rate_limit": 60, "burst": 2}));
+        // First occurrence with a token: its message needs every field.
+        assert_eq!(
+            two_step(&engine, &error("disk full on 10.0.0.1")),
+            (Decision::Alerted, true)
+        );
+        // Repeats are decided on their key fields.
+        for i in 0..100 {
+            let event = error(&format!("disk full on 10.0.0.{i}"));
+            assert_eq!(two_step(&engine, &event), (Decision::Repeat, false));
+        }
+        assert_eq!(
+            two_step(&engine, &error("other")),
+            (Decision::Alerted, true)
+        );
+        // No token left: held back without its fields.
+        assert_eq!(
+            two_step(&engine, &error("third")),
+            (Decision::RateLimited, false)
+        );
+        clock.advance(Duration::from_secs(5));
+        engine.tick();
+        // Every matched event was counted exactly once.
+        assert_eq!(engine.counter("matched"), Some(103));
+        assert_eq!(engine.counter("alerts"), Some(2));
+        assert_eq!(engine.counter("repeats"), Some(100));
+        assert_eq!(engine.counter("rate_limited"), Some(1));
+    }
+
+    #[test]
+    fn two_steps_decide_exactly_as_one() {
+        let (one, one_clock) = engine(json!({"rate_limit": 30, "burst": 3, "dedup_window": "2s"}));
+        let (two, two_clock) = engine(json!({"rate_limit": 30, "burst": 3, "dedup_window": "2s"}));
+        let mut seed = 7u64;
+        for step in 0..3000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let event = match seed % 4 {
+                0 => json!({"log.level": "INFO", "message": "fine"}),
+                _ => error(&format!(
+                    "failure kind {}",
+                    ["a", "b", "c", "d", "e"][(seed >> 8) as usize % 5]
+                )),
+            };
+            let expected = match one.matcher().match_json(&event["log.level"]) {
+                Some(_) => one.submit(&one.event_from_json(&event)),
+                None => Decision::Ignored,
+            };
+            let got = match two.matcher().match_json(&event["log.level"]) {
+                Some(_) => two_step(&two, &event).0,
+                None => Decision::Ignored,
+            };
+            assert_eq!(got, expected, "step {step}");
+            if step % 10 == 0 {
+                one_clock.advance(Duration::from_millis(300));
+                two_clock.advance(Duration::from_millis(300));
+            }
+        }
+        // The decision counters; `sent` and `retries` follow the sender
+        // threads' timing, which differs between the two engines.
+        for name in [
+            "events",
+            "matched",
+            "alerts",
+            "repeats",
+            "rate_limited",
+            "dropped",
+            "evicted",
+        ] {
+            assert_eq!(one.counter(name), two.counter(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn non_alerting_levels_and_a_closed_engine_are_decided_at_once() {
+        let (engine, _) = engine(json!({}));
+        let info = MatchedEvent::from_json(&engine.key_shape, &json!({"log.level": "INFO"}));
+        assert_eq!(engine.submit_keys(&info), Some(Decision::Ignored));
+        engine.shutdown();
+        let keys = MatchedEvent::from_json(&engine.key_shape, &error("late"));
+        assert_eq!(engine.submit_keys(&keys), Some(Decision::Closed));
+        assert_eq!(engine.counter("matched"), Some(0));
+    }
 }

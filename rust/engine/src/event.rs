@@ -11,13 +11,16 @@ use std::sync::Arc;
 use serde_json::Value;
 use slack_alert_message::{FieldRef, Fields};
 
+use crate::hash::FoldBuildHasher;
+
 /// The ordered list of canonical field references a matched event carries.
 #[derive(Debug)]
 pub struct EventShape {
     refs: Vec<String>,
     /// Parsed once: resolving a whole JSON event is per-event work.
     parsed: Vec<Option<FieldRef>>,
-    index: HashMap<String, usize>,
+    /// Looked up several times per matched event: a fast hasher.
+    index: HashMap<String, usize, FoldBuildHasher>,
 }
 
 impl EventShape {

@@ -1,12 +1,15 @@
 //! What makes two matched events "the same alert".
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 
 use serde_json::Value;
 use slack_alert_message::{ecs, template::value_text, Fields};
 
+use crate::hash::FoldHasher;
 use crate::level::Level;
-use crate::normalize::normalize_first_line;
+use crate::normalize::normalize_first_line_into;
 
 /// How many characters of the normalised message a label keeps.
 const LABEL_CHARS: usize = 120;
@@ -33,17 +36,41 @@ impl Fingerprinter {
         Fingerprinter { dedup_fields }
     }
 
+    /// Every field reference [`Fingerprinter::fingerprint`] may read.
+    pub fn references(&self) -> Vec<&str> {
+        if self.dedup_fields.is_empty() {
+            [
+                &ecs::LOGGER,
+                &ecs::ERROR_TYPE,
+                &ecs::MESSAGE,
+                &ecs::ERROR_MESSAGE,
+            ]
+            .iter()
+            .flat_map(|f| f.candidates.iter().copied())
+            .collect()
+        } else {
+            self.dedup_fields.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// This runs for every matched event, repeats included, so it allocates
+    /// once (the label) and hashes with [`FoldHasher`].
     pub fn fingerprint(&self, level: Level, fields: &dyn Fields) -> Fingerprint {
-        // DefaultHasher::new() has fixed keys: fingerprints are stable across runs.
-        let mut h = DefaultHasher::new();
+        // No random seed: a fingerprint is the same in every process.
+        let mut h = FoldHasher::default();
         if self.dedup_fields.is_empty() {
             let logger = text(ecs::first(&ecs::LOGGER, fields));
             let error_type = text(ecs::first(&ecs::ERROR_TYPE, fields));
-            let message = ecs::first(&ecs::MESSAGE, fields)
-                .or_else(|| ecs::first(&ecs::ERROR_MESSAGE, fields));
-            let first_line = normalize_first_line(&text(message), LABEL_CHARS);
-            (level as u8, &logger, &error_type, &first_line).hash(&mut h);
-            let mut label = format!("{level}");
+            let message = text(
+                ecs::first(&ecs::MESSAGE, fields)
+                    .or_else(|| ecs::first(&ecs::ERROR_MESSAGE, fields)),
+            );
+            // "LEVEL logger error_type: first line", the first line normalised
+            // straight into the label.
+            let mut label = String::with_capacity(
+                level.name().len() + logger.len() + error_type.len() + 4 + LABEL_CHARS,
+            );
+            label.push_str(level.name());
             for part in [&logger, &error_type] {
                 if !part.is_empty() {
                     label.push(' ');
@@ -51,7 +78,9 @@ impl Fingerprinter {
                 }
             }
             label.push_str(": ");
-            label.push_str(&first_line);
+            let start = label.len();
+            normalize_first_line_into(&message, LABEL_CHARS, &mut label);
+            (level as u8, &*logger, &*error_type, &label[start..]).hash(&mut h);
             Fingerprint {
                 hash: h.finish(),
                 label,
@@ -60,12 +89,12 @@ impl Fingerprinter {
             let mut label = String::new();
             for r in &self.dedup_fields {
                 let v = text(fields.get(r));
-                (r, &v).hash(&mut h);
+                (r, &*v).hash(&mut h);
                 if !label.is_empty() {
                     label.push_str(", ");
                 }
                 let shown: String = v.chars().take(LABEL_CHARS).collect();
-                label.push_str(&format!("{r}={shown}"));
+                let _ = write!(label, "{r}={shown}");
             }
             Fingerprint {
                 hash: h.finish(),
@@ -75,8 +104,8 @@ impl Fingerprinter {
     }
 }
 
-fn text(v: Option<&Value>) -> String {
-    v.map(|v| value_text(v).into_owned()).unwrap_or_default()
+fn text(v: Option<&Value>) -> Cow<'_, str> {
+    v.map(value_text).unwrap_or(Cow::Borrowed(""))
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ pub mod counters;
 mod engine;
 pub mod event;
 pub mod fingerprint;
+pub mod hash;
 pub mod level;
 pub mod limiter;
 pub mod log;

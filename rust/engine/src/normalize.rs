@@ -7,12 +7,19 @@
 
 /// The first line of `message`, masked, and cut to at most `max_chars`.
 pub fn normalize_first_line(message: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    normalize_first_line_into(message, max_chars, &mut out);
+    out
+}
+
+/// [`normalize_first_line`], appended to `out` (no allocation of its own).
+pub fn normalize_first_line_into(message: &str, max_chars: usize, out: &mut String) {
     let line = message
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("");
-    let mut out = String::with_capacity(line.len().min(max_chars * 4));
+    out.reserve(line.len().min(max_chars * 4));
     let bytes = line.as_bytes();
     let mut i = 0;
     let mut chars = 0;
@@ -35,38 +42,100 @@ pub fn normalize_first_line(message: &str, max_chars: usize) -> String {
             i += len;
             continue;
         }
+        // A run of ASCII that the per-character rules would copy unchanged:
+        // no digit, and no hex letter where a token starts (every masked
+        // token starts with a hex digit). Byte i itself already passed the
+        // token check above.
+        let first = CLASS[usize::from(bytes[i])];
+        if first & STOP == 0 {
+            let limit = bytes.len().min(i + (max_chars - chars));
+            let (mut j, mut prev) = (i + 1, first);
+            while j < limit {
+                let class = CLASS[usize::from(bytes[j])];
+                if class & STOP != 0 || (class & HEX_LETTER != 0 && prev & WORD == 0) {
+                    break;
+                }
+                prev = class;
+                j += 1;
+            }
+            out.push_str(&line[i..j]);
+            chars += j - i;
+            i = j;
+            continue;
+        }
         // Copy one whole UTF-8 character.
         let ch = line[i..].chars().next().expect("in bounds");
         out.push(ch);
         chars += 1;
         i += ch.len_utf8();
     }
-    out
 }
+
+/// [`CLASS`] bits: a byte that ends a run of plain text (a digit, or not ASCII).
+const STOP: u8 = 1;
+/// A hex letter: may start a masked token.
+const HEX_LETTER: u8 = 2;
+/// A word character (letter, digit, `_`): what follows it starts no token.
+const WORD: u8 = 4;
+
+/// The class of every byte, for the plain-text runs of `normalize_first_line_into`.
+static CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        class[b] = if !c.is_ascii() || c.is_ascii_digit() {
+            STOP | if c.is_ascii_digit() { WORD } else { 0 }
+        } else if c.is_ascii_hexdigit() {
+            HEX_LETTER | WORD
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            WORD
+        } else {
+            0
+        };
+        b += 1;
+    }
+    class
+};
 
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// A token that is wholly variable, with its length and mask.
+///
+/// Every such token starts with a hex digit, so most words are turned away
+/// by their first byte, and the rest by one scan of their leading hex digits.
 fn masked_token(s: &[u8]) -> Option<(usize, &'static str)> {
-    if let Some(len) = uuid_len(s) {
-        return Some((len, "<uuid>"));
+    let first = *s.first()?;
+    if !first.is_ascii_hexdigit() {
+        return None;
     }
-    if let Some(len) = ipv4_len(s) {
-        return Some((len, "<ip>"));
+    let hex_run = s.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    // A UUID's first group is exactly 8 hex digits and a dash.
+    if hex_run == 8 && s.get(8) == Some(&b'-') {
+        if let Some(len) = uuid_len(s) {
+            return Some((len, "<uuid>"));
+        }
     }
-    if s.len() > 2 && s[0] == b'0' && (s[1] == b'x' || s[1] == b'X') {
+    if first.is_ascii_digit() {
+        if let Some(len) = ipv4_len(s) {
+            return Some((len, "<ip>"));
+        }
+    }
+    if s.len() > 2 && first == b'0' && (s[1] == b'x' || s[1] == b'X') {
         let len = 2 + s[2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
         if len > 2 && !s.get(len).copied().is_some_and(is_word) {
             return Some((len, "<hex>"));
         }
     }
-    let run = s.iter().take_while(|b| is_word(**b)).count();
-    let word = &s[..run];
-    // Long hex strings with at least one digit are ids (commit hashes, trace ids).
-    if run >= 8 && word.iter().all(u8::is_ascii_hexdigit) && word.iter().any(u8::is_ascii_digit) {
-        return Some((run, "<hex>"));
+    // Long hex strings with at least one digit are ids (commit hashes, trace
+    // ids): the word is all hex iff its hex digits run to its end.
+    if hex_run >= 8
+        && !s.get(hex_run).copied().is_some_and(is_word)
+        && s[..hex_run].iter().any(u8::is_ascii_digit)
+    {
+        return Some((hex_run, "<hex>"));
     }
     let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits > 0 {
@@ -132,6 +201,148 @@ mod tests {
 
     fn n(s: &str) -> String {
         normalize_first_line(s, 200)
+    }
+
+    /// The token masking before it turned words away by their first byte.
+    fn old_masked_token(s: &[u8]) -> Option<(usize, &'static str)> {
+        if let Some(len) = uuid_len(s) {
+            return Some((len, "<uuid>"));
+        }
+        if let Some(len) = ipv4_len(s) {
+            return Some((len, "<ip>"));
+        }
+        if s.len() > 2 && s[0] == b'0' && (s[1] == b'x' || s[1] == b'X') {
+            let len = 2 + s[2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+            if len > 2 && !s.get(len).copied().is_some_and(is_word) {
+                return Some((len, "<hex>"));
+            }
+        }
+        let run = s.iter().take_while(|b| is_word(**b)).count();
+        let word = &s[..run];
+        if run >= 8 && word.iter().all(u8::is_ascii_hexdigit) && word.iter().any(u8::is_ascii_digit)
+        {
+            return Some((run, "<hex>"));
+        }
+        let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits > 0 {
+            let mut len = digits;
+            while len + 1 < s.len()
+                && (s[len] == b'.' || s[len] == b',')
+                && s[len + 1].is_ascii_digit()
+            {
+                len += 1 + s[len + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+            }
+            return Some((len, "<n>"));
+        }
+        None
+    }
+
+    /// The normaliser before runs of plain text were copied whole, one
+    /// character at a time, with the masking of the time. The fast path must give
+    /// exactly its output.
+    fn one_char_at_a_time(message: &str, max_chars: usize) -> String {
+        let line = message
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
+        let mut out = String::new();
+        let bytes = line.as_bytes();
+        let (mut i, mut chars) = (0, 0);
+        while i < bytes.len() && chars < max_chars {
+            let rest = &bytes[i..];
+            if i == 0 || !is_word(bytes[i - 1]) {
+                if let Some((len, mask)) = old_masked_token(rest) {
+                    out.push_str(mask);
+                    chars += mask.len();
+                    i += len;
+                    continue;
+                }
+            }
+            if bytes[i].is_ascii_digit() {
+                i += rest.iter().take_while(|b| b.is_ascii_digit()).count();
+                out.push_str("<n>");
+                chars += 3;
+                continue;
+            }
+            let ch = line[i..].chars().next().unwrap();
+            out.push(ch);
+            chars += 1;
+            i += ch.len_utf8();
+        }
+        out
+    }
+
+    #[test]
+    fn the_fast_paths_change_nothing() {
+        const PIECES: &[&str] = &[
+            "a",
+            "Z",
+            "_",
+            "word",
+            "x9",
+            "42",
+            "3.5",
+            "1,000",
+            " ",
+            "-",
+            ".",
+            ":",
+            "/",
+            "0x1f",
+            "deadbeef1",
+            "cafe",
+            "10.0.0.1:80",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "é",
+            "가",
+            "😀",
+            "\t",
+            "\n",
+            "user_8812",
+            "__",
+            "v2",
+            "(",
+            ")",
+            "=",
+            "abcdef12",
+            "ABCDEF0123",
+            "0X1F",
+            "0x",
+            "deadbeef-",
+            "12345678-1234",
+            "f",
+            "9",
+            "a1b2c3d4e5",
+            "beef",
+            "1.",
+            ",5",
+            "255.255.255.255:",
+            "1.2.3",
+            "Cafe1234",
+        ];
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let mut message = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let pieces = 1 + (seed % 12) as usize;
+            let mut r = seed;
+            for _ in 0..pieces {
+                r = r.rotate_left(7).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                message.push_str(PIECES[(r >> 33) as usize % PIECES.len()]);
+            }
+            let max = (seed >> 40) as usize % 40;
+            assert_eq!(
+                normalize_first_line(&message, max),
+                one_char_at_a_time(&message, max),
+                "{message:?} cut at {max}"
+            );
+        }
     }
 
     #[test]

@@ -173,11 +173,23 @@ impl Shared {
     fn deadline(&self) -> Option<Instant> {
         *self.deadline.lock()
     }
+
+    /// Counts a message given up on at the shutdown deadline. Nothing can
+    /// report it to Slack any more: the shutdown report logs it instead.
+    fn abandon(&self, message: &Outgoing) {
+        self.abandoned_messages.fetch_add(1, Ordering::Relaxed);
+        self.abandoned_events
+            .fetch_add(message.events + message.undelivered, Ordering::Relaxed);
+        Counters::add(&self.counters.send_failures, 1);
+    }
 }
 
 /// The engine's end of the sender: offer messages, then finish.
 pub struct SenderHandle {
     queue: Option<ChannelSender<Outgoing>>,
+    /// The queue's other end, to count what a thread stuck past the
+    /// deadline never reached.
+    queued: Receiver<Outgoing>,
     wake: ChannelSender<()>,
     done: Receiver<()>,
     thread: Option<JoinHandle<()>>,
@@ -219,6 +231,7 @@ impl SenderHandle {
         log: Arc<dyn LogSink>,
     ) -> std::io::Result<(SenderHandle, QueueOutbox)> {
         let (queue_tx, queue_rx) = bounded::<Outgoing>(settings.queue_size);
+        let queued = queue_rx.clone();
         let (wake_tx, wake_rx) = bounded::<()>(1);
         let (done_tx, done_rx) = bounded::<()>(1);
         let shared = Arc::new(Shared {
@@ -252,6 +265,7 @@ impl SenderHandle {
         Ok((
             SenderHandle {
                 queue: Some(queue_tx),
+                queued,
                 wake: wake_tx,
                 done: done_rx,
                 thread: Some(thread),
@@ -277,6 +291,15 @@ impl SenderHandle {
             if let Some(t) = self.thread.take() {
                 let _ = t.join();
             }
+        } else {
+            // The thread is stuck in a request that outlived the deadline:
+            // what is still queued behind it can no longer go out. Let the
+            // thread go (it ends when that request times out), so that
+            // dropping this handle does not wait for it a second time.
+            while let Ok(message) = self.queued.try_recv() {
+                self.shared.abandon(&message);
+            }
+            self.thread.take();
         }
         let mut report = SenderReport {
             abandoned_messages: self.shared.abandoned_messages.load(Ordering::Relaxed),
@@ -464,15 +487,7 @@ impl Worker {
     }
 
     fn abandon(&self, message: &Outgoing) {
-        // At the deadline nothing can report it to Slack any more: the
-        // shutdown report logs it instead.
-        self.shared
-            .abandoned_messages
-            .fetch_add(1, Ordering::Relaxed);
-        self.shared
-            .abandoned_events
-            .fetch_add(message.events + message.undelivered, Ordering::Relaxed);
-        Counters::add(&self.shared.counters.send_failures, 1);
+        self.shared.abandon(message);
     }
 
     fn past_deadline(&self) -> bool {
@@ -770,6 +785,57 @@ mod tests {
         let report = handle.finish(Instant::now() + Duration::from_millis(100));
         assert!(report.thread_still_running);
         assert_eq!((report.abandoned_messages, report.abandoned_events), (1, 7));
+    }
+
+    #[test]
+    fn messages_queued_behind_a_stuck_request_are_counted_as_undelivered() {
+        // Regression: only the in-flight message was reported; the ones
+        // queued behind it were silently lost from the shutdown report.
+        struct Stuck;
+        impl Transport for Stuck {
+            fn post(&mut self, _: &[u8], _: Duration) -> Result<Reply, String> {
+                std::thread::sleep(Duration::from_millis(1500));
+                Err("timed out".into())
+            }
+        }
+        let settings = SenderSettings {
+            queue_size: 10,
+            timeout: Duration::from_secs(10),
+            max_retries: 0,
+            pace: Duration::ZERO,
+            retry_base: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+            redacted_url: "x".into(),
+        };
+        let counters: Arc<Counters> = Arc::default();
+        let (mut handle, mut outbox) = SenderHandle::spawn(
+            settings,
+            Box::new(Stuck),
+            Arc::clone(&counters),
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(BufferedLog::new(10)),
+        )
+        .unwrap();
+        for events in [1, 2, 3, 4] {
+            outbox.offer(alert(events)).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        drop(outbox);
+        let report = handle.finish(Instant::now() + Duration::from_millis(100));
+        assert!(report.thread_still_running);
+        assert_eq!(
+            (report.abandoned_messages, report.abandoned_events),
+            (4, 10)
+        );
+        assert_eq!(counters.send_failures.load(Ordering::Relaxed), 3);
+        // Regression: dropping the handle waited for the stuck thread again.
+        let dropped = Instant::now();
+        drop(handle);
+        assert!(
+            dropped.elapsed() < Duration::from_millis(200),
+            "{:?}",
+            dropped.elapsed()
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
 
 use crate::clock::Now;
+use crate::hash::IdentityBuildHasher;
 use crate::level::Level;
 
 /// What the window made of one occurrence.
@@ -49,7 +50,8 @@ struct Tracked {
 pub struct Window {
     window_ms: u64,
     max_tracked: usize,
-    tracked: HashMap<u64, Tracked>,
+    /// Keyed by fingerprint hashes, which are already well mixed.
+    tracked: HashMap<u64, Tracked, IdentityBuildHasher>,
     /// (expires_at_ms, hash, generation), oldest first.
     order: VecDeque<(u64, u64, u64)>,
     next_generation: u64,
@@ -70,7 +72,7 @@ impl Window {
         Window {
             window_ms,
             max_tracked: max_tracked.max(1),
-            tracked: HashMap::new(),
+            tracked: HashMap::default(),
             order: VecDeque::new(),
             next_generation: 0,
         }
@@ -82,6 +84,12 @@ impl Window {
 
     pub fn is_empty(&self) -> bool {
         self.tracked.is_empty()
+    }
+
+    /// Returns true if and only if `hash` is tracked: an occurrence now
+    /// would be a repeat (after [`Window::expire`]).
+    pub fn contains(&self, hash: u64) -> bool {
+        self.tracked.contains_key(&hash)
     }
 
     /// Records one occurrence. Call [`Window::expire`] first so that closed

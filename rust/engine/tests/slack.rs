@@ -1,68 +1,14 @@
 //! The engine against a real local HTTP server that behaves like Slack.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use slack_alert_engine::{BufferedLog, Config, Decision, Engine, EngineOptions};
-use slack_alert_receiver::{Mode, Receiver};
+use slack_alert_engine::Decision;
+use slack_alert_receiver::Mode;
 
-struct Rig {
-    receiver: Receiver,
-    engine: Engine,
-    log: Arc<BufferedLog>,
-}
-
-/// An engine posting to a fresh receiver. `pace` replaces Slack's 1/s where
-/// a test is not about pacing, so the suite stays fast.
-fn rig(options: Value, pace: Duration) -> Rig {
-    let receiver = Receiver::start().expect("receiver starts");
-    let mut config = json!({
-        "webhook_url": receiver.webhook_url(),
-        "allow_custom_webhook": true,
-        "timeout": "2s",
-        "shutdown_timeout": "3s",
-    });
-    config
-        .as_object_mut()
-        .unwrap()
-        .extend(options.as_object().unwrap().clone());
-    let config = Config::try_from(config).expect("valid config");
-    let log = Arc::new(BufferedLog::new(1000));
-    let mut opts = EngineOptions::new(log.clone());
-    opts.pace = pace;
-    opts.retry_base = Duration::from_millis(50);
-    opts.tick = Duration::from_millis(50);
-    let engine = Engine::start_with(config, opts).expect("engine starts");
-    Rig {
-        receiver,
-        engine,
-        log,
-    }
-}
-
-fn error_event(message: &str) -> Value {
-    json!({
-        "@timestamp": "2026-11-20T09:00:00.000Z",
-        "log.level": "ERROR",
-        "message": message,
-        "service.name": "orders",
-        "log.logger": "com.example.OrderService",
-        "process.thread.name": "http-nio-8080-exec-1",
-        "trace.id": "4bf92f3577b34da6a3ce929d0e0e4736",
-    })
-}
-
-fn submit(engine: &Engine, event: &Value) -> Decision {
-    engine.submit(&engine.event_from_json(event))
-}
-
-fn letters(i: usize) -> String {
-    i.to_string()
-        .bytes()
-        .map(|b| (b'a' + (b - b'0')) as char)
-        .collect()
-}
+use common::{drain_log_checking_secret, error_event, letters, rig, submit, Rig};
 
 /// Every count a message states, read back from its fallback text.
 fn text_of(message: &Value) -> String {
@@ -75,14 +21,7 @@ fn assert_clean(r: &Rig) {
         Vec::<String>::new(),
         "every payload within Slack's limits"
     );
-    let secret = r.receiver.webhook_url();
-    let token = secret.rsplit('/').next().unwrap();
-    for (_, line) in r.log.drain() {
-        assert!(
-            !line.contains(token),
-            "the webhook leaked into a log line: {line}"
-        );
-    }
+    drain_log_checking_secret(r);
 }
 
 #[test]

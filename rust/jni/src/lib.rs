@@ -5,8 +5,13 @@
 //! opaque id into a registry (see [`handles`]), every other call looks the id
 //! up and works on its own reference to the engine, and `close` unregisters it.
 //! Level values of a whole batch cross in one call through a reused direct
-//! `ByteBuffer` (see [`slots`]); only matched events, which are rare, send
-//! their field values (see [`values`]).
+//! `ByteBuffer` (see [`slots`]); only matched events send field values (see
+//! [`values`]): first the few a decision reads, all of them in one call
+//! through a second reused direct buffer (`submitKeys`), then, in a third
+//! call, every field of the events the engine asks for, those whose message
+//! is posted (`submit`). A batch costs at most three crossings whatever its
+//! size, and in an error storm almost every matched event is a repeat that
+//! needs its key fields only.
 //!
 //! Every entry point runs inside [`std::panic::catch_unwind`]: a panic never
 //! crosses into the JVM. It becomes an `IllegalStateException` whose message
@@ -20,6 +25,8 @@
 //! | `String[] counterNames()`                      | counter names                                      |
 //! | `long[] counters(long h)`                      | counter values in `counterNames()` order; `null` if closed |
 //! | `int matchBatch(long h, ByteBuffer slots, int count)` | matched count, `\| LOGS_PENDING`; `-1` if closed |
+//! | `String[] keyRefs(long h)`                     | the subset of `eventRefs` a decision reads; `null` if closed |
+//! | `int submitKeys(long h, ByteBuffer fields, int length, int eventCount, ByteBuffer slots)` | events the engine did not decide (mask `1` in `slots`), `\| LOGS_PENDING`; `-1` if closed |
 //! | `int submit(long h, String[] values, int eventCount)` | events submitted, `\| LOGS_PENDING`; `-1` if closed |
 //! | `String[] drainLogs(long h)`                   | `[level, message, …]`; empty if closed             |
 //! | `String[] close(long h)`                       | `[report, counters, level, message, …]`; `null` if already closed |
@@ -367,6 +374,129 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_matchBatch<'loca
         let matched = h.engine.matcher().match_batch(levels, mask);
         h.engine.note_seen(count as u64);
         Ok(matched as jint | h.pending())
+    })
+}
+
+/// `String[] keyRefs(long h)`: the fields `submitKeys` expects for each
+/// event, in order: the subset of `eventRefs` a decision reads.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_keyRefs<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    entry(
+        &mut env,
+        Some(handle),
+        ptr::null_mut(),
+        |env| match HANDLES.get(handle) {
+            Some(h) => string_array(env, h.engine.key_refs().iter().map(String::as_str)),
+            None => Ok(ptr::null_mut()),
+        },
+    )
+}
+
+/// The address of a direct buffer with at least `len` bytes, or an
+/// `IllegalArgumentException` naming `what`.
+fn direct_region(
+    env: &mut JNIEnv<'_>,
+    buffer: &JByteBuffer<'_>,
+    len: usize,
+    what: &str,
+) -> Result<*mut u8, Failure> {
+    if buffer.is_null() {
+        return Err(Failure::IllegalArgument(format!(
+            "{what}: the buffer must not be null"
+        )));
+    }
+    let address = env.get_direct_buffer_address(buffer).map_err(|_| {
+        Failure::IllegalArgument(format!("{what}: the buffer must be a direct ByteBuffer"))
+    })?;
+    let capacity = env.get_direct_buffer_capacity(buffer)?;
+    if capacity < len {
+        return Err(Failure::IllegalArgument(format!(
+            "{what}: the buffer holds {capacity} bytes, {len} are needed"
+        )));
+    }
+    Ok(address)
+}
+
+/// `int submitKeys(long h, ByteBuffer fields, int length, int eventCount,
+/// ByteBuffer slots)`: decides about matched events from their key fields.
+/// `fields` holds `eventCount × keyRefs.length` values in its first `length`
+/// bytes, event after event, each JSON-encoded in UTF-8 and followed by a
+/// newline (see [`values::decode_lines`]). For each event `k` the engine
+/// either decides (and writes 0 at `MASK_OFFSET + k` of `slots`), or, when
+/// the event gets a Slack message of its own, decides nothing and writes 1:
+/// the shim then sends those events with every field through `submit`.
+/// Returns how many were not decided, `| LOGS_PENDING`.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_submitKeys<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    fields: JByteBuffer<'local>,
+    length: jint,
+    event_count: jint,
+    slot_buffer: JByteBuffer<'local>,
+) -> jint {
+    entry(&mut env, Some(handle), CLOSED, |env| {
+        let events = slots::check_count(event_count.into())?;
+        let length = usize::try_from(length).map_err(|_| {
+            Failure::IllegalArgument(format!("length must not be negative, got {length}"))
+        })?;
+        let text_at = direct_region(env, &fields, length, "fields")?;
+        let slots_at = direct_region(env, &slot_buffer, slots::BUFFER_SIZE, "slots")?;
+        let (text_end, slots_end) = (
+            text_at as usize + length,
+            slots_at as usize + slots::BUFFER_SIZE,
+        );
+        if length > 0 && (text_at as usize) < slots_end && (slots_at as usize) < text_end {
+            return Err(Failure::IllegalArgument(
+                "fields: the buffer must not share memory with the slot buffer".into(),
+            ));
+        }
+        // SAFETY: two direct buffers of at least these sizes, checked not to
+        // overlap, alive for this call (their Java references are held). Each
+        // worker thread of the shim owns its buffers and is blocked in this
+        // call, so nothing else touches the bytes.
+        let text: &[u8] = if length == 0 {
+            &[]
+        } else {
+            unsafe { std::slice::from_raw_parts(text_at, length) }
+        };
+        let slot_bytes = unsafe { std::slice::from_raw_parts_mut(slots_at, slots::BUFFER_SIZE) };
+        let Some(h) = HANDLES.get(handle) else {
+            return Ok(CLOSED);
+        };
+        let width = h.engine.key_refs().len();
+        let expected = events
+            .checked_mul(width)
+            .ok_or_else(|| Failure::IllegalArgument("eventCount × keyRefs overflows".into()))?;
+        let mut values = values::decode_lines(text, expected)
+            .map_err(Failure::IllegalArgument)?
+            .into_iter();
+        let mask = &mut slot_bytes[slots::MASK_OFFSET..slots::MASK_OFFSET + events];
+        let mut undecided: jint = 0;
+        let mut closed = false;
+        for flag in mask.iter_mut() {
+            let event = h
+                .engine
+                .event_from_key_values(values.by_ref().take(width).collect());
+            *flag = 0;
+            match h.engine.submit_keys(&event) {
+                None => {
+                    *flag = 1;
+                    undecided += 1;
+                }
+                Some(Decision::Closed) => closed = true,
+                Some(_) => {}
+            }
+        }
+        if closed {
+            return Ok(CLOSED);
+        }
+        Ok(undecided | h.pending())
     })
 }
 

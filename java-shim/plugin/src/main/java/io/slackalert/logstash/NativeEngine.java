@@ -60,6 +60,12 @@ final class NativeEngine {
     /** @return field references whose values {@link #submit} expects per event; null once closed */
     static native String[] eventRefs(long handle);
 
+    /**
+     * @return the subset of {@link #eventRefs} whose values {@link #submitKeys} expects per event:
+     *     what the engine's decision reads (level, fingerprint fields, service); null once closed
+     */
+    static native String[] keyRefs(long handle);
+
     /** @return the names of the engine's counters */
     static native String[] counterNames();
 
@@ -74,6 +80,21 @@ final class NativeEngine {
      * @throws IllegalArgumentException if count exceeds {@link #MAX_BATCH} or the buffer is unfit
      */
     static native int matchBatch(long handle, ByteBuffer slots, int count);
+
+    /**
+     * Submits matched events by their key fields: the engine decides about each (a repeat, held
+     * back by the rate limit, ...) unless the event gets a Slack message of its own, which needs
+     * every field: those it marks, and the caller submits them again through {@link #submit}.
+     *
+     * @param fields     a direct buffer whose first {@code length} bytes hold
+     *                   {@code eventCount × keyRefs.length} values, event after event, each
+     *                   JSON-encoded (see {@link #appendValue}) in UTF-8 and followed by {@code '\n'}
+     * @param slots      the calling thread's slot buffer: the library writes, for each event
+     *                   {@code k}, 1 at {@code MASK_OFFSET + k} if it was not decided, else 0
+     * @return the number of events not decided, or-ed with {@link #LOGS_PENDING}; {@link #CLOSED}
+     * @throws IllegalArgumentException if the buffers or counts do not fit the layout
+     */
+    static native int submitKeys(long handle, ByteBuffer fields, int length, int eventCount, ByteBuffer slots);
 
     /**
      * Submits matched events.
@@ -103,17 +124,35 @@ final class NativeEngine {
     static native void injectPanic(long handle, int countdown);
 
     /**
+     * Most characters of one string an event value passes to the engine. The engine shows at most
+     * 10,000 characters of any value and fingerprints a message by its first line, so the rest of
+     * a 10 MB message would only cost time (tens of milliseconds per matched event). Values of
+     * {@code dedup_fields} that differ only past this point count as the same problem.
+     */
+    static final int MAX_VALUE_CHARS = 16_384;
+
+    /**
      * Encodes a field value as JSON: strings, numbers, booleans, maps, lists and null as
      * themselves; anything else (e.g. a Logstash timestamp) as the string of its
-     * {@code toString()}.
+     * {@code toString()}. Strings are cut to {@link #MAX_VALUE_CHARS}.
      */
     static String toJson(Object value) {
         StringBuilder out = new StringBuilder();
-        appendJson(out, value);
+        appendJson(out, value, MAX_VALUE_CHARS);
         return out.toString();
     }
 
+    /** Appends {@code value} as {@link #toJson} encodes it. */
+    static void appendValue(StringBuilder out, Object value) {
+        appendJson(out, value, MAX_VALUE_CHARS);
+    }
+
+    /** Encodes {@code value} as JSON, whole (the configuration). */
     static void appendJson(StringBuilder out, Object value) {
+        appendJson(out, value, Integer.MAX_VALUE);
+    }
+
+    private static void appendJson(StringBuilder out, Object value, int maxChars) {
         if (value == null) {
             out.append("null");
         } else if (value instanceof Boolean) {
@@ -126,7 +165,7 @@ final class NativeEngine {
             if (Double.isFinite(d)) {
                 out.append(d);
             } else {
-                appendString(out, String.valueOf(d));
+                appendString(out, String.valueOf(d), maxChars);
             }
         } else if (value instanceof java.math.BigDecimal) {
             out.append(((java.math.BigDecimal) value).toString());
@@ -135,9 +174,9 @@ final class NativeEngine {
             Iterator<? extends Map.Entry<?, ?>> it = ((Map<?, ?>) value).entrySet().iterator();
             while (it.hasNext()) {
                 Map.Entry<?, ?> entry = it.next();
-                appendString(out, String.valueOf(entry.getKey()));
+                appendString(out, String.valueOf(entry.getKey()), maxChars);
                 out.append(':');
-                appendJson(out, entry.getValue());
+                appendJson(out, entry.getValue(), maxChars);
                 if (it.hasNext()) {
                     out.append(',');
                 }
@@ -147,20 +186,25 @@ final class NativeEngine {
             out.append('[');
             Iterator<?> it = ((Collection<?>) value).iterator();
             while (it.hasNext()) {
-                appendJson(out, it.next());
+                appendJson(out, it.next(), maxChars);
                 if (it.hasNext()) {
                     out.append(',');
                 }
             }
             out.append(']');
         } else {
-            appendString(out, value.toString());
+            appendString(out, value.toString(), maxChars);
         }
     }
 
-    private static void appendString(StringBuilder out, String s) {
+    private static void appendString(StringBuilder out, String s, int maxChars) {
+        int end = s.length();
+        if (end > maxChars) {
+            // Never keep half of a surrogate pair.
+            end = Character.isHighSurrogate(s.charAt(maxChars - 1)) ? maxChars - 1 : maxChars;
+        }
         out.append('"');
-        for (int i = 0; i < s.length(); i++) {
+        for (int i = 0; i < end; i++) {
             char c = s.charAt(i);
             switch (c) {
                 case '"':

@@ -11,6 +11,7 @@ import co.elastic.logstash.api.Password;
 import co.elastic.logstash.api.PluginConfigSpec;
 import co.elastic.logstash.api.PluginHelper;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import org.apache.logging.log4j.Logger;
 
 /**
@@ -28,10 +30,15 @@ import org.apache.logging.log4j.Logger;
  * deduplication and rate limiting.
  *
  * <p>This class only adapts Logstash to the Rust engine: every rule (which levels alert, what is a
- * repeat, how fast to post, what a message looks like) lives in the engine. Per batch it packs each
- * event's level into a reused buffer, makes one native call to match them, and sends the fields of
- * the (rare) matched events in a second call. Events pass through unchanged; matched events are
- * reported to the match listener, so {@code add_field}/{@code add_tag} apply to them.
+ * repeat, how fast to post, what a message looks like) lives in the engine. Per batch it reads each
+ * event's level; a level text the engine has answered for before is decided by that answer (see
+ * {@link Verdicts}), any other is packed into a reused buffer and the engine matches them in one
+ * native call (made, empty, also when every level is known: it reports the engine's log lines and
+ * whether it closed). Nothing is allocated for events that do not alert. Matched events cross in a second
+ * call with the few fields the engine decides on (level, fingerprint, service), and only those the
+ * engine will post a message for cross a third time with every field, so that an error storm of
+ * repeats stays cheap. Events pass through unchanged; matched events are reported to the match
+ * listener, so {@code add_field}/{@code add_tag} apply to them.
  */
 @LogstashPlugin(name = "slack_alert")
 public final class SlackAlert implements Filter {
@@ -76,12 +83,17 @@ public final class SlackAlert implements Filter {
     private final Logger logger;
     private final long handle;
     private final String[] levelRefs;
+    private final String[] keyRefs;
     private final String[] eventRefs;
     private final String[] counterNames;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean failureLogged = new AtomicBoolean();
     /** Failures contained in {@link #filter}; native panics are also in {@code internal_errors}. */
     private final AtomicLong filterFailures = new AtomicLong();
+    /** The engine's answers for level texts it has seen; replaced whole when one is added. */
+    private volatile Verdicts verdicts = Verdicts.NONE;
+    /** Events decided here by {@link #verdicts}, which the engine's {@code events} counter missed. */
+    private final LongAdder seenHere = new LongAdder();
 
     /**
      * Called by Logstash with the user's settings; fails, stopping the pipeline, with a message
@@ -100,11 +112,13 @@ public final class SlackAlert implements Filter {
         this.handle = NativeEngine.create(engineConfigJson(config));
         try {
             String[] levels = NativeEngine.levelRefs(handle);
+            String[] keys = NativeEngine.keyRefs(handle);
             String[] fields = NativeEngine.eventRefs(handle);
-            if (levels == null || fields == null) {
+            if (levels == null || keys == null || fields == null) {
                 throw new IllegalStateException("slack_alert: the engine closed while starting");
             }
             this.levelRefs = levels;
+            this.keyRefs = keys;
             this.eventRefs = fields;
             this.counterNames = NativeEngine.counterNames();
             drainLogs();
@@ -130,6 +144,13 @@ public final class SlackAlert implements Filter {
                 // Typed as Logstash converts it: a password setting arrives as a Password, also
                 // when it came from the keystore.
                 value = config.get(spec);
+                Object raw = config.getRawValue(spec);
+                if (spec.type() == Boolean.class && raw instanceof String
+                        && !"true".equalsIgnoreCase((String) raw) && !"false".equalsIgnoreCase((String) raw)) {
+                    // Logstash reads any string but "true" as false: let the engine reject
+                    // dry_run => "yes" instead of silently posting for real.
+                    value = raw;
+                }
             } catch (RuntimeException incompatible) {
                 // A value Logstash cannot type (e.g. rate_limit => "lots"): let the engine
                 // reject it with a message naming the option.
@@ -166,20 +187,35 @@ public final class SlackAlert implements Filter {
             return events;
         }
         Scratch scratch = SCRATCH.get();
-        Iterator<Event> it = events.iterator();
+        Verdicts known = verdicts;
+        Iterator<Event> lead = events.iterator();
+        int start = 0;
         try {
-            while (it.hasNext()) {
+            while (lead.hasNext()) {
+                byte[] hits = scratch.hits;
                 int count = 0;
-                while (count < NativeEngine.MAX_BATCH && it.hasNext()) {
-                    Event event = it.next();
-                    scratch.events[count] = event;
-                    encodeLevel(scratch.slots, count, event);
+                int unknown = 0;
+                int knownHits = 0;
+                while (count < NativeEngine.MAX_BATCH && lead.hasNext()) {
+                    Object level = level(lead.next());
+                    int verdict = known.of(level);
+                    if (verdict < 0) {
+                        encodeLevel(scratch.levels, count, level);
+                        unknown++;
+                        // -2 marks an event without a level, -1 any other unknown.
+                        verdict = level == null ? -2 : -1;
+                    } else {
+                        scratch.levels[count * NativeEngine.SLOT_SIZE] = NativeEngine.NO_LEVEL;
+                        knownHits += verdict;
+                    }
+                    hits[count] = (byte) verdict;
                     count++;
                 }
-                boolean open = processChunk(scratch, count, matchListener);
+                boolean open = processChunk(scratch, events, start, count, unknown, knownHits, matchListener);
                 if (!open) {
                     break;
                 }
+                start += count;
             }
         } catch (RuntimeException | LinkageError e) {
             // A failure must never stop the pipeline: the batch passes through unchanged.
@@ -189,65 +225,152 @@ public final class SlackAlert implements Filter {
                         + " further failures are counted (gauge filter_failures), not logged: {}", e.toString());
             }
         } finally {
-            Arrays.fill(scratch.events, null);
+            scratch.releaseMatched();
         }
         return events;
     }
 
-    /** Matches one chunk, submits its matched events; returns false once the engine is closed. */
-    private boolean processChunk(Scratch scratch, int count, FilterMatchListener matchListener) {
-        int result = NativeEngine.matchBatch(handle, scratch.slots, count);
+    /** The value of the first level reference that is present, or null. */
+    private Object level(Event event) {
+        for (String ref : levelRefs) {
+            Object level = event.getField(ref);
+            if (level != null) {
+                return level;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Matches the chunk of {@code count} events from position {@code start} of {@code events},
+     * whose verdicts are in {@code scratch.hits} (1 alerts, 0 does not, negative for the
+     * {@code unknown} ones the engine must match), and submits its matched events. Returns false
+     * once the engine is closed.
+     */
+    private boolean processChunk(Scratch scratch, Collection<Event> events, int start, int count, int unknown,
+            int knownHits, FilterMatchListener matchListener) {
+        byte[] hits = scratch.hits;
+        ByteBuffer slots = scratch.slots;
+        // With every level known, an empty call still tells whether the engine has log lines to
+        // write and whether it is closed; one crossing per chunk either way.
+        int toMatch = unknown > 0 ? count : 0;
+        if (toMatch > 0) {
+            slots.clear();
+            slots.put(scratch.levels, 0, count * NativeEngine.SLOT_SIZE);
+        }
+        int result = NativeEngine.matchBatch(handle, slots, toMatch);
         if (result == NativeEngine.CLOSED) {
             return false;
         }
         boolean logsPending = (result & NativeEngine.LOGS_PENDING) != 0;
-        int matched = result & ~NativeEngine.LOGS_PENDING;
+        int matched = knownHits + (result & ~NativeEngine.LOGS_PENDING);
+        if (toMatch > 0) {
+            for (int i = 0; i < count; i++) {
+                if (hits[i] < 0) {
+                    boolean hit = slots.get(NativeEngine.MASK_OFFSET + i) != 0;
+                    learn(scratch.levels, i, hits[i] == -2, hit);
+                    hits[i] = (byte) (hit ? 1 : 0);
+                }
+            }
+        } else {
+            seenHere.add(count);
+        }
+        boolean open = true;
         if (matched > 0) {
-            int[] picked = scratch.picked;
+            // A second iterator picks the matched events: no reference to an event is kept for
+            // the (usual) chunk without matches.
+            Iterator<Event> lag = scratch.lag(events, start);
+            Event[] picked = scratch.matched;
             int n = 0;
             for (int i = 0; i < count; i++) {
-                if (scratch.slots.get(NativeEngine.MASK_OFFSET + i) != 0) {
-                    picked[n++] = i;
+                Event event = lag.next();
+                if (hits[i] > 0) {
+                    picked[n++] = event;
                 }
             }
-            int width = eventRefs.length;
-            String[] values = scratch.values(n * width);
+            scratch.lagAt += count;
+            scratch.matchedHigh = Math.max(scratch.matchedHigh, n);
+            int submitted = submit(scratch, picked, n);
             for (int k = 0; k < n; k++) {
-                Event event = scratch.events[picked[k]];
-                for (int f = 0; f < width; f++) {
-                    Object value = event.getField(eventRefs[f]);
-                    values[k * width + f] = value == null ? null : NativeEngine.toJson(value);
-                }
+                matchListener.filterMatched(picked[k]);
             }
-            int submitted = NativeEngine.submit(handle, values, n);
-            Arrays.fill(values, null);
-            for (int k = 0; k < n; k++) {
-                matchListener.filterMatched(scratch.events[picked[k]]);
-            }
-            if (submitted == NativeEngine.CLOSED) {
-                return false;
-            }
-            logsPending |= (submitted & NativeEngine.LOGS_PENDING) != 0;
+            open = submitted != NativeEngine.CLOSED;
+            logsPending |= open && (submitted & NativeEngine.LOGS_PENDING) != 0;
         }
         if (logsPending) {
             drainLogs();
         }
-        return true;
+        return open;
     }
 
     /**
-     * Writes an event's level into its slot: the first non-null level reference; a short ASCII
-     * string as its bytes, a small whole number as its digits, anything else as "no level".
+     * Remembers the engine's verdict for the level in slot {@code index}: for an event without a
+     * level if {@code absent}, else for the level text in the slot, if it had one.
      */
-    private void encodeLevel(ByteBuffer slots, int index, Event event) {
+    private void learn(byte[] slots, int index, boolean absent, boolean alerts) {
+        Verdicts current = verdicts;
+        if (absent) {
+            if (current.of(null) < 0) {
+                synchronized (this) {
+                    verdicts = verdicts.withAbsent(alerts);
+                }
+            }
+            return;
+        }
         int base = index * NativeEngine.SLOT_SIZE;
-        Object level = null;
-        for (String ref : levelRefs) {
-            level = event.getField(ref);
-            if (level != null) {
-                break;
+        int len = slots[base] & 0xFF;
+        if (len > NativeEngine.MAX_LEVEL_LEN || current.full()) {
+            return;
+        }
+        String text = new String(slots, base + 1, len, StandardCharsets.ISO_8859_1);
+        synchronized (this) {
+            verdicts = verdicts.with(text, alerts);
+        }
+    }
+
+    /**
+     * Sends the {@code n} matched events: their key fields to the engine in one call, then every
+     * field of the events it did not decide (those it posts a message for) in a second. Returns
+     * the last result, or {@link NativeEngine#CLOSED}.
+     */
+    private int submit(Scratch scratch, Event[] picked, int n) {
+        scratch.clearFields();
+        for (int k = 0; k < n; k++) {
+            for (String ref : keyRefs) {
+                scratch.appendField(picked[k].getField(ref));
             }
         }
+        int undecided = NativeEngine.submitKeys(handle, scratch.fields(), scratch.fieldsLength(), n, scratch.slots);
+        if (undecided == NativeEngine.CLOSED) {
+            return undecided;
+        }
+        int count = Math.min(undecided & ~NativeEngine.LOGS_PENDING, n);
+        if (count == 0) {
+            return undecided;
+        }
+        int width = eventRefs.length;
+        String[] values = scratch.values(count * width);
+        int m = 0;
+        for (int k = 0; k < n && m < count; k++) {
+            if (scratch.slots.get(NativeEngine.MASK_OFFSET + k) != 0) {
+                for (int f = 0; f < width; f++) {
+                    Object value = picked[k].getField(eventRefs[f]);
+                    values[m * width + f] = value == null ? null : NativeEngine.toJson(value);
+                }
+                m++;
+            }
+        }
+        int submitted = NativeEngine.submit(handle, values, m);
+        Arrays.fill(values, null);
+        return submitted == NativeEngine.CLOSED ? submitted : submitted | (undecided & NativeEngine.LOGS_PENDING);
+    }
+
+    /**
+     * Writes a level value into its slot: a short ASCII string as its bytes, a small whole number
+     * as its digits, anything else as "no level".
+     */
+    private static void encodeLevel(byte[] slots, int index, Object level) {
+        int base = index * NativeEngine.SLOT_SIZE;
         if (level instanceof String) {
             String s = (String) level;
             int len = s.length();
@@ -255,12 +378,12 @@ public final class SlackAlert implements Filter {
                 for (int i = 0; i < len; i++) {
                     char c = s.charAt(i);
                     if (c >= 0x80) {
-                        slots.put(base, NativeEngine.NO_LEVEL);
+                        slots[base] = NativeEngine.NO_LEVEL;
                         return;
                     }
-                    slots.put(base + 1 + i, (byte) c);
+                    slots[base + 1 + i] = (byte) c;
                 }
-                slots.put(base, (byte) len);
+                slots[base] = (byte) len;
                 return;
             }
         } else if (level instanceof Long || level instanceof Integer || level instanceof Short) {
@@ -268,14 +391,14 @@ public final class SlackAlert implements Filter {
             if (n >= 0 && n <= 999) {
                 int len = n >= 100 ? 3 : n >= 10 ? 2 : 1;
                 for (int i = len; i > 0; i--) {
-                    slots.put(base + i, (byte) ('0' + n % 10));
+                    slots[base + i] = (byte) ('0' + n % 10);
                     n /= 10;
                 }
-                slots.put(base, (byte) len);
+                slots[base] = (byte) len;
                 return;
             }
         }
-        slots.put(base, NativeEngine.NO_LEVEL);
+        slots[base] = NativeEngine.NO_LEVEL;
     }
 
     /** Writes the engine's buffered log lines to the plugin's logger. */
@@ -315,7 +438,11 @@ public final class SlackAlert implements Filter {
         }
         NamespacedMetric metric = context.getMetric(this);
         for (int i = 0; i < values.length && i < counterNames.length; i++) {
-            metric.gauge(counterNames[i], values[i]);
+            long value = values[i];
+            if (counterNames[i].equals("events")) {
+                value += seenHere.sum();
+            }
+            metric.gauge(counterNames[i], value);
         }
         metric.gauge("filter_failures", filterFailures.get());
     }
@@ -400,11 +527,120 @@ public final class SlackAlert implements Filter {
         return handle;
     }
 
+    /**
+     * The engine's verdict (alerts or not) for level texts it has matched before, so that a batch
+     * whose levels all have one needs no native call. This remembers answers; it knows no rule: a
+     * text is only ever added after the engine matched it, and a verdict never changes for a given
+     * engine. At most {@link #CAPACITY} texts are kept (pipelines use a handful of level spellings);
+     * others are matched by the engine every time.
+     */
+    static final class Verdicts {
+        static final int CAPACITY = 16;
+        /** Open addressing, at most a quarter full: a lookup is mostly one comparison. */
+        private static final int SLOTS = 64;
+        static final Verdicts NONE = new Verdicts(new String[SLOTS], new byte[SLOTS], 0, -1);
+
+        private final String[] texts;
+        private final byte[] alerts;
+        private final int size;
+        /** The verdict for an event without a level, or -1. */
+        private final int absent;
+
+        private Verdicts(String[] texts, byte[] alerts, int size, int absent) {
+            this.texts = texts;
+            this.alerts = alerts;
+            this.size = size;
+            this.absent = absent;
+        }
+
+        /**
+         * 1 if {@code level} (null: none) alerts, 0 if not, -1 if the engine has not answered for
+         * it.
+         */
+        int of(Object level) {
+            if (level == null) {
+                return absent;
+            }
+            if (!(level instanceof String)) {
+                return -1;
+            }
+            String text = (String) level;
+            int i = slot(text);
+            String t = texts[i];
+            if (t != null && t.equals(text)) {
+                return alerts[i];
+            }
+            return t == null ? -1 : probe(text, i);
+        }
+
+        /** The rest of a lookup whose first slot holds another text. */
+        private int probe(String text, int start) {
+            for (int i = (start + 1) & (SLOTS - 1);; i = (i + 1) & (SLOTS - 1)) {
+                String t = texts[i];
+                if (t == null) {
+                    return -1;
+                }
+                if (t.equals(text)) {
+                    return alerts[i];
+                }
+            }
+        }
+
+        boolean full() {
+            return size >= CAPACITY;
+        }
+
+        /**
+         * Where {@code text} goes: from its length and first character, which tell the few
+         * spellings a pipeline uses apart without reading every character (as {@code hashCode}
+         * of each new string Logstash hands over would).
+         */
+        private static int slot(String text) {
+            int len = text.length();
+            return len == 0 ? 0 : (len * 13 + text.charAt(0)) & (SLOTS - 1);
+        }
+
+        /** These verdicts and one more, unless full or already known. */
+        Verdicts with(String text, boolean alert) {
+            if (full() || of(text) >= 0) {
+                return this;
+            }
+            String[] t = texts.clone();
+            byte[] a = alerts.clone();
+            int i = slot(text);
+            while (t[i] != null) {
+                i = (i + 1) & (SLOTS - 1);
+            }
+            t[i] = text;
+            a[i] = (byte) (alert ? 1 : 0);
+            return new Verdicts(t, a, size + 1, absent);
+        }
+
+        /** These verdicts with the one for events without a level. */
+        Verdicts withAbsent(boolean alert) {
+            return new Verdicts(texts, alerts, size, alert ? 1 : 0);
+        }
+    }
+
     /** One worker thread's reusable buffers. */
     private static final class Scratch {
         final ByteBuffer slots = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
-        final Event[] events = new Event[NativeEngine.MAX_BATCH];
-        final int[] picked = new int[NativeEngine.MAX_BATCH];
+        /** Slots are written here, then copied to {@link #slots} in one go. */
+        final byte[] levels = new byte[NativeEngine.MASK_OFFSET];
+        /** Per event of the chunk: 1 alerts, 0 does not, -1 not known yet. */
+        final byte[] hits = new byte[NativeEngine.MAX_BATCH];
+        /** The matched events of the chunk being submitted; cleared after each batch. */
+        final Event[] matched = new Event[NativeEngine.MAX_BATCH];
+        /** How many entries of {@link #matched} may be set. */
+        int matchedHigh;
+        /** The batch's second iterator, made when a chunk has matches; {@link #lagAt} events in. */
+        private Iterator<Event> lag;
+        int lagAt;
+        /** Key field values as {@link NativeEngine#submitKeys} reads them, built here. */
+        private byte[] fieldBytes = new byte[16 * 1024];
+        private int fieldLength;
+        private ByteBuffer fields = ByteBuffer.allocateDirect(16 * 1024);
+        private final StringBuilder json = new StringBuilder(256);
         private String[] values = new String[0];
 
         /** A values array of exactly {@code n} entries, reused while batches keep that size. */
@@ -413,6 +649,86 @@ public final class SlackAlert implements Filter {
                 values = new String[n];
             }
             return values;
+        }
+
+        void clearFields() {
+            fieldLength = 0;
+        }
+
+        /** Appends one value, JSON-encoded, in UTF-8, and a newline. */
+        void appendField(Object value) {
+            json.setLength(0);
+            NativeEngine.appendValue(json, value);
+            int len = json.length();
+            ensureFieldBytes(fieldLength + 3 * len + 1);
+            byte[] out = fieldBytes;
+            int at = fieldLength;
+            for (int i = 0; i < len; i++) {
+                char c = json.charAt(i);
+                if (c < 0x80) {
+                    out[at++] = (byte) c;
+                } else if (c < 0x800) {
+                    out[at++] = (byte) (0xC0 | c >> 6);
+                    out[at++] = (byte) (0x80 | c & 0x3F);
+                } else if (Character.isHighSurrogate(c) && i + 1 < len && Character.isLowSurrogate(json.charAt(i + 1))) {
+                    int cp = Character.toCodePoint(c, json.charAt(++i));
+                    out[at++] = (byte) (0xF0 | cp >> 18);
+                    out[at++] = (byte) (0x80 | cp >> 12 & 0x3F);
+                    out[at++] = (byte) (0x80 | cp >> 6 & 0x3F);
+                    out[at++] = (byte) (0x80 | cp & 0x3F);
+                } else {
+                    // A lone surrogate has no UTF-8 form (appendValue never writes one).
+                    char d = Character.isSurrogate(c) ? '\uFFFD' : c;
+                    out[at++] = (byte) (0xE0 | d >> 12);
+                    out[at++] = (byte) (0x80 | d >> 6 & 0x3F);
+                    out[at++] = (byte) (0x80 | d & 0x3F);
+                }
+            }
+            out[at++] = '\n';
+            fieldLength = at;
+        }
+
+        private void ensureFieldBytes(int needed) {
+            if (needed > fieldBytes.length) {
+                fieldBytes = Arrays.copyOf(fieldBytes, Math.max(needed, 2 * fieldBytes.length));
+            }
+        }
+
+        int fieldsLength() {
+            return fieldLength;
+        }
+
+        /** The values appended since {@link #clearFields}, in a direct buffer. */
+        ByteBuffer fields() {
+            if (fields.capacity() < fieldLength) {
+                fields = ByteBuffer.allocateDirect(Math.max(fieldLength, 2 * fields.capacity()));
+            }
+            fields.clear();
+            fields.put(fieldBytes, 0, fieldLength);
+            return fields;
+        }
+
+        /** The batch's second iterator, moved to position {@code start}. */
+        Iterator<Event> lag(Collection<Event> events, int start) {
+            if (lag == null) {
+                lag = events.iterator();
+                lagAt = 0;
+            }
+            for (; lagAt < start; lagAt++) {
+                lag.next();
+            }
+            return lag;
+        }
+
+        /** Drops the references to the last batch's events. */
+        void releaseMatched() {
+            if (lag != null) {
+                lag = null;
+            }
+            if (matchedHigh > 0) {
+                Arrays.fill(matched, 0, matchedHigh, null);
+                matchedHigh = 0;
+            }
         }
     }
 }

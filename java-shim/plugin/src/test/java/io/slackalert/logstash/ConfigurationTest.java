@@ -15,7 +15,9 @@ import co.elastic.logstash.api.PluginConfigSpec;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -158,6 +160,71 @@ class ConfigurationTest {
         assertFalse(context.logger().lines().isEmpty(), "the dry run logs what it would post");
         assertFalse(logged.contains(SECRET_TOKEN), logged);
         assertFalse(logged.contains("T0SECRET"), logged);
+    }
+
+    /** Wrong values for each option, typed the way Logstash hands them to a Java plugin. */
+    private static Map<String, List<Object>> wrongValues() {
+        Map<String, List<Object>> bad = new LinkedHashMap<>();
+        List<Object> anything = List.of(Map.of("nested", "map"), List.of(List.of(1L)), 1.5, -1L);
+        List<Object> strings = List.of(5L, true, List.of("#ops"), Map.of("a", "b"));
+        List<Object> durations = List.of(true, "5 minutes", "-1s", "1.5h", "5x", "99999999999999999999s", "3650d",
+                -1L, 1.5, List.of("5m"));
+        List<Object> numbers = List.of("lots", "-5", true, 1.5, 1_000_000_000_000L, Long.MAX_VALUE, -1L,
+                List.of(5L), Map.of("n", 5L));
+        List<Object> booleans = List.of("yes", "ture", "", 1L, List.of(true), Map.of("b", true));
+        bad.put("webhook_url", List.of(5L, true, "not a url", "http://hooks.slack.com/services/T0/B0/" + SECRET_TOKEN,
+                "https://evil.example/services/T0/B0/" + SECRET_TOKEN,
+                "https://hooks.slack.com.evil.io/services/" + SECRET_TOKEN, List.of(SLACK_URL), Map.of("u", SLACK_URL)));
+        bad.put("levels", List.of(5L, List.of("EROR"), List.of(), List.of(1L), "ERROR, LOUD", Map.of("a", "b")));
+        bad.put("min_level", List.of(5L, "loud", "", List.of("WARN")));
+        bad.put("level_field", List.of(5L, "[log][level", "[]", List.of("level")));
+        bad.put("channel", strings);
+        bad.put("username", strings);
+        bad.put("icon_emoji", strings);
+        bad.put("icon_url", strings);
+        bad.put("title", List.of(5L, "", "   ", "%{+YYYY.MM.dd}", "%{[a][b}", List.of("t")));
+        bad.put("format", List.of(5L, "", "%{{yyyy}}", "%{[a][b}", Map.of("f", "x")));
+        bad.put("dedup_fields", List.of(5L, List.of(1L), List.of("[a][b"), Map.of("a", 1L)));
+        bad.put("dedup_window", concat(durations, List.of("8d")));
+        bad.put("rate_limit", concat(numbers, List.of(0L, 3601L)));
+        bad.put("burst", concat(numbers, List.of(0L, 1001L)));
+        bad.put("queue_size", concat(numbers, List.of(0L, 1_000_001L)));
+        bad.put("max_tracked", concat(numbers, List.of(0L, 10_000_001L)));
+        bad.put("timeout", concat(durations, List.of("0s", "99ms", "301s")));
+        bad.put("max_retries", concat(numbers, List.of(101L)));
+        bad.put("shutdown_timeout", concat(durations, List.of("601s")));
+        bad.put("dry_run", booleans);
+        bad.put("allow_custom_webhook", booleans);
+        // Every option rejects these too.
+        bad.replaceAll((option, values) -> concat(values, anything));
+        return bad;
+    }
+
+    private static List<Object> concat(List<Object> a, List<Object> b) {
+        List<Object> out = new java.util.ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+
+    @Test
+    void everyOptionWithAWrongValueFailsAtStartNamingTheOptionWithoutTheWebhook() {
+        Map<String, List<Object>> bad = wrongValues();
+        assertEquals(ENGINE_OPTIONS, List.copyOf(bad.keySet()), "every engine option has wrong values listed");
+        int checked = 0;
+        for (Map.Entry<String, List<Object>> option : bad.entrySet()) {
+            for (Object value : option.getValue()) {
+                TestConfiguration config = TestConfiguration.of("webhook_url", new Password(SLACK_URL),
+                        "shutdown_timeout", "1s").with(option.getKey(), value);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> filter(config, context).close(), option.getKey() + " => " + value + " was accepted");
+                assertTrue(e.getMessage().startsWith(option.getKey() + ": "),
+                        option.getKey() + " => " + value + ": " + e.getMessage());
+                assertFalse(e.getMessage().contains(SECRET_TOKEN), e.getMessage());
+                checked++;
+            }
+        }
+        assertTrue(checked > 120, "checked " + checked);
+        assertFalse(context.logger().allText().contains(SECRET_TOKEN), context.logger().allText());
     }
 
     @Test

@@ -92,6 +92,30 @@ final class Fixtures {
         }
     }
 
+    /** A number spelled in letters, so that the engine's normaliser keeps messages apart. */
+    static String letters(long n) {
+        StringBuilder s = new StringBuilder();
+        for (char c : Long.toString(n).toCharArray()) {
+            s.append((char) ('a' + (c - '0')));
+        }
+        return s.toString();
+    }
+
+    /** One of the engine's counters, read straight from the native library. */
+    static long counter(SlackAlert filter, String name) {
+        String[] names = NativeEngine.counterNames();
+        long[] values = NativeEngine.counters(filter.handle());
+        if (values == null) {
+            throw new IllegalStateException("the filter is closed");
+        }
+        for (int i = 0; i < names.length; i++) {
+            if (names[i].equals(name)) {
+                return values[i];
+            }
+        }
+        throw new IllegalArgumentException("no counter " + name + " in " + java.util.Arrays.toString(names));
+    }
+
     /** This process's resident set size in kB, from /proc/self/status. */
     static long rssKb() {
         return procStatus("VmRSS:");

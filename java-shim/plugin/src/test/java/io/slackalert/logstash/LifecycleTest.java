@@ -10,7 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
+import co.elastic.logstash.api.Password;
 import io.slackalert.logstash.testkit.CountingMatchListener;
+import io.slackalert.logstash.testkit.ReceiverProcess;
+import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -103,36 +106,150 @@ class LifecycleTest {
     }
 
     @Test
-    void fiftyCreateCloseCyclesLeakNoThreadsAndLittleMemory() {
+    void closeWhileEightWorkersFilterAgainstAHungSlackIsBoundedAndNeverCrashes() throws Exception {
+        try (ReceiverProcess receiver = ReceiverProcess.start()) {
+            receiver.setMode("{\"mode\":\"hang\"}");
+            TestContext context = new TestContext();
+            SlackAlert filter = filter(TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()),
+                    "allow_custom_webhook", true, "timeout", "10s", "shutdown_timeout", "1s", "dedup_window", "0s"),
+                    context);
+            int workers = 8;
+            AtomicBoolean stop = new AtomicBoolean();
+            CountDownLatch running = new CountDownLatch(workers);
+            ExecutorService pool = Executors.newFixedThreadPool(workers);
+            List<Future<Integer>> results = new ArrayList<>();
+            long closeMillis;
+            try {
+                for (int w = 0; w < workers; w++) {
+                    String tag = "hung" + w;
+                    results.add(pool.submit(() -> {
+                        int bad = 0;
+                        boolean counted = false;
+                        for (int b = 0; !stop.get(); b++) {
+                            List<Event> batch = mixedBatch(125, tag + "-" + b);
+                            Collection<Event> out = filter.filter(batch, new CountingMatchListener());
+                            bad += out == batch ? 0 : 1;
+                            if (!counted) {
+                                running.countDown();
+                                counted = true;
+                            }
+                        }
+                        return bad;
+                    }));
+                }
+                assertTrue(running.await(30, TimeUnit.SECONDS), "workers started");
+                long start = System.nanoTime();
+                filter.close();
+                closeMillis = (System.nanoTime() - start) / 1_000_000;
+                stop.set(true);
+                for (Future<Integer> r : results) {
+                    assertEquals(0, r.get(30, TimeUnit.SECONDS), "batches returned changed or not at all");
+                }
+            } finally {
+                stop.set(true);
+                pool.shutdownNow();
+            }
+            System.out.println("close with 8 workers filtering and Slack hung took " + closeMillis + " ms");
+            assertTrue(closeMillis < 1000 + 1000, "close took " + closeMillis + " ms with shutdown_timeout 1s");
+            String logged = context.logger().allText();
+            assertTrue(logged.contains("could not be delivered in time"), logged);
+        }
+    }
+
+    /**
+     * 100 pipeline reloads in one JVM, as Logstash does them: the new instance starts while the
+     * old one still filters on two workers, then the old one is closed under them. Every instance
+     * posts to a receiver, so the HTTP client and its threads come and go each time.
+     */
+    @Test
+    void aHundredReloadsWhileWorkersFilterLeakNoThreadsAndLittleNativeMemory() throws Exception {
+        int reloads = Integer.getInteger("slackalert.soak.reloads", 100);
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        // Warm up: load the library, fill the JIT and the allocators' caches. Measured over 400
-        // cycles, memory outside the Java heap (JIT arenas, malloc caches) climbs for the first
-        // ~200 cycles to about 45 MB and then stays flat: the bounds below are generous for that
-        // and still catch a leak of about 1 MB per engine.
-        for (int i = 0; i < 30; i++) {
-            cycle();
+        ExecutorService workers = Executors.newFixedThreadPool(2);
+        try (ReceiverProcess receiver = ReceiverProcess.start()) {
+            // Warm up: load the library, fill the JIT and the allocators' caches. Memory outside the
+            // Java heap (JIT arenas, malloc caches) climbs for the first couple of hundred engines
+            // and then stays flat: the bounds below are generous for that and still catch a leak of
+            // about 1 MB per engine.
+            SlackAlert current = reloadCycle(null, receiver, workers, 0);
+            for (int i = 1; i <= 30; i++) {
+                current = reloadCycle(current, receiver, workers, i);
+            }
+            settle();
+            int javaBefore = threads.getThreadCount();
+            long osBefore = Fixtures.osThreads();
+            long rssBefore = Fixtures.rssKb();
+            long nativeBefore = rssBefore - jvmCommittedKb();
+            long started = System.nanoTime();
+            for (int i = 1; i <= reloads; i++) {
+                current = reloadCycle(current, receiver, workers, 30 + i);
+            }
+            long tookMillis = (System.nanoTime() - started) / 1_000_000;
+            settle();
+            int javaAfter = threads.getThreadCount();
+            long osAfter = Fixtures.osThreads();
+            long rssAfter = Fixtures.rssKb();
+            long nativeAfter = rssAfter - jvmCommittedKb();
+            current.close();
+            System.out.printf("%d reloads in %d ms: Java threads %d -> %d, OS threads %d -> %d, RSS %d -> %d kB,"
+                    + " RSS outside the Java heap %d -> %d kB (%+d kB), receiver got %d posts%n", reloads, tookMillis,
+                    javaBefore, javaAfter, osBefore, osAfter, rssBefore, rssAfter, nativeBefore, nativeAfter,
+                    nativeAfter - nativeBefore, receiver.received().size());
+            assertTrue(javaAfter <= javaBefore + 2, "Java threads grew: " + javaBefore + " -> " + javaAfter);
+            assertTrue(osAfter <= osBefore + 2, "OS threads grew (native threads leak): " + osBefore + " -> " + osAfter);
+            assertTrue(rssAfter - rssBefore < 96 * 1024, "RSS grew by " + (rssAfter - rssBefore) + " kB");
+            assertTrue(nativeAfter - nativeBefore < 64 * 1024,
+                    "memory outside the Java heap grew by " + (nativeAfter - nativeBefore) + " kB");
+            assertTrue(receiver.violations().isEmpty(), receiver.violations().toString());
+        } finally {
+            workers.shutdownNow();
         }
-        settle();
-        int javaBefore = threads.getThreadCount();
-        long osBefore = Fixtures.osThreads();
-        long rssBefore = Fixtures.rssKb();
-        long nativeBefore = rssBefore - jvmCommittedKb();
-        for (int i = 0; i < 50; i++) {
-            cycle();
+    }
+
+    /**
+     * One reload: starts a new instance, lets two workers filter through the old one (if any) and
+     * closes it under them; the new instance then filters a batch with one error, which it posts.
+     */
+    private static SlackAlert reloadCycle(SlackAlert old, ReceiverProcess receiver, ExecutorService workers, int n)
+            throws Exception {
+        SlackAlert next = filter(TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()),
+                "allow_custom_webhook", true, "shutdown_timeout", "2s", "timeout", "2s"), new TestContext());
+        if (old != null) {
+            AtomicBoolean stop = new AtomicBoolean();
+            CountDownLatch running = new CountDownLatch(2);
+            List<Future<?>> filtering = new ArrayList<>();
+            for (int w = 0; w < 2; w++) {
+                filtering.add(workers.submit(() -> {
+                    boolean counted = false;
+                    while (!stop.get()) {
+                        old.filter(infoBatch(), new CountingMatchListener());
+                        if (!counted) {
+                            running.countDown();
+                            counted = true;
+                        }
+                    }
+                }));
+            }
+            assertTrue(running.await(30, TimeUnit.SECONDS), "workers started");
+            old.close();
+            stop.set(true);
+            for (Future<?> f : filtering) {
+                f.get(30, TimeUnit.SECONDS);
+            }
         }
-        settle();
-        int javaAfter = threads.getThreadCount();
-        long osAfter = Fixtures.osThreads();
-        long rssAfter = Fixtures.rssKb();
-        long nativeAfter = rssAfter - jvmCommittedKb();
-        System.out.printf("50 create/close cycles: Java threads %d -> %d, OS threads %d -> %d, RSS %d -> %d kB,"
-                + " RSS outside the Java heap %d -> %d kB (%+d kB)%n", javaBefore, javaAfter, osBefore, osAfter,
-                rssBefore, rssAfter, nativeBefore, nativeAfter, nativeAfter - nativeBefore);
-        assertTrue(javaAfter <= javaBefore + 2, "Java threads grew: " + javaBefore + " -> " + javaAfter);
-        assertTrue(osAfter <= osBefore + 2, "OS threads grew (native threads leak): " + osBefore + " -> " + osAfter);
-        assertTrue(rssAfter - rssBefore < 96 * 1024, "RSS grew by " + (rssAfter - rssBefore) + " kB");
-        assertTrue(nativeAfter - nativeBefore < 64 * 1024,
-                "memory outside the Java heap grew by " + (nativeAfter - nativeBefore) + " kB");
+        List<Event> batch = infoBatch();
+        batch.set(7, Fixtures.event("ERROR", "reload " + n + " saw a failure"));
+        next.filter(batch, new CountingMatchListener());
+        next.flush(new CountingMatchListener());
+        return next;
+    }
+
+    private static List<Event> infoBatch() {
+        List<Event> batch = new ArrayList<>(125);
+        for (int i = 0; i < 125; i++) {
+            batch.add(Fixtures.event("INFO", "request " + i + " served"));
+        }
+        return batch;
     }
 
     /** Lets the JVM collect and give back memory, so RSS shows what native code holds. */
@@ -154,11 +271,4 @@ class LifecycleTest {
         return (memory.getHeapMemoryUsage().getCommitted() + memory.getNonHeapMemoryUsage().getCommitted()) / 1024;
     }
 
-    private static void cycle() {
-        TestContext context = new TestContext();
-        SlackAlert filter = filter(dryRun("shutdown_timeout", "1s"), context);
-        filter.filter(mixedBatch(125, "cycle"), new CountingMatchListener());
-        filter.flush(new CountingMatchListener());
-        filter.close();
-    }
 }

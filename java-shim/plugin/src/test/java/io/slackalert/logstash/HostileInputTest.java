@@ -1,0 +1,256 @@
+package io.slackalert.logstash;
+
+import static io.slackalert.logstash.Fixtures.filter;
+import static io.slackalert.logstash.Fixtures.snapshot;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import co.elastic.logstash.api.Event;
+import co.elastic.logstash.api.Password;
+import io.slackalert.logstash.testkit.CountingMatchListener;
+import io.slackalert.logstash.testkit.Json;
+import io.slackalert.logstash.testkit.ReceiverProcess;
+import io.slackalert.logstash.testkit.TestConfiguration;
+import io.slackalert.logstash.testkit.TestContext;
+import io.slackalert.logstash.testkit.TestEvent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Broken and hostile events through the real plugin and native library (the engine-level sweep is
+ * {@code rust/engine/tests/hostile.rs}): levels of every type, strings that are not valid UTF-16,
+ * 10 MB messages, 10,000 fields, text that tries to ping a channel. Events pass through
+ * unchanged, only real levels alert, every post is within Slack's limits and carries no mention
+ * or link from event data; big events the engine does not alert on cost nothing extra.
+ */
+class HostileInputTest {
+
+    private static ReceiverProcess receiver;
+    private final TestContext context = new TestContext();
+    private SlackAlert filter;
+
+    @BeforeAll
+    static void startReceiver() throws Exception {
+        receiver = ReceiverProcess.start();
+    }
+
+    @AfterAll
+    static void stopReceiver() {
+        if (receiver != null) {
+            receiver.close();
+        }
+    }
+
+    @BeforeEach
+    void start() {
+        receiver.reset();
+        filter = filter(TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()),
+                "allow_custom_webhook", true, "dedup_window", "0s", "rate_limit", 3600L, "burst", 1000L,
+                "shutdown_timeout", "5s"), context);
+    }
+
+    @AfterEach
+    void close() {
+        filter.close();
+    }
+
+    private static Event withLevel(Object level, String message) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("log.level", level);
+        fields.put("message", message);
+        fields.put("service.name", "checkout");
+        return new TestEvent(fields);
+    }
+
+    @Test
+    void levelsOfEveryTypeAndBrokenStringsNeverCrashAndOnlyRealLevelsAlert() {
+        String megabyte = "E".repeat(1 << 20);
+        List<Event> ignored = Arrays.asList(
+                new TestEvent(Map.of("message", "no level at all")),
+                withLevel(null, "a null level"),
+                withLevel(3.0, "a fractional level"),
+                withLevel(-3L, "a negative level"),
+                withLevel(Long.MAX_VALUE, "a huge level"),
+                withLevel(List.of("ERROR"), "a list level"),
+                withLevel(Map.of("name", "ERROR"), "a map level"),
+                withLevel(true, "a boolean level"),
+                withLevel(megabyte, "a 1 MB level"),
+                withLevel("ERROR" + megabyte, "a 1 MB level that starts like one"),
+                withLevel("\uD800", "a lone high surrogate level"),
+                withLevel("ERR\uDC00OR", "a lone low surrogate in the level"),
+                withLevel("ERROR\u0000", "a NUL in the level"),
+                withLevel("에러", "a Korean level"));
+        List<Event> alerting = Arrays.asList(
+                withLevel("ERROR", "lone surrogates \uD800 and \uDC00x and a pair \uD83D\uDE00 in the message"),
+                withLevel("error", "<!channel> <!here> <@U123> <https://evil.example|click> &amp; ```code```"),
+                withLevel(3L, "control characters \u0000\u0007\u001b[31m\u007f and a newline\r\n"),
+                withLevel("FATAL", "에러 발생 🚨👩‍👩‍👧‍👦 ".repeat(500)));
+        List<Event> batch = new ArrayList<>(ignored);
+        batch.addAll(alerting);
+        List<Map<String, Object>> before = snapshot(batch);
+        CountingMatchListener listener = new CountingMatchListener();
+
+        assertSame(batch, filter.filter(batch, listener));
+
+        assertEquals(before, snapshot(batch), "events pass through unchanged");
+        assertEquals(alerting.size(), listener.count());
+        for (Event e : alerting) {
+            assertEquals(1, listener.timesMatched(e), e.toString());
+        }
+        List<Map<String, Object>> messages = receiver.awaitMessages(alerting.size(), Duration.ofSeconds(20));
+        assertEquals(alerting.size(), messages.size(), "every alert was accepted: " + receiver.received());
+        assertSafe(messages);
+        filter.flush(listener);
+        assertEquals(0L, context.metricOf("slack_alert_test").gaugeValue("internal_errors"));
+        assertEquals(0L, context.metricOf("slack_alert_test").gaugeValue("filter_failures"));
+    }
+
+    @Test
+    void hostileValuesInEveryFieldMentionNoOne() {
+        String[] hostile = {"<!channel>", "<!here> please", "<!everyone>", "<@U123>", "<#C123|general>",
+            "<https://evil.example|click here>", "<mailto:ceo@example.com|mail>", "&lt;!channel&gt;", "&amp;",
+            "```", "\u202ereversed", "\uD800"};
+        String[] fields = {"message", "service.name", "host.name", "log.logger", "process.thread.name",
+            "trace.id", "error.type", "error.message", "error.stack_trace", "service.environment"};
+        // Every field hostile at once, then without a message (the error's message is shown instead);
+        // rust/engine/tests/hostile.rs goes through the fields one by one.
+        List<Event> batch = new ArrayList<>();
+        for (int variant = 0; variant < 2; variant++) {
+            Map<String, Object> event = new LinkedHashMap<>();
+            event.put("log.level", "ERROR");
+            for (String field : fields) {
+                if (variant == 0 || !field.equals("message")) {
+                    event.put(field, String.join(" ", hostile) + " " + field + " " + variant);
+                }
+            }
+            batch.add(new TestEvent(event));
+        }
+        CountingMatchListener listener = new CountingMatchListener();
+        filter.filter(batch, listener);
+        assertEquals(2, listener.count());
+        List<Map<String, Object>> messages = receiver.awaitMessages(2, Duration.ofSeconds(30));
+        assertEquals(2, messages.size());
+        assertSafe(messages);
+    }
+
+    @Test
+    void tenThousandFieldsAndTenMegabyteMessagesCostNothingUnlessTheyAlert() {
+        String tenMegabytes = "x".repeat(10 << 20);
+        Map<String, Object> wide = new LinkedHashMap<>();
+        for (int i = 0; i < 10_000; i++) {
+            wide.put("field" + i, "value " + i);
+        }
+        List<Event> normal = new ArrayList<>();
+        List<Event> big = new ArrayList<>();
+        for (int i = 0; i < 125; i++) {
+            normal.add(withLevel("INFO", "request " + i + " served"));
+            Map<String, Object> fields = new LinkedHashMap<>(wide);
+            fields.put("log.level", "INFO");
+            fields.put("message", i % 2 == 0 ? tenMegabytes : "request " + i + " served");
+            big.add(new TestEvent(fields));
+        }
+        CountingMatchListener listener = new CountingMatchListener();
+        Latencies normalLatency = null;
+        Latencies bigLatency = null;
+        // Best of three measurements: one burst of machine noise must not fail the test, while reading
+        // 10 MB per event (milliseconds per batch) always would.
+        for (int attempt = 0; attempt < 3; attempt++) {
+            normalLatency = new Latencies("125 INFO events");
+            bigLatency = new Latencies("125 INFO events of 10,000 fields, half with 10 MB messages");
+            for (int round = 0; round < 400; round++) {
+                boolean bigFirst = round % 2 == 0;
+                long start = System.nanoTime();
+                filter.filter(bigFirst ? big : normal, listener);
+                long middle = System.nanoTime();
+                filter.filter(bigFirst ? normal : big, listener);
+                long end = System.nanoTime();
+                if (round >= 100) {
+                    (bigFirst ? bigLatency : normalLatency).add(middle - start);
+                    (bigFirst ? normalLatency : bigLatency).add(end - middle);
+                }
+            }
+            System.out.println("hostile input: " + normalLatency + "; " + bigLatency);
+            if (bigLatency.p99WithinBoundOf(normalLatency)) {
+                break;
+            }
+        }
+        assertEquals(0, listener.count());
+        assertTrue(bigLatency.p99WithinBoundOf(normalLatency), bigLatency + " vs " + normalLatency);
+
+        // Alerting ones (a dry run: Slack's pace would hold back the posts): a 10 MB message is cut
+        // before it crosses to the engine, so it costs what a message of the cut's length does.
+        SlackAlert dryRun = filter(Fixtures.dryRun("dedup_window", "0s", "rate_limit", 3600L, "burst", 1000L),
+                new TestContext());
+        String cutLength = "y".repeat(NativeEngine.MAX_VALUE_CHARS);
+        Latencies cutAlert = new Latencies("an alerting event with a message of the cut's length");
+        Latencies hugeAlert = new Latencies("an alerting 10 MB event of 10,000 fields");
+        try {
+            for (int round = 0; round < 60; round++) {
+                Map<String, Object> fields = new LinkedHashMap<>(wide);
+                fields.put("log.level", "ERROR");
+                fields.put("message", "failure " + Fixtures.letters(round) + " " + tenMegabytes);
+                Event huge = new TestEvent(fields);
+                Event cut = withLevel("ERROR", "failure " + Fixtures.letters(round) + " " + cutLength);
+                boolean hugeFirst = round % 2 == 0;
+                long start = System.nanoTime();
+                dryRun.filter(List.of(hugeFirst ? huge : cut), listener);
+                long middle = System.nanoTime();
+                dryRun.filter(List.of(hugeFirst ? cut : huge), listener);
+                long end = System.nanoTime();
+                if (round >= 10) {
+                    (hugeFirst ? hugeAlert : cutAlert).add(middle - start);
+                    (hugeFirst ? cutAlert : hugeAlert).add(end - middle);
+                }
+            }
+        } finally {
+            dryRun.close();
+        }
+        System.out.println("hostile input: " + cutAlert + "; " + hugeAlert);
+        assertTrue(hugeAlert.p50() <= Math.max(3 * cutAlert.p50(), cutAlert.p50() + 2_000_000L),
+                hugeAlert + " vs " + cutAlert);
+
+        Map<String, Object> fields = new LinkedHashMap<>(wide);
+        fields.put("log.level", "ERROR");
+        fields.put("message", "<!channel> " + tenMegabytes);
+        filter.filter(List.of(new TestEvent(fields)), listener);
+        List<Map<String, Object>> messages = receiver.awaitMessages(1, Duration.ofSeconds(20));
+        assertEquals(1, messages.size());
+        assertSafe(messages);
+        assertTrue(Json.write(messages.get(0)).length() < 40_000, "the message was cut to Slack's size");
+    }
+
+    @Test
+    void aStringIsCutBeforeItCrossesToNativeCodeNeverInsideASurrogatePair() {
+        int max = NativeEngine.MAX_VALUE_CHARS;
+        assertEquals(max + 2, NativeEngine.toJson("x".repeat(max + 10)).length());
+        // A pair straddling the cut is dropped whole; one just before it is kept.
+        String straddling = "x".repeat(max - 1) + "\uD83D\uDE00" + "tail";
+        assertEquals("\"" + "x".repeat(max - 1) + "\"", NativeEngine.toJson(straddling));
+        String before = "x".repeat(max - 2) + "\uD83D\uDE00" + "tail";
+        assertEquals("\"" + "x".repeat(max - 2) + "\uD83D\uDE00\"", NativeEngine.toJson(before));
+        // Inside maps and lists too; the configuration is never cut.
+        assertEquals(max + 4, NativeEngine.toJson(List.of("x".repeat(max + 1))).length());
+        StringBuilder config = new StringBuilder();
+        NativeEngine.appendJson(config, "f".repeat(max + 10));
+        assertEquals(max + 12, config.length());
+    }
+
+    /** Every message within Slack's limits (the receiver checks) and without a mention or link. */
+    private static void assertSafe(List<Map<String, Object>> messages) {
+        assertTrue(receiver.violations().isEmpty(), receiver.violations().toString());
+        for (Map<String, Object> m : messages) {
+            List<String> found = Mentions.in(m);
+            assertTrue(found.isEmpty(), "event data became a mention or link " + found + " in " + Json.write(m));
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Shared by the integration tests: an engine posting to a local receiver.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use slack_alert_engine::{BufferedLog, Config, Decision, Engine, EngineOptions};
+use slack_alert_receiver::Receiver;
+
+/// The secret part of every webhook URL these tests configure.
+pub const SECRET: &str = "T0LEAKTEST/B0LEAKTEST/leaktoken0123456789";
+
+pub struct Rig {
+    pub receiver: Receiver,
+    pub engine: Engine,
+    pub log: Arc<BufferedLog>,
+}
+
+/// An engine posting to a fresh receiver, on a webhook path carrying
+/// [`SECRET`]. `options` are merged over fast test defaults; `pace` replaces
+/// Slack's one post a second where a test is not about pacing.
+pub fn rig(options: Value, pace: Duration) -> Rig {
+    let receiver = Receiver::start().expect("receiver starts");
+    let webhook = format!("http://{}/services/{SECRET}", receiver.addr());
+    let mut config = json!({
+        "webhook_url": webhook,
+        "allow_custom_webhook": true,
+        "timeout": "2s",
+        "shutdown_timeout": "3s",
+    });
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(options.as_object().unwrap().clone());
+    let config = Config::try_from(config).expect("valid config");
+    let log = Arc::new(BufferedLog::new(10_000));
+    let mut opts = EngineOptions::new(log.clone());
+    opts.pace = pace;
+    opts.retry_base = Duration::from_millis(50);
+    opts.tick = Duration::from_millis(50);
+    let engine = Engine::start_with(config, opts).expect("engine starts");
+    Rig {
+        receiver,
+        engine,
+        log,
+    }
+}
+
+pub fn error_event(message: &str) -> Value {
+    json!({
+        "@timestamp": "2026-11-20T09:00:00.000Z",
+        "log.level": "ERROR",
+        "message": message,
+        "service.name": "orders",
+        "log.logger": "com.example.OrderService",
+    })
+}
+
+pub fn submit(engine: &Engine, event: &Value) -> Decision {
+    engine.submit(&engine.event_from_json(event))
+}
+
+/// `i` spelled in letters, so that normalisation keeps messages apart.
+pub fn letters(i: usize) -> String {
+    i.to_string()
+        .bytes()
+        .map(|b| (b'a' + (b - b'0')) as char)
+        .collect()
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Every log line, and asserts that none carries the webhook's secret path.
+pub fn drain_log_checking_secret(rig: &Rig) -> Vec<String> {
+    let lines: Vec<String> = rig.log.drain().into_iter().map(|(_, l)| l).collect();
+    for line in &lines {
+        assert!(
+            !line.contains("leaktoken") && !line.contains("T0LEAKTEST"),
+            "the webhook leaked into a log line: {line}"
+        );
+    }
+    lines
+}
