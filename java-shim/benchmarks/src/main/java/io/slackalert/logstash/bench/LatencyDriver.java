@@ -25,9 +25,10 @@ import java.util.regex.Pattern;
  * JVM, so both ends read the same clock ({@link System#nanoTime}).
  *
  * <p>One probe every {@code --interval-ms} (default 1100: Slack allows about one post a second,
- * and the sender paces at that), {@code --samples} probes (default 100), each a batch of 124
+ * and the sender paces at that), {@code --samples} probes (default 200), each a batch of 124
  * INFO/DEBUG/WARN events and one ERROR with a message of its own (a new fingerprint, so it
- * alerts). The filter runs with {@code rate_limit => 60} so that one alert a second is under the
+ * alerts), after {@code --warm-up} probes (default 5) that warm the alert path and are reported
+ * apart. The filter runs with {@code rate_limit => 60} so that one alert a second is under the
  * limit (the default 20 a minute would hold every third probe back for a summary).
  */
 public final class LatencyDriver {
@@ -40,7 +41,7 @@ public final class LatencyDriver {
 
     public static void main(String[] argv) throws Exception {
         Args args = new Args(argv);
-        int samples = (int) args.getLong("samples", 100);
+        int samples = (int) args.getLong("samples", 200);
         long intervalMs = args.getLong("interval-ms", 1100);
 
         Map<String, Long> arrivals = new ConcurrentHashMap<>();
@@ -74,9 +75,13 @@ public final class LatencyDriver {
             filter.filter(quiet, NO_OP);
         }
 
+        // The first probes also warm the alert path (JIT, the HTTP connection): they are reported
+        // on their own, not in the percentiles.
+        int warmUp = (int) args.getLong("warm-up", 5);
+        double[] first = new double[warmUp];
         double[] latencies = new double[samples];
         long nextAt = System.nanoTime();
-        for (int i = 0; i < samples; i++) {
+        for (int i = 0; i < warmUp + samples; i++) {
             nextAt += intervalMs * 1_000_000L;
             String id = BenchEvents.letters(i);
             Map<String, Object> fields = data.error(i % BenchEvents.MAX_FINGERPRINTS);
@@ -93,7 +98,12 @@ public final class LatencyDriver {
             if (arrived == null) {
                 throw new IllegalStateException("probe " + i + " never arrived");
             }
-            latencies[i] = (arrived - sent) / 1e6;
+            double ms = (arrived - sent) / 1e6;
+            if (i < warmUp) {
+                first[i] = ms;
+            } else {
+                latencies[i - warmUp] = ms;
+            }
             long wait = nextAt - System.nanoTime();
             if (wait > 0) {
                 Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
@@ -107,6 +117,16 @@ public final class LatencyDriver {
         System.out.printf("| p50 | p90 | p99 | max | mean |%n|---|---|---|---|---|%n");
         System.out.printf("| %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f ms |%n", pct(latencies, 50),
                 pct(latencies, 90), pct(latencies, 99), latencies[samples - 1], Arrays.stream(latencies).average().orElse(0));
+        StringBuilder slowest = new StringBuilder();
+        for (int i = samples - 1; i >= Math.max(0, samples - 5); i--) {
+            slowest.append(String.format(" %.1f", latencies[i]));
+        }
+        System.out.printf("slowest (ms):%s%n", slowest);
+        StringBuilder cold = new StringBuilder();
+        for (double ms : first) {
+            cold.append(String.format(" %.1f", ms));
+        }
+        System.out.printf("the %d warm-up probes before them, in order (ms):%s%n", warmUp, cold);
     }
 
     /** The nearest-rank percentile. */

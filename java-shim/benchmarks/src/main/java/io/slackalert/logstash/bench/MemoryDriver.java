@@ -25,6 +25,11 @@ import java.util.regex.Pattern;
  * MemoryDriver fingerprints [--count N] [--max-tracked N]
  *                                            peak with N (default 1,000,000) distinct fingerprints
  * </pre>
+ *
+ * <p>{@code footprint} runs the same steps in two fresh JVMs with the same flags, one with
+ * SlackAlert and one with the floor filter (no native code), and reports the difference at each
+ * step: the JVM's own resident memory moves by several MB as the collector and the JIT work, and
+ * the control cancels what both runs share.
  */
 public final class MemoryDriver {
 
@@ -44,6 +49,9 @@ public final class MemoryDriver {
             case "footprint":
                 footprint();
                 break;
+            case "footprint-run":
+                footprintRun(args.get("filter", "slack_alert"));
+                break;
             case "fingerprints":
                 fingerprints(args.getLong("count", 1_000_000), args.get("max-tracked", null));
                 break;
@@ -52,41 +60,82 @@ public final class MemoryDriver {
         }
     }
 
+    private static final String[] STEPS = {"started", "filter created", "after traffic", "after close()"};
+
     private static void footprint() throws Exception {
+        long[] slack = child("slack_alert");
+        long[] floor = child("floor");
+        System.out.printf("JVM resident at the start of the SlackAlert run: %s (%s with the floor filter)%n",
+                Proc.mb(slack[0]), Proc.mb(floor[0]));
+        System.out.printf("| step | SlackAlert JVM | floor-filter JVM | added by the library |%n|---|---|---|---|%n");
+        for (int i = 1; i < STEPS.length; i++) {
+            long added = (slack[i] - slack[0]) - (floor[i] - floor[0]);
+            System.out.printf("| %s | %+.1f MB | %+.1f MB | %s |%n", STEPS[i], (slack[i] - slack[0]) / 1024.0,
+                    (floor[i] - floor[0]) / 1024.0, Proc.mb(added));
+        }
+        System.out.printf("the library's own mapped pages (code and data): %s%n", Proc.mb(slack[STEPS.length]));
+        System.out.printf("traffic: %,d events (1%% errors, 50 fingerprints), with a webhook on the local receiver%n",
+                50L * 400 * BenchEvents.BATCH);
+    }
+
+    /** Runs {@code footprint-run} in a fresh JVM with this one's flags; returns its figures (KiB). */
+    private static long[] child(String filter) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(MemoryDriver.class.getName());
+        command.add("footprint-run");
+        command.add("--filter");
+        command.add(filter);
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("footprint-run " + filter + " failed: " + out);
+        }
+        String[] parts = out.split("\\s+");
+        long[] kb = new long[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            kb[i] = Long.parseLong(parts[i]);
+        }
+        return kb;
+    }
+
+    /** One footprint run: prints VmRSS (KiB) at each of {@link #STEPS}, then the library's pages. */
+    private static void footprintRun(String which) throws Exception {
         List<List<Event>> batches = new BenchEvents(5L).batches(400, 0.01, BenchEvents.MAX_FINGERPRINTS);
-        FloorFilter floor = new FloorFilter();
+        FloorFilter warm = new FloorFilter();
         for (int i = 0; i < 200; i++) {
             for (List<Event> batch : batches) {
-                floor.filter(batch, NO_OP);
+                warm.filter(batch, NO_OP);
             }
         }
         try (ReceiverProcess receiver = ReceiverProcess.start()) {
             settle();
-            long base = Proc.rssKb();
-            TestContext context = new TestContext();
-            SlackAlert filter = new SlackAlert("memory", StormDriver.withLibrary(TestConfiguration.of(
-                    "webhook_url", receiver.webhookUrl(), "allow_custom_webhook", true)), context);
+            long[] rss = new long[STEPS.length + 1];
+            rss[0] = Proc.rssKb();
+            co.elastic.logstash.api.Filter filter = which.equals("floor") ? new FloorFilter()
+                    : new SlackAlert("memory", StormDriver.withLibrary(TestConfiguration.of(
+                            "webhook_url", receiver.webhookUrl(), "allow_custom_webhook", true)), new TestContext());
             settle();
-            long loaded = Proc.rssKb();
-            long library = libraryRssKb();
+            rss[1] = Proc.rssKb();
             for (int i = 0; i < 50; i++) {
                 for (List<Event> batch : batches) {
                     filter.filter(batch, NO_OP);
                 }
             }
             settle();
-            long busy = Proc.rssKb();
+            rss[2] = Proc.rssKb();
             filter.close();
             settle();
-            long closed = Proc.rssKb();
-            System.out.printf("JVM resident before loading the library: %s%n", Proc.mb(base));
-            System.out.printf("| what | resident memory added |%n|---|---|%n");
-            System.out.printf("| library loaded + engine started (defaults, a webhook) | %s (of which the library's"
-                    + " own mapped pages: %s) |%n", Proc.mb(loaded - base), Proc.mb(library));
-            System.out.printf("| after %,d events (1%% errors, 50 fingerprints) | %s |%n",
-                    50L * batches.size() * BenchEvents.BATCH, Proc.mb(busy - base));
-            System.out.printf("| after close() | %s |%n", Proc.mb(closed - base));
-            System.out.printf("counters: %s%n", context.metricOf("memory").gauges());
+            rss[3] = Proc.rssKb();
+            rss[4] = libraryRssKb();
+            StringBuilder line = new StringBuilder();
+            for (long v : rss) {
+                line.append(v).append(' ');
+            }
+            System.out.println(line.toString().trim());
         }
     }
 
