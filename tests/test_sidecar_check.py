@@ -38,8 +38,8 @@ from conftest import ROOT
 FIXTURES = ROOT / "tests" / "fixtures"
 SAMPLES = ROOT / "logstash-config" / "sample-logs"
 EXAMPLE_CONFIG = ROOT / "logstash-config" / "slack-alert.yml"
-SECRET_URL = "https://hooks.slack.com/services/TSECRET01/BSECRET01/s3cr3tt0k3nd0n0tpr1nt"
-SECRET = "TSECRET01/BSECRET01/s3cr3tt0k3nd0n0tpr1nt"
+SECRET_URL = "https://hooks.slack.com/services/TSECRET01/BSECRET01/s3cr3t-t0k3n-d0-n0t-pr1nt"
+SECRET = "TSECRET01/BSECRET01/s3cr3t-t0k3n-d0-n0t-pr1nt"
 
 
 def check(sidecar, *args, input_bytes=None, env=None):
