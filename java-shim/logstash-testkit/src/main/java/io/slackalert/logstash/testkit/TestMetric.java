@@ -5,17 +5,24 @@ import co.elastic.logstash.api.Metric;
 import co.elastic.logstash.api.NamespacedMetric;
 import co.elastic.logstash.api.TimerMetric;
 import co.elastic.logstash.api.UserMetric;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
  * A {@link NamespacedMetric} that records what a plugin publishes: gauges, counters, timers and
- * user metrics, per namespace. Namespaces share one store, keyed by the dotted path.
+ * user metrics, per namespace. Namespaces share one store, keyed by the namespace path and the
+ * metric name as a list, as Logstash keys its metric store: a key may contain dots (a rule named
+ * {@code db.primary}) without being mistaken for a deeper namespace. As in Logstash,
+ * {@code namespace("a", "b")} and {@code namespace("a").namespace("b")} are the same namespace.
  */
 public final class TestMetric implements NamespacedMetric {
 
@@ -32,8 +39,16 @@ public final class TestMetric implements NamespacedMetric {
         this.namespace = namespace;
     }
 
-    private String key(String metric) {
-        return namespace.length == 0 ? metric : String.join(".", namespace) + "." + metric;
+    private List<String> key(String metric) {
+        List<String> key = new ArrayList<>(namespace.length + 1);
+        Collections.addAll(key, namespace);
+        key.add(metric);
+        return Collections.unmodifiableList(key);
+    }
+
+    /** Returns true if and only if {@code key} is a metric directly in this namespace. */
+    private boolean directlyIn(List<String> key) {
+        return key.size() == namespace.length + 1 && key.subList(0, namespace.length).equals(Arrays.asList(namespace));
     }
 
     /** The last value written to a gauge in this namespace, or null. */
@@ -43,14 +58,30 @@ public final class TestMetric implements NamespacedMetric {
 
     /** A snapshot of this namespace's gauges (not of nested ones), by name, in first-written order. */
     public Map<String, Object> gauges() {
-        String prefix = namespace.length == 0 ? "" : String.join(".", namespace) + ".";
         Map<String, Object> out = new LinkedHashMap<>();
         synchronized (store.gauges) {
             store.gauges.forEach((k, v) -> {
-                if (k.startsWith(prefix) && k.indexOf('.', prefix.length()) < 0) {
-                    out.put(k.substring(prefix.length()), v);
+                if (directlyIn(k)) {
+                    out.put(k.get(namespace.length), v);
                 }
             });
+        }
+        return out;
+    }
+
+    /**
+     * The names of the namespaces directly below this one that hold a gauge (at any depth), in
+     * first-written order: e.g. the rule names under a plugin's {@code rules} namespace.
+     */
+    public Set<String> children() {
+        Set<String> out = new LinkedHashSet<>();
+        List<String> self = Arrays.asList(namespace);
+        synchronized (store.gauges) {
+            for (List<String> k : store.gauges.keySet()) {
+                if (k.size() > namespace.length + 1 && k.subList(0, namespace.length).equals(self)) {
+                    out.add(k.get(namespace.length));
+                }
+            }
         }
         return out;
     }
@@ -137,7 +168,7 @@ public final class TestMetric implements NamespacedMetric {
     @Override
     public <USER_METRIC extends UserMetric<?>> USER_METRIC register(String metric,
             UserMetric.Factory<USER_METRIC> userMetricFactory) {
-        Object existing = store.userMetrics.computeIfAbsent(key(metric), userMetricFactory::create);
+        Object existing = store.userMetrics.computeIfAbsent(key(metric), k -> userMetricFactory.create(metric));
         return userMetricFactory.getType().cast(existing);
     }
 
@@ -167,8 +198,8 @@ public final class TestMetric implements NamespacedMetric {
     }
 
     private static final class Store {
-        final Map<String, Object> gauges = Collections.synchronizedMap(new LinkedHashMap<>());
-        final Map<String, TestCounter> counters = new ConcurrentHashMap<>();
-        final Map<String, Object> userMetrics = new ConcurrentHashMap<>();
+        final Map<List<String>, Object> gauges = Collections.synchronizedMap(new LinkedHashMap<>());
+        final Map<List<String>, TestCounter> counters = new ConcurrentHashMap<>();
+        final Map<List<String>, Object> userMetrics = new ConcurrentHashMap<>();
     }
 }

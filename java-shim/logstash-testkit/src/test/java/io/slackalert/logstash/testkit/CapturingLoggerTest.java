@@ -1,9 +1,12 @@
 package io.slackalert.logstash.testkit;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.logging.log4j.Level;
 import org.junit.jupiter.api.Test;
 
@@ -37,5 +40,24 @@ class CapturingLoggerTest {
         assertEquals(2L, plugin.counterValue("seen"));
         assertEquals(1, plugin.gauges().size());
         assertEquals(0, root.gauges().size());
+    }
+
+    @Test
+    void nestedNamespacesKeepNamesWithDotsApart() {
+        TestMetric root = new TestMetric();
+        TestMetric plugin = (TestMetric) root.namespace("f1");
+        plugin.gauge("matched", 1L);
+        ((TestMetric) plugin.namespace("rules", "db.primary")).gauge("alerts", 2L);
+        ((TestMetric) plugin.namespace("rules").namespace("payments")).gauge("alerts", 3L);
+        // "db" then "primary" is another namespace than "db.primary".
+        ((TestMetric) plugin.namespace("rules", "db", "primary")).gauge("alerts", 4L);
+
+        assertEquals(Map.of("matched", 1L), plugin.gauges(), "nested gauges are not the plugin's own");
+        assertEquals(2L, ((TestMetric) plugin.namespace("rules", "db.primary")).gaugeValue("alerts"));
+        assertEquals(3L, ((TestMetric) plugin.namespace("rules", "payments")).gaugeValue("alerts"));
+        assertEquals(4L, ((TestMetric) plugin.namespace("rules", "db", "primary")).gaugeValue("alerts"));
+        assertEquals(Set.of("db.primary", "payments", "db"), ((TestMetric) plugin.namespace("rules")).children());
+        assertArrayEquals(new String[] {"f1", "rules", "payments"},
+                plugin.namespace("rules", "payments").namespaceName());
     }
 }
