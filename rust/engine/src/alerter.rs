@@ -21,9 +21,10 @@ use slack_alert_message::{
 };
 
 use crate::clock::Now;
-use crate::config::Config;
-use crate::counters::Counters;
+use crate::config::{Config, RuleConfig};
+use crate::counters::{Counters, RuleCounters};
 use crate::fingerprint::Fingerprint;
+use crate::flatline::{Recovered, Silent};
 use crate::hash::IdentityBuildHasher;
 use crate::level::Level;
 use crate::limiter::TokenBucket;
@@ -40,7 +41,10 @@ pub enum Decision {
     RateLimited,
     /// The send queue was full; counted in the next summary.
     Dropped,
-    /// Its level does not alert (nothing done).
+    /// Matched a rule with a `threshold` that this event did not reach
+    /// (counted in the rule's `below_threshold`).
+    BelowThreshold,
+    /// No alert rule matched it (nothing done).
     Ignored,
     /// The engine is shut down.
     Closed,
@@ -53,6 +57,7 @@ impl Decision {
             Decision::Repeat => "repeat",
             Decision::RateLimited => "rate_limited",
             Decision::Dropped => "dropped",
+            Decision::BelowThreshold => "below_threshold",
             Decision::Ignored => "ignored",
             Decision::Closed => "closed",
         }
@@ -66,6 +71,34 @@ pub enum MessageKind {
     Repeat,
     Summary,
     Test,
+    /// A flatline rule's group went silent.
+    Flatline,
+    /// A silent group logs again.
+    Recovered,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Alert => "alert",
+            MessageKind::Repeat => "repeat",
+            MessageKind::Summary => "summary",
+            MessageKind::Test => "test",
+            MessageKind::Flatline => "flatline",
+            MessageKind::Recovered => "recovered",
+        }
+    }
+}
+
+/// What an alert's message says beyond the event: set for threshold alerts.
+#[derive(Clone, Debug, Default)]
+pub struct AlertExtras {
+    /// The threshold that was reached (N events...).
+    pub occurrences: Option<u64>,
+    /// ...within this window...
+    pub within: Duration,
+    /// ...in this group (`group_by` reference and value).
+    pub group: Option<(String, String)>,
 }
 
 /// A rendered Slack message on its way out.
@@ -79,6 +112,11 @@ pub struct Outgoing {
     /// Undelivered events from earlier failures that this (summary) message
     /// reports; handed back if it fails too.
     pub undelivered: u64,
+    /// Index of the rule that sent it (into `Config::rules`).
+    pub rule: usize,
+    /// Index of its destination (into `Config::destinations`): which
+    /// sender posts it.
+    pub destination: usize,
 }
 
 /// Where the alerter puts messages. Offering never blocks: a full outbox
@@ -132,18 +170,27 @@ struct Pending {
     dropped: u64,
     undelivered: u64,
     evicted: u64,
+    /// Flatline and recovery messages held back by the rate limit: shown
+    /// as held back, but they are not events.
+    notices: u64,
     by_fingerprint: HashMap<u64, (String, u64), IdentityBuildHasher>,
     since: Option<SystemTime>,
 }
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.suppressed + self.repeats + self.dropped + self.undelivered + self.evicted == 0
+        self.suppressed
+            + self.repeats
+            + self.dropped
+            + self.undelivered
+            + self.evicted
+            + self.notices
+            == 0
     }
 
     /// Returns true if and only if the only news is failed deliveries.
     fn only_failures(&self) -> bool {
-        self.suppressed + self.repeats + self.dropped + self.evicted == 0
+        self.suppressed + self.repeats + self.dropped + self.evicted + self.notices == 0
     }
 
     fn touch(&mut self, now: Now) {
@@ -176,6 +223,9 @@ impl Pending {
 #[derive(Debug)]
 pub struct Alerter {
     config: Arc<Config>,
+    /// Index of this alerter's rule in `config.rules`.
+    rule: usize,
+    rule_counters: Arc<RuleCounters>,
     window: Window,
     limiter: TokenBucket,
     pending: Pending,
@@ -187,16 +237,42 @@ pub struct Alerter {
 }
 
 impl Alerter {
+    /// The alerter of the first rule (the simple form's only rule).
     pub fn new(config: Arc<Config>, counters: Arc<Counters>, now: Now) -> Alerter {
+        Alerter::for_rule(config, 0, counters, Arc::default(), now)
+    }
+
+    /// The alerter of `config.rules[rule]`, counting into the global
+    /// `counters` and the rule's own.
+    pub fn for_rule(
+        config: Arc<Config>,
+        rule: usize,
+        counters: Arc<Counters>,
+        rule_counters: Arc<RuleCounters>,
+        now: Now,
+    ) -> Alerter {
+        let r = &config.rules[rule];
         Alerter {
-            window: Window::new(config.dedup_window.as_millis() as u64, config.max_tracked),
-            limiter: TokenBucket::new(config.rate_limit, config.burst, now.mono_ms),
+            window: Window::new(r.dedup_window.as_millis() as u64, r.max_tracked),
+            limiter: TokenBucket::new(r.rate_limit, r.burst, now.mono_ms),
+            rule,
+            rule_counters,
             pending: Pending::default(),
             counters,
             undelivered: Arc::new(AtomicU64::new(0)),
             last_summary_ms: None,
             config,
         }
+    }
+
+    /// This alerter's rule.
+    pub fn rule(&self) -> &RuleConfig {
+        &self.config.rules[self.rule]
+    }
+
+    /// This alerter's rule counters.
+    pub fn rule_counters(&self) -> &Arc<RuleCounters> {
+        &self.rule_counters
     }
 
     /// The counter the sender adds undelivered events to.
@@ -213,10 +289,46 @@ impl Alerter {
         now: Now,
         outbox: &mut dyn Outbox,
     ) -> Decision {
+        self.on_event_with(
+            level,
+            fingerprint,
+            fields,
+            &AlertExtras::default(),
+            now,
+            outbox,
+        )
+    }
+
+    /// [`Alerter::on_event`] with what the message says beyond the event.
+    pub fn on_event_with(
+        &mut self,
+        level: Level,
+        fingerprint: &Fingerprint,
+        fields: &dyn Fields,
+        extras: &AlertExtras,
+        now: Now,
+        outbox: &mut dyn Outbox,
+    ) -> Decision {
         // Close windows that ended before this event, so their reports come
         // first (this also makes replay on event time behave like live timers).
         self.on_tick(now, outbox);
-        self.decide(level, fingerprint, fields, now, outbox)
+        self.decide(level, fingerprint, fields, extras, now, outbox)
+    }
+
+    /// Returns true if and only if an event of `fingerprint` would get a
+    /// message of its own now (a first occurrence with a token and room in
+    /// the queue). Runs the timers first, as deciding would.
+    pub fn would_post(
+        &mut self,
+        fingerprint: &Fingerprint,
+        now: Now,
+        outbox: &mut dyn Outbox,
+    ) -> bool {
+        self.on_tick(now, outbox);
+        !self.window.contains(fingerprint.hash)
+            && self.pending.is_empty()
+            && self.limiter.has_token(now.mono_ms)
+            && outbox.has_room()
     }
 
     /// [`Alerter::on_event`] for an event that carries only the fields the
@@ -236,6 +348,20 @@ impl Alerter {
         now: Now,
         outbox: &mut dyn Outbox,
     ) -> Option<Decision> {
+        let extras = AlertExtras::default();
+        self.on_event_unless_alerting_with(level, fingerprint, fields, &extras, now, outbox)
+    }
+
+    /// [`Alerter::on_event_unless_alerting`] with extras (see [`Alerter::on_event_with`]).
+    pub fn on_event_unless_alerting_with(
+        &mut self,
+        level: Level,
+        fingerprint: &Fingerprint,
+        fields: &dyn Fields,
+        extras: &AlertExtras,
+        now: Now,
+        outbox: &mut dyn Outbox,
+    ) -> Option<Decision> {
         self.on_tick(now, outbox);
         let first = !self.window.contains(fingerprint.hash);
         if first && self.pending.is_empty() && self.limiter.has_token(now.mono_ms) {
@@ -245,10 +371,10 @@ impl Alerter {
             // The queue is full: dropped, as `decide` would find. Its own
             // view of the queue, so that room made meanwhile by the sender
             // cannot make it render a message without its fields.
-            return Some(self.decide(level, fingerprint, fields, now, &mut NoRoom));
+            return Some(self.decide(level, fingerprint, fields, extras, now, &mut NoRoom));
         }
         // A repeat or held back by the rate limit: `decide` renders nothing.
-        Some(self.decide(level, fingerprint, fields, now, outbox))
+        Some(self.decide(level, fingerprint, fields, extras, now, outbox))
     }
 
     /// The decision of [`Alerter::on_event`] after the timers ran.
@@ -257,6 +383,7 @@ impl Alerter {
         level: Level,
         fingerprint: &Fingerprint,
         fields: &dyn Fields,
+        extras: &AlertExtras,
         now: Now,
         outbox: &mut dyn Outbox,
     ) -> Decision {
@@ -269,12 +396,14 @@ impl Alerter {
         }
         if observation.seen == Some(Seen::Repeat) {
             Counters::add(&self.counters.repeats, 1);
+            Counters::add(&self.rule_counters.repeats, 1);
             return Decision::Repeat;
         }
         // While a summary is pending, the next token belongs to it: new alerts
         // fold in until it is out, so that a steady stream cannot starve it.
         if !self.pending.is_empty() || !self.limiter.try_take(now.mono_ms) {
             Counters::add(&self.counters.rate_limited, 1);
+            Counters::add(&self.rule_counters.rate_limited, 1);
             self.pending.touch(now);
             self.pending.suppressed += 1;
             self.pending.count(fingerprint.hash, &fingerprint.label, 1);
@@ -293,27 +422,96 @@ impl Alerter {
             level: level.name(),
             raw_level,
             fields,
-            title: self.config.title.as_ref(),
-            format: self.config.format.as_ref(),
-            mention: None,
+            title: self.rule().title.as_ref(),
+            format: self.rule().format.as_ref(),
+            mention: self.rule().mention(Some(level)),
         };
+        let _ = extras;
         let message = Outgoing {
             kind: MessageKind::Alert,
-            payload: render_alert(&view, &self.config.style),
+            payload: render_alert(&view, &self.rule().style),
             events: 1,
             undelivered: 0,
+            rule: self.rule,
+            destination: self.rule().destination,
         };
         match outbox.offer(message) {
             Ok(()) => {
                 Counters::add(&self.counters.alerts, 1);
+                Counters::add(&self.rule_counters.alerts, 1);
                 Decision::Alerted
             }
             Err(_) => self.dropped(fingerprint, now),
         }
     }
 
+    /// A flatline rule's group went silent: one message, through the rule's
+    /// limit (held back, it folds into the summary).
+    pub fn post_flatline(&mut self, silent: &Silent, now: Now, outbox: &mut dyn Outbox) {
+        let rule = self.rule();
+        let payload = crate::notice::flatline(rule, &silent.group, silent.last_seen, None);
+        if self.post_notice(MessageKind::Flatline, payload, &silent.group, now, outbox) {
+            Counters::add(&self.rule_counters.flatline_alerts, 1);
+        }
+    }
+
+    /// A silent group logs again.
+    pub fn post_recovered(&mut self, recovered: &Recovered, now: Now, outbox: &mut dyn Outbox) {
+        let rule = self.rule();
+        let last_seen = now.wall.checked_sub(recovered.after).unwrap_or(now.wall);
+        let payload =
+            crate::notice::flatline(rule, &recovered.group, last_seen, Some(recovered.after));
+        if self.post_notice(
+            MessageKind::Recovered,
+            payload,
+            &recovered.group,
+            now,
+            outbox,
+        ) {
+            Counters::add(&self.rule_counters.recovered, 1);
+        }
+    }
+
+    /// Queues a message that accounts for no event, within the rate limit.
+    /// Returns true if and only if it was queued.
+    fn post_notice(
+        &mut self,
+        kind: MessageKind,
+        payload: Value,
+        label: &str,
+        now: Now,
+        outbox: &mut dyn Outbox,
+    ) -> bool {
+        if self.pending.is_empty() && self.limiter.try_take(now.mono_ms) {
+            let message = Outgoing {
+                kind,
+                payload,
+                events: 0,
+                undelivered: 0,
+                rule: self.rule,
+                destination: self.rule().destination,
+            };
+            if outbox.offer(message).is_ok() {
+                return true;
+            }
+            Counters::add(&self.counters.dropped, 1);
+            Counters::add(&self.rule_counters.dropped, 1);
+        } else {
+            Counters::add(&self.counters.rate_limited, 1);
+            Counters::add(&self.rule_counters.rate_limited, 1);
+        }
+        self.pending.touch(now);
+        self.pending.notices += 1;
+        let mut h = crate::hash::FoldHasher::default();
+        std::hash::Hash::hash(&(kind.as_str(), label), &mut h);
+        let label = format!("{} {}", kind.as_str(), label);
+        self.pending.count(std::hash::Hasher::finish(&h), &label, 1);
+        false
+    }
+
     fn dropped(&mut self, fingerprint: &Fingerprint, now: Now) -> Decision {
         Counters::add(&self.counters.dropped, 1);
+        Counters::add(&self.rule_counters.dropped, 1);
         self.pending.touch(now);
         self.pending.dropped += 1;
         self.pending.count(fingerprint.hash, &fingerprint.label, 1);
@@ -367,14 +565,16 @@ impl Alerter {
                 label: &closed.label,
                 count: closed.repeats,
                 first_seen: closed.first_seen,
-                window: self.config.dedup_window,
+                window: self.rule().dedup_window,
                 service: closed.service.as_deref(),
             };
             let message = Outgoing {
                 kind: MessageKind::Repeat,
-                payload: render_repeat(&view, &self.config.style),
+                payload: render_repeat(&view, &self.rule().style),
                 events: closed.repeats,
                 undelivered: 0,
+                rule: self.rule,
+                destination: self.rule().destination,
             };
             if outbox.offer(message).is_ok() {
                 return;
@@ -397,7 +597,7 @@ impl Alerter {
     fn post_summary(&mut self, now: Now, outbox: &mut dyn Outbox, take_token: bool) {
         let top = self.pending.top();
         let view = SummaryView {
-            suppressed: self.pending.suppressed,
+            suppressed: self.pending.suppressed + self.pending.notices,
             top: &top,
             repeats: self.pending.repeats,
             dropped: self.pending.dropped,
@@ -407,9 +607,11 @@ impl Alerter {
         };
         let message = Outgoing {
             kind: MessageKind::Summary,
-            payload: render_summary(&view, &self.config.style),
+            payload: render_summary(&view, &self.rule().style),
             events: self.pending.events(),
             undelivered: self.pending.undelivered,
+            rule: self.rule,
+            destination: self.rule().destination,
         };
         // A summary that does not fit in the queue stays pending for the next tick.
         if outbox.offer(message).is_ok() {
@@ -428,7 +630,7 @@ impl Alerter {
 
     /// The dedup window length (for display).
     pub fn window_length(&self) -> Duration {
-        self.config.dedup_window
+        self.rule().dedup_window
     }
 }
 

@@ -5,8 +5,15 @@
 //! them from YAML, both through [`Config`]'s `Deserialize`. Every check happens
 //! here, before any thread starts, so that a bad pipeline fails at start with a
 //! message that names the option and what it accepts.
+//!
+//! Options are of two kinds. *Engine-wide* options ([`ENGINE_OPTIONS`]) are
+//! set once, at the top. *Rule options* ([`RULE_OPTIONS`]) say what alerts
+//! and where it goes: at the top they make the one rule of the simple form
+//! (named `default`), and inside `rules` each rule starts from the top-level
+//! values and overrides what it sets. Errors in a rule name it as
+//! `rules[2] (payments).regex`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -14,9 +21,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use slack_alert_message::{FieldRef, Style, Template};
 
+use crate::conditions::{self, Conditions};
 use crate::level::Level;
 
-/// Every option the engine accepts, in the order the README documents them.
+/// Every option accepted at the top level, in the order the README documents them.
 pub const OPTIONS: &[&str] = &[
     "webhook_url",
     "levels",
@@ -39,14 +47,197 @@ pub const OPTIONS: &[&str] = &[
     "shutdown_timeout",
     "dry_run",
     "allow_custom_webhook",
+    "equals",
+    "contains",
+    "regex",
+    "exclude",
+    "threshold",
+    "threshold_window",
+    "group_by",
+    "mentions",
+    "link_template",
+    "link_text",
+    "destination",
+    "body_template",
+    "rules",
 ];
+
+/// Options that are set once for the whole plugin, only at the top level.
+pub const ENGINE_OPTIONS: &[&str] = &[
+    "level_field",
+    "queue_size",
+    "timeout",
+    "max_retries",
+    "shutdown_timeout",
+    "dry_run",
+    "allow_custom_webhook",
+    "rules",
+];
+
+/// Options a rule inside `rules` accepts (all but `name`, `type` and
+/// `silence` may also be set at the top level, as the rules' defaults).
+pub const RULE_OPTIONS: &[&str] = &[
+    "name",
+    "type",
+    "webhook_url",
+    "levels",
+    "min_level",
+    "equals",
+    "contains",
+    "regex",
+    "exclude",
+    "threshold",
+    "threshold_window",
+    "group_by",
+    "silence",
+    "mentions",
+    "link_template",
+    "link_text",
+    "destination",
+    "body_template",
+    "channel",
+    "username",
+    "icon_emoji",
+    "icon_url",
+    "title",
+    "format",
+    "dedup_fields",
+    "dedup_window",
+    "rate_limit",
+    "burst",
+    "max_tracked",
+];
+
+/// Rule options that only make sense inside `rules`.
+const RULE_ONLY: &[&str] = &["name", "type", "silence"];
+
+/// The name of the one rule of the simple form.
+pub const DEFAULT_RULE: &str = "default";
+
+/// Most rules one plugin instance may have: each costs a lookup per event.
+pub const MAX_RULES: usize = 100;
+
+/// Default label of the link button: says what it opens, not which tool.
+pub const DEFAULT_LINK_TEXT: &str = "Open logs";
+/// Slack's limit on a button's text.
+pub const MAX_LINK_TEXT_CHARS: usize = 75;
 
 /// Where levels are read from when `level_field` is not set: flat ECS keys
 /// (logback/log4j2 ECS encoders, Python ecs-logging), nested ECS (Beats), then
 /// the bare `level` most JSON loggers use.
 pub const DEFAULT_LEVEL_REFS: &[&str] = &["[log.level]", "[log][level]", "[level]"];
 
+/// What a rule does with the events it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleKind {
+    /// Alert on matching events (after threshold, dedup and rate limit).
+    Alert,
+    /// Alert when a group that was logging goes silent for `silence`.
+    Flatline,
+}
+
+impl RuleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Alert => "alert",
+            RuleKind::Flatline => "flatline",
+        }
+    }
+}
+
+/// What a destination speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DestinationKind {
+    /// A Slack incoming webhook (Block Kit body).
+    Slack,
+    /// A generic JSON webhook with an operator-written `body_template`.
+    Json,
+}
+
+impl DestinationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::Slack => "slack",
+            DestinationKind::Json => "json",
+        }
+    }
+}
+
+/// One distinct destination (URL and kind): it gets one sender thread and
+/// queue, shared by every rule that posts there, so that a webhook's rate
+/// limit holds across rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    pub kind: DestinationKind,
+    /// `None` only with `dry_run`.
+    pub webhook: Option<Webhook>,
+}
+
+/// One rule, validated, with the top-level values it inherits filled in.
+#[derive(Clone, Debug)]
+pub struct RuleConfig {
+    /// Unique; `default` for the simple form.
+    pub name: String,
+    pub kind: RuleKind,
+    /// Levels the rule accepts (from `levels` or `min_level`).
+    pub levels: BTreeSet<Level>,
+    /// True for a flatline rule without `levels`/`min_level`: every event,
+    /// also one with no level or an unknown one.
+    pub any_level: bool,
+    /// `equals`, `contains`, `regex` and `exclude`.
+    pub conditions: Conditions,
+    /// Alert only when this many matches happen within `threshold_window`
+    /// in one group; 1 alerts on every match.
+    pub threshold: u32,
+    pub threshold_window: Duration,
+    /// Canonical reference of the field that makes a group (threshold:
+    /// instead of the fingerprint; flatline: instead of the service).
+    pub group_by: Option<String>,
+    /// Flatline: how long a group may stay silent before an alert.
+    pub silence: Duration,
+    /// Operator mention text by canonical level name or `default`.
+    pub mentions: BTreeMap<String, String>,
+    /// `%{}` template of a URL shown as a button.
+    pub link_template: Option<String>,
+    pub link_text: String,
+    /// Index into [`Config::destinations`].
+    pub destination: usize,
+    pub destination_kind: DestinationKind,
+    /// Required with `destination => json`: the body's JSON template.
+    pub body_template: Option<Value>,
+    pub webhook_url: Option<Webhook>,
+    pub style: Style,
+    pub title: Option<Template>,
+    pub format: Option<Template>,
+    pub dedup_fields: Vec<String>,
+    pub dedup_window: Duration,
+    pub rate_limit: u32,
+    pub burst: u32,
+    pub max_tracked: usize,
+}
+
+impl RuleConfig {
+    /// Returns true if and only if the rule accepts events of `level`
+    /// (`None`: no readable level).
+    pub fn accepts(&self, level: Option<Level>) -> bool {
+        self.any_level || level.is_some_and(|l| self.levels.contains(&l))
+    }
+
+    /// The mention for an alert of `level` (`None`: flatline and other
+    /// messages without a level), falling back to `default`.
+    pub fn mention(&self, level: Option<Level>) -> Option<&str> {
+        level
+            .and_then(|l| self.mentions.get(l.name()))
+            .or_else(|| self.mentions.get("default"))
+            .map(String::as_str)
+    }
+}
+
 /// A validated configuration.
+///
+/// The rule-option fields (`webhook_url`, `levels`, `style`, ...) hold the
+/// top-level values: the rule of the simple form, or the defaults the rules
+/// inherit. What each rule does is in [`Config::rules`].
 #[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "Value")]
 pub struct Config {
@@ -74,7 +265,7 @@ pub struct Config {
     pub rate_limit: u32,
     /// How many alerts may go out back to back before `rate_limit` applies.
     pub burst: u32,
-    /// Capacity of the queue in front of the sender thread.
+    /// Capacity of the queue in front of each sender thread.
     pub queue_size: usize,
     /// Bound on the number of fingerprints the dedup window tracks.
     pub max_tracked: usize,
@@ -89,31 +280,33 @@ pub struct Config {
     /// Accept a webhook that is not `https://hooks.slack.com/...` (self-hosted
     /// Slack-compatible servers, tests).
     pub allow_custom_webhook: bool,
+    /// Every rule, in configuration order; one named `default` without `rules`.
+    pub rules: Vec<RuleConfig>,
+    /// Every distinct destination, indexed by [`RuleConfig::destination`].
+    pub destinations: Vec<Destination>,
 }
 
 impl Default for Config {
     /// The defaults, with no webhook (valid only as a dry run).
     fn default() -> Config {
-        Config {
-            webhook_url: None,
-            levels: [Level::Error, Level::Fatal].into_iter().collect(),
-            level_refs: DEFAULT_LEVEL_REFS.iter().map(|s| s.to_string()).collect(),
-            style: Style::default(),
-            title: None,
-            format: None,
-            dedup_fields: Vec::new(),
-            dedup_window: Duration::from_secs(300),
-            rate_limit: 20,
-            burst: 5,
-            queue_size: 1000,
-            max_tracked: 10_000,
-            timeout: Duration::from_secs(10),
-            max_retries: 3,
-            shutdown_timeout: Duration::from_secs(5),
-            dry_run: true,
-            allow_custom_webhook: false,
-        }
+        Config::try_from(serde_json::json!({"dry_run": true}))
+            .expect("the defaults are a valid configuration")
     }
+}
+
+/// Built-in values of the rule options.
+struct RuleDefaults;
+
+impl RuleDefaults {
+    const LEVELS: [Level; 2] = [Level::Error, Level::Fatal];
+    const DEDUP_WINDOW: Duration = Duration::from_secs(300);
+    const RATE_LIMIT: u64 = 20;
+    const BURST: u64 = 5;
+    const MAX_TRACKED: u64 = 10_000;
+    const QUEUE_SIZE: u64 = 1000;
+    const TIMEOUT: Duration = Duration::from_secs(10);
+    const MAX_RETRIES: u64 = 3;
+    const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 }
 
 impl Config {
@@ -124,8 +317,8 @@ impl Config {
         Config::try_from(value)
     }
 
-    /// Every field reference a matched event must carry for fingerprinting
-    /// and rendering, canonical and de-duplicated, levels first.
+    /// Every field reference a matched event must carry for deciding and
+    /// rendering, over every rule, canonical and de-duplicated, levels first.
     pub fn event_refs(&self) -> Vec<String> {
         let mut refs: Vec<String> = Vec::new();
         let mut push = |r: &str| {
@@ -137,11 +330,100 @@ impl Config {
         slack_alert_message::ecs::all_references()
             .into_iter()
             .for_each(&mut push);
-        self.dedup_fields.iter().for_each(|r| push(r));
-        for t in self.title.iter().chain(self.format.iter()) {
-            t.references().iter().for_each(|r| push(r));
+        for rule in &self.rules {
+            rule.dedup_fields.iter().for_each(|r| push(r));
+            for t in rule.title.iter().chain(rule.format.iter()) {
+                t.references().iter().for_each(|r| push(r));
+            }
+            rule.conditions.references().for_each(&mut push);
+            rule.group_by.iter().for_each(|r| push(r));
+            for r in rendering_refs(rule) {
+                push(&r);
+            }
         }
         refs
+    }
+
+    /// The references of [`Config::event_refs`] that deciding reads, in its
+    /// order: where the level is, what the fingerprints are made of, the
+    /// service (kept with a dedup window for its repeat report), and the
+    /// rules' condition and `group_by` fields.
+    pub fn key_refs(&self) -> Vec<String> {
+        let mut wanted: Vec<String> = self.level_refs.clone();
+        wanted.extend(
+            slack_alert_message::ecs::SERVICE
+                .candidates
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        for rule in &self.rules {
+            let fp = crate::fingerprint::Fingerprinter::new(rule.dedup_fields.clone());
+            wanted.extend(fp.references().into_iter().map(String::from));
+            wanted.extend(rule.conditions.references().map(String::from));
+            wanted.extend(rule.group_by.iter().cloned());
+        }
+        self.event_refs()
+            .into_iter()
+            .filter(|r| wanted.contains(r))
+            .collect()
+    }
+
+    /// The rule names, in configuration order.
+    pub fn rule_names(&self) -> Vec<String> {
+        self.rules.iter().map(|r| r.name.clone()).collect()
+    }
+
+    /// The union of the rules' levels: what the matcher accepts.
+    pub fn candidate_levels(&self) -> BTreeSet<Level> {
+        self.rules
+            .iter()
+            .flat_map(|r| {
+                if r.any_level {
+                    Level::ALL.to_vec()
+                } else {
+                    r.levels.iter().copied().collect()
+                }
+            })
+            .collect()
+    }
+
+    /// Returns true if and only if some rule admits events whatever their
+    /// level, also without one (a flatline rule without `levels`).
+    pub fn admits_missing_level(&self) -> bool {
+        self.rules.iter().any(|r| r.any_level)
+    }
+}
+
+/// References a rule's message reads beyond the ECS fields and templates:
+/// the link and the JSON body.
+fn rendering_refs(rule: &RuleConfig) -> Vec<String> {
+    let mut refs = Vec::new();
+    if let Some(link) = &rule.link_template {
+        if let Ok(t) = Template::parse(link) {
+            refs.extend(t.references().iter().map(|r| r.to_string()));
+        }
+    }
+    if let Some(body) = &rule.body_template {
+        collect_template_refs(body, &mut refs);
+    }
+    refs
+}
+
+fn collect_template_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => {
+            if let Ok(t) = Template::parse(s) {
+                out.extend(
+                    t.references()
+                        .iter()
+                        .filter(|r| !r.starts_with("[@alert]"))
+                        .map(|r| r.to_string()),
+                );
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_template_refs(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_template_refs(v, out)),
+        _ => {}
     }
 }
 
@@ -154,107 +436,565 @@ impl TryFrom<Value> for Config {
         };
         let opts = Options(map);
         opts.reject_unknown()?;
-        let d = Config::default();
-
-        let levels_given = opts.has("levels");
-        let min_given = opts.has("min_level");
-        if levels_given && min_given {
-            return Err(ConfigError::new(
-                "levels",
-                "cannot be combined with `min_level`; set one of them",
-            ));
-        }
-        let levels = if let Some(min) = opts.string("min_level")? {
-            let min = parse_level("min_level", &min)?;
-            Level::ALL.into_iter().filter(|l| *l >= min).collect()
-        } else if let Some(list) = opts.strings("levels")? {
-            if list.is_empty() {
-                return Err(ConfigError::new("levels", "must name at least one level"));
-            }
-            list.iter()
-                .map(|s| parse_level("levels", s))
-                .collect::<Result<BTreeSet<_>, _>>()?
-        } else {
-            d.levels
-        };
 
         let level_refs = match opts.string("level_field")? {
             Some(f) => vec![field_ref("level_field", &f)?],
-            None => d.level_refs,
+            None => DEFAULT_LEVEL_REFS.iter().map(|s| s.to_string()).collect(),
         };
-
         let dry_run = opts.bool("dry_run")?.unwrap_or(false);
         let allow_custom_webhook = opts.bool("allow_custom_webhook")?.unwrap_or(false);
-        let webhook_url = match opts.string("webhook_url")? {
-            Some(url) if !url.trim().is_empty() => {
-                Some(Webhook::parse(url.trim(), allow_custom_webhook)?)
-            }
-            _ if dry_run => None,
-            _ => {
+        let ctx = Context {
+            dry_run,
+            allow_custom_webhook,
+        };
+
+        let raw_rules = match opts.get("rules") {
+            None => None,
+            Some(Value::Array(items)) if items.is_empty() => {
                 return Err(ConfigError::new(
-                    "webhook_url",
-                    "is required (e.g. webhook_url => \"${SLACK_WEBHOOK_URL}\"), unless `dry_run` is true",
+                    "rules",
+                    "must name at least one rule; remove it to use the top-level options as the one rule",
+                ))
+            }
+            Some(Value::Array(items)) if items.len() > MAX_RULES => {
+                return Err(ConfigError::new(
+                    "rules",
+                    format!("has {} rules (at most {MAX_RULES})", items.len()),
+                ))
+            }
+            Some(Value::Array(items)) => Some(items.clone()),
+            Some(v) => {
+                return Err(ConfigError::new(
+                    "rules",
+                    format!(
+                        "must be a list of maps (rules => [ {{ \"name\" => \"db\" ... }} ]), got {}",
+                        type_name(v)
+                    ),
                 ))
             }
         };
 
-        let style = Style {
-            channel: opts.string("channel")?,
-            username: opts.string("username")?,
-            icon_emoji: opts.string("icon_emoji")?,
-            icon_url: opts.string("icon_url")?,
+        // The top-level rule options: the simple form's one rule, or (with
+        // `rules`) the values every rule inherits, checked on their own so
+        // that a mistake there is named as the top-level option.
+        let top = parse_rule(
+            &opts,
+            DEFAULT_RULE.into(),
+            RuleKind::Alert,
+            &ctx,
+            raw_rules.is_some(),
+        )?;
+        let mut rules = match &raw_rules {
+            None => vec![top.clone()],
+            Some(items) => {
+                let mut rules: Vec<RuleConfig> = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let rule = rule_from(&opts, i, item, &ctx)?;
+                    if rules.iter().any(|r| r.name == rule.name) {
+                        return Err(ConfigError::new(
+                            format!("rules[{i}] ({}).name", rule.name),
+                            format!(
+                                "{:?} is already the name of another rule; names must be unique",
+                                rule.name
+                            ),
+                        ));
+                    }
+                    rules.push(rule);
+                }
+                rules
+            }
         };
-        let title = opts.template("title")?;
-        let format = opts.template("format")?;
-        let dedup_fields = match opts.strings("dedup_fields")? {
-            Some(list) => list
-                .iter()
-                .map(|f| field_ref("dedup_fields", f))
-                .collect::<Result<Vec<_>, _>>()?,
-            None => Vec::new(),
-        };
+        let mut destinations: Vec<Destination> = Vec::new();
+        for rule in &mut rules {
+            let d = Destination {
+                kind: rule.destination_kind,
+                webhook: rule.webhook_url.clone(),
+            };
+            rule.destination = match destinations.iter().position(|x| *x == d) {
+                Some(i) => i,
+                None => {
+                    destinations.push(d);
+                    destinations.len() - 1
+                }
+            };
+        }
 
         Ok(Config {
-            webhook_url,
-            levels,
+            webhook_url: top.webhook_url,
+            levels: top.levels,
             level_refs,
-            style,
-            title,
-            format,
-            dedup_fields,
-            dedup_window: opts
-                .duration(
-                    "dedup_window",
-                    Duration::ZERO,
-                    Duration::from_secs(7 * 86_400),
-                )?
-                .unwrap_or(d.dedup_window),
-            rate_limit: opts
-                .int("rate_limit", 1, 3600)?
-                .unwrap_or(d.rate_limit as u64) as u32,
-            burst: opts.int("burst", 1, 1000)?.unwrap_or(d.burst as u64) as u32,
+            style: top.style,
+            title: top.title,
+            format: top.format,
+            dedup_fields: top.dedup_fields,
+            dedup_window: top.dedup_window,
+            rate_limit: top.rate_limit,
+            burst: top.burst,
             queue_size: opts
                 .int("queue_size", 1, 1_000_000)?
-                .unwrap_or(d.queue_size as u64) as usize,
-            max_tracked: opts
-                .int("max_tracked", 1, 10_000_000)?
-                .unwrap_or(d.max_tracked as u64) as usize,
+                .unwrap_or(RuleDefaults::QUEUE_SIZE) as usize,
+            max_tracked: top.max_tracked,
             timeout: opts
                 .duration(
                     "timeout",
                     Duration::from_millis(100),
                     Duration::from_secs(300),
                 )?
-                .unwrap_or(d.timeout),
+                .unwrap_or(RuleDefaults::TIMEOUT),
             max_retries: opts
                 .int("max_retries", 0, 100)?
-                .unwrap_or(d.max_retries as u64) as u32,
+                .unwrap_or(RuleDefaults::MAX_RETRIES) as u32,
             shutdown_timeout: opts
                 .duration("shutdown_timeout", Duration::ZERO, Duration::from_secs(600))?
-                .unwrap_or(d.shutdown_timeout),
+                .unwrap_or(RuleDefaults::SHUTDOWN_TIMEOUT),
             dry_run,
             allow_custom_webhook,
+            rules,
+            destinations,
         })
+    }
+}
+
+/// Engine-wide values a rule's validation depends on.
+struct Context {
+    dry_run: bool,
+    allow_custom_webhook: bool,
+}
+
+/// Rule `i` of `rules`: its own options over the top-level ones.
+fn rule_from(
+    top: &Options,
+    i: usize,
+    item: &Value,
+    ctx: &Context,
+) -> Result<RuleConfig, ConfigError> {
+    let Value::Object(own) = item else {
+        return Err(ConfigError::new(
+            format!("rules[{i}]"),
+            format!("must be a map of rule options, got {}", type_name(item)),
+        ));
+    };
+    let name = match own.get("name") {
+        Some(Value::String(s)) if valid_rule_name(s) => s.clone(),
+        Some(Value::String(s)) => {
+            return Err(ConfigError::new(
+                format!("rules[{i}].name"),
+                format!(
+                    "{:?} is not a rule name; use 1 to 64 letters, digits, `_`, `.` or `-`",
+                    shorten(s)
+                ),
+            ))
+        }
+        Some(v) if !v.is_null() => {
+            return Err(ConfigError::new(
+                format!("rules[{i}].name"),
+                format!("must be a string, got {}", type_name(v)),
+            ))
+        }
+        _ => {
+            return Err(ConfigError::new(
+                format!("rules[{i}].name"),
+                "is required: every rule needs a unique name (e.g. \"name\" => \"payments\")",
+            ))
+        }
+    };
+    let prefix = format!("rules[{i}] ({name}).");
+    let at = |e: ConfigError| e.within(&prefix);
+    if let Some(k) = own.keys().find(|k| !RULE_OPTIONS.contains(&k.as_str())) {
+        let hint = if ENGINE_OPTIONS.contains(&k.as_str()) {
+            "is an engine-wide option: set it at the top level, not in a rule".to_string()
+        } else {
+            format!(
+                "unknown rule option; rule options are {}",
+                RULE_OPTIONS.join(", ")
+            )
+        };
+        return Err(ConfigError::new(format!("{prefix}{k}"), hint));
+    }
+    let kind = match own.get("type").filter(|v| !v.is_null()) {
+        None => RuleKind::Alert,
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("alert") => RuleKind::Alert,
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("flatline") => RuleKind::Flatline,
+        Some(v) => {
+            return Err(ConfigError::new(
+                format!("{prefix}type"),
+                format!("must be \"alert\" or \"flatline\", got {}", describe(v)),
+            ))
+        }
+    };
+    // Inherit every top-level rule option the rule does not set. A rule that
+    // picks its levels one way drops the other way's top-level value, and a
+    // flatline rule inherits neither (its default is every event) nor the
+    // threshold (it has none).
+    let mut merged = Map::new();
+    let own_levels = own.contains_key("levels") || own.contains_key("min_level");
+    for (k, v) in &top.0 {
+        let skip = !RULE_OPTIONS.contains(&k.as_str())
+            || (own_levels && (k == "levels" || k == "min_level"))
+            || (kind == RuleKind::Flatline
+                && matches!(
+                    k.as_str(),
+                    "levels" | "min_level" | "threshold" | "threshold_window"
+                ));
+        if !skip {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in own {
+        merged.insert(k.clone(), v.clone());
+    }
+    parse_rule(&Options(merged), name, kind, ctx, false).map_err(at)
+}
+
+/// Returns true if and only if `s` matches `^[A-Za-z0-9_.-]{1,64}$`.
+fn valid_rule_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Parses the rule options of `opts`. `lenient` (the top-level values when
+/// `rules` is given) skips the checks that only a whole rule can fail:
+/// a required webhook or body, options that need one another.
+fn parse_rule(
+    opts: &Options,
+    name: String,
+    kind: RuleKind,
+    ctx: &Context,
+    lenient: bool,
+) -> Result<RuleConfig, ConfigError> {
+    let levels_given = opts.has("levels");
+    let min_given = opts.has("min_level");
+    if levels_given && min_given {
+        return Err(ConfigError::new(
+            "levels",
+            "cannot be combined with `min_level`; set one of them",
+        ));
+    }
+    let levels: BTreeSet<Level> = if let Some(min) = opts.string("min_level")? {
+        let min = parse_level("min_level", &min)?;
+        Level::ALL.into_iter().filter(|l| *l >= min).collect()
+    } else if let Some(list) = opts.strings("levels")? {
+        if list.is_empty() {
+            return Err(ConfigError::new("levels", "must name at least one level"));
+        }
+        list.iter()
+            .map(|s| parse_level("levels", s))
+            .collect::<Result<BTreeSet<_>, _>>()?
+    } else if kind == RuleKind::Flatline {
+        Level::ALL.into_iter().collect()
+    } else {
+        RuleDefaults::LEVELS.into_iter().collect()
+    };
+    let any_level = kind == RuleKind::Flatline && !levels_given && !min_given;
+
+    let destination_kind = match opts.string("destination")? {
+        None => DestinationKind::Slack,
+        Some(s) if s.trim().eq_ignore_ascii_case("slack") => DestinationKind::Slack,
+        Some(s) if s.trim().eq_ignore_ascii_case("json") => DestinationKind::Json,
+        Some(s) => {
+            return Err(ConfigError::new(
+                "destination",
+                format!("must be \"slack\" or \"json\", got {:?}", shorten(&s)),
+            ))
+        }
+    };
+    let webhook_url = match opts.string("webhook_url")? {
+        Some(url) if !url.trim().is_empty() => Some(Webhook::parse(
+            url.trim(),
+            ctx.allow_custom_webhook || destination_kind == DestinationKind::Json,
+        )?),
+        _ if ctx.dry_run || lenient => None,
+        _ => return Err(ConfigError::new(
+            "webhook_url",
+            "is required (e.g. webhook_url => \"${SLACK_WEBHOOK_URL}\"), unless `dry_run` is true",
+        )),
+    };
+
+    let style = Style {
+        channel: opts.string("channel")?,
+        username: opts.string("username")?,
+        icon_emoji: opts.string("icon_emoji")?,
+        icon_url: opts.string("icon_url")?,
+    };
+    let title = opts.template("title")?;
+    let format = opts.template("format")?;
+    let dedup_fields = match opts.strings("dedup_fields")? {
+        Some(list) => list
+            .iter()
+            .map(|f| field_ref("dedup_fields", f))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+
+    let conditions = Conditions {
+        equals: opts.condition("equals", |v| Ok(v.to_string()))?,
+        contains: opts.condition("contains", |v| {
+            if v.is_empty() {
+                Err("an empty string would match every event".into())
+            } else {
+                Ok(v.to_string())
+            }
+        })?,
+        regex: opts.condition("regex", conditions::compile)?,
+        exclude: opts.condition("exclude", conditions::compile)?,
+    };
+
+    let threshold = opts.int("threshold", 1, 1_000_000)?;
+    let threshold_window = opts.duration(
+        "threshold_window",
+        Duration::from_secs(1),
+        Duration::from_secs(7 * 86_400),
+    )?;
+    let group_by = match opts.string("group_by")? {
+        Some(f) => Some(field_ref("group_by", &f)?),
+        None => None,
+    };
+    let silence = opts.duration(
+        "silence",
+        Duration::from_secs(10),
+        Duration::from_secs(7 * 86_400),
+    )?;
+    let mentions = opts.mentions("mentions")?;
+    let link_template = match opts.string("link_template")? {
+        Some(s) => Some(check_link_template(&s)?),
+        None => None,
+    };
+    let link_text = match opts.string("link_text")? {
+        Some(s) if s.trim().is_empty() => {
+            return Err(ConfigError::new(
+                "link_text",
+                "must not be empty; remove it to use the default",
+            ))
+        }
+        Some(s) if s.chars().count() > MAX_LINK_TEXT_CHARS => {
+            return Err(ConfigError::new(
+                "link_text",
+                format!(
+                    "is {} characters; Slack shows at most {MAX_LINK_TEXT_CHARS} on a button",
+                    s.chars().count()
+                ),
+            ))
+        }
+        Some(s) => s,
+        None => DEFAULT_LINK_TEXT.to_string(),
+    };
+    let body_template = match opts.get("body_template") {
+        None => None,
+        Some(v) => Some(check_body_template(v)?),
+    };
+
+    if !lenient {
+        if kind == RuleKind::Alert && silence.is_some() {
+            return Err(ConfigError::new(
+                "silence",
+                "applies to flatline rules only; add \"type\" => \"flatline\" or remove it",
+            ));
+        }
+        if kind == RuleKind::Flatline && silence.is_none() {
+            return Err(ConfigError::new(
+                "silence",
+                "is required for a flatline rule: how long a group may log nothing before it alerts (e.g. \"10m\")",
+            ));
+        }
+        if kind == RuleKind::Flatline && threshold.is_some_and(|n| n > 1) {
+            return Err(ConfigError::new(
+                "threshold",
+                "applies to alert rules only; a flatline rule alerts on silence",
+            ));
+        }
+        if threshold_window.is_some() && threshold.unwrap_or(1) <= 1 {
+            return Err(ConfigError::new(
+                "threshold_window",
+                "needs `threshold` of 2 or more: it is the time those events must happen within",
+            ));
+        }
+        if threshold.unwrap_or(1) > 1 && threshold_window.is_none() {
+            return Err(ConfigError::new(
+                "threshold",
+                "needs `threshold_window`: the time within which that many events must happen (e.g. \"1m\")",
+            ));
+        }
+        if body_template.is_some() && destination_kind != DestinationKind::Json {
+            return Err(ConfigError::new(
+                "body_template",
+                "applies only with `destination => json`; Slack messages are rendered by the plugin",
+            ));
+        }
+        if destination_kind == DestinationKind::Json && body_template.is_none() {
+            return Err(ConfigError::new(
+                "body_template",
+                "is required with `destination => json`: the JSON to post, e.g. {\"text\" => \"%{[@alert][text]}\"}",
+            ));
+        }
+    }
+    Ok(RuleConfig {
+        name,
+        kind,
+        levels,
+        any_level,
+        conditions,
+        threshold: threshold.unwrap_or(1) as u32,
+        threshold_window: threshold_window.unwrap_or(Duration::ZERO),
+        group_by,
+        silence: silence.unwrap_or(Duration::ZERO),
+        mentions,
+        link_template,
+        link_text,
+        destination: 0,
+        destination_kind,
+        body_template,
+        webhook_url,
+        style,
+        title,
+        format,
+        dedup_fields,
+        dedup_window: opts
+            .duration(
+                "dedup_window",
+                Duration::ZERO,
+                Duration::from_secs(7 * 86_400),
+            )?
+            .unwrap_or(RuleDefaults::DEDUP_WINDOW),
+        rate_limit: opts
+            .int("rate_limit", 1, 3600)?
+            .unwrap_or(RuleDefaults::RATE_LIMIT) as u32,
+        burst: opts.int("burst", 1, 1000)?.unwrap_or(RuleDefaults::BURST) as u32,
+        max_tracked: opts
+            .int("max_tracked", 1, 10_000_000)?
+            .unwrap_or(RuleDefaults::MAX_TRACKED) as usize,
+    })
+}
+
+/// Most bytes a `body_template` may have once written out as JSON.
+pub const MAX_BODY_TEMPLATE_BYTES: usize = 256 * 1024;
+
+/// A `body_template`: a map or list given in the configuration, or a string
+/// holding JSON. Every string leaf must be a valid `%{}` template.
+fn check_body_template(v: &Value) -> Result<Value, ConfigError> {
+    let value = match v {
+        Value::String(s) => serde_json::from_str::<Value>(s).map_err(|e| {
+            ConfigError::new(
+                "body_template",
+                format!("is not JSON: {e}; give a map, or a string holding a JSON object"),
+            )
+        })?,
+        other => other.clone(),
+    };
+    if !matches!(value, Value::Object(_) | Value::Array(_)) {
+        return Err(ConfigError::new(
+            "body_template",
+            format!("must be a JSON object or list, got {}", type_name(&value)),
+        ));
+    }
+    if value.to_string().len() > MAX_BODY_TEMPLATE_BYTES {
+        return Err(ConfigError::new("body_template", "is larger than 256 KiB"));
+    }
+    fn walk(v: &Value, path: &mut String) -> Result<(), ConfigError> {
+        match v {
+            Value::String(s) => Template::parse(s)
+                .map(|_| ())
+                .map_err(|e| ConfigError::new("body_template", format!("{path}: {e}"))),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(item, path)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    let len = path.len();
+                    path.push_str(&format!("[{k:?}]"));
+                    walk(item, path)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    walk(&value, &mut String::new())?;
+    Ok(value)
+}
+
+/// A `link_template`: an http(s) URL template whose scheme and host are
+/// operator text (an event cannot send the reader elsewhere).
+fn check_link_template(s: &str) -> Result<String, ConfigError> {
+    let bad = |why: &str| ConfigError::new("link_template", why.to_string());
+    let t = s.trim();
+    let rest = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+        .ok_or_else(|| bad("must start with http:// or https://"))?;
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    if host.is_empty() {
+        return Err(bad("must name a host after the scheme"));
+    }
+    if host.contains("%{") {
+        return Err(bad(
+            "must not take the host from the event (no %{...} before the path)",
+        ));
+    }
+    if t.chars()
+        .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == '|')
+    {
+        return Err(bad("must not contain spaces, `<`, `>` or `|`"));
+    }
+    Template::parse(t).map_err(|e| ConfigError::new("link_template", e.to_string()))?;
+    Ok(t.to_string())
+}
+
+/// Returns true if and only if `token` is a mention Slack understands.
+fn valid_mention_token(token: &str) -> bool {
+    let id = |s: &str, first: &[u8]| {
+        s.len() >= 2
+            && s.len() <= 40
+            && first.contains(&s.as_bytes()[0])
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    match token {
+        "<!here>" | "<!channel>" | "<!everyone>" => true,
+        _ => {
+            if let Some(inner) = token.strip_prefix("<@").and_then(|t| t.strip_suffix('>')) {
+                id(inner, b"UW")
+            } else if let Some(inner) = token
+                .strip_prefix("<!subteam^")
+                .and_then(|t| t.strip_suffix('>'))
+            {
+                id(inner, b"S")
+            } else {
+                false
+            }
+        }
+    }
+}
+
+/// Checks operator mention text (also the message crate's `Mention`).
+fn check_mention(option: &str, key: &str, text: &str) -> Result<String, ConfigError> {
+    let text = text.trim();
+    if text.is_empty() || text.split_whitespace().any(|t| !valid_mention_token(t)) {
+        return Err(ConfigError::new(
+            option,
+            format!(
+                "[{key:?}]: {:?} is not a mention; use <!here>, <!channel>, <!everyone>, \
+                 <@U…> (a user id) or <!subteam^S…> (a user group), separated by spaces",
+                shorten(text)
+            ),
+        ));
+    }
+    Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_string()
     }
 }
 
@@ -276,7 +1016,14 @@ impl ConfigError {
         }
     }
 
-    /// The option at fault (`config` when the whole document is).
+    /// The same problem inside a rule: `prefix` is e.g. `rules[2] (payments).`.
+    pub(crate) fn within(mut self, prefix: &str) -> ConfigError {
+        self.option = format!("{prefix}{}", self.option);
+        self
+    }
+
+    /// The option at fault (`config` when the whole document is), e.g.
+    /// `rate_limit` or `rules[2] (payments).regex`.
     pub fn option(&self) -> &str {
         &self.option
     }
@@ -412,7 +1159,7 @@ fn field_ref(option: &str, s: &str) -> Result<String, ConfigError> {
         .map_err(|e| ConfigError::new(option, format!("{s:?} is not a field reference: {e}")))
 }
 
-fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -430,6 +1177,10 @@ struct Options(Map<String, Value>);
 impl Options {
     fn reject_unknown(&self) -> Result<(), ConfigError> {
         match self.0.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
+            Some(k) if RULE_ONLY.contains(&k.as_str()) => Err(ConfigError::new(
+                k.as_str(),
+                "is a rule option: set it inside `rules` (rules => [ { \"name\" => ... } ])",
+            )),
             Some(k) => Err(ConfigError::new(
                 k.as_str(),
                 format!("unknown option; known options are {}", OPTIONS.join(", ")),
@@ -568,6 +1319,79 @@ impl Options {
             ));
         }
         Ok(Some(d))
+    }
+
+    /// A condition map: field reference → one value or a list, each value
+    /// checked (and compiled) by `value`.
+    fn condition<T>(
+        &self,
+        name: &str,
+        value: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Vec<(String, Vec<T>)>, ConfigError> {
+        let map = match self.get(name) {
+            None => return Ok(Vec::new()),
+            Some(Value::Object(map)) if map.is_empty() => {
+                return Err(ConfigError::new(
+                    name,
+                    "must name at least one field; remove it to apply no condition",
+                ))
+            }
+            Some(Value::Object(map)) => map,
+            Some(v) => {
+                return Err(ConfigError::new(
+                    name,
+                    format!(
+                        "must be a map of field reference to value(s), e.g. {{ \"[service.name]\" => \"payments\" }}, got {}",
+                        type_name(v)
+                    ),
+                ))
+            }
+        };
+        let mut entries = Vec::with_capacity(map.len());
+        for (field, values) in map {
+            let reference = field_ref(name, field)?;
+            let values = crate::conditions::entry_values(values)
+                .map_err(|e| ConfigError::new(name, format!("{field:?}: {e}")))?
+                .iter()
+                .map(|v| value(v))
+                .collect::<Result<Vec<T>, String>>()
+                .map_err(|e| ConfigError::new(name, format!("{field:?}: {e}")))?;
+            entries.push((reference, values));
+        }
+        Ok(entries)
+    }
+
+    /// `mentions`: level name (any spelling) or `default` → mention text.
+    fn mentions(&self, name: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+        let map = match self.get(name) {
+            None => return Ok(BTreeMap::new()),
+            Some(Value::Object(map)) => map,
+            Some(v) => {
+                return Err(ConfigError::new(
+                    name,
+                    format!(
+                        "must be a map of level to mention, e.g. {{ \"FATAL\" => \"<!here>\" }}, got {}",
+                        type_name(v)
+                    ),
+                ))
+            }
+        };
+        let mut out = BTreeMap::new();
+        for (key, text) in map {
+            let key = if key.trim().eq_ignore_ascii_case("default") {
+                "default".to_string()
+            } else {
+                parse_level(name, key)?.name().to_string()
+            };
+            let Value::String(text) = text else {
+                return Err(ConfigError::new(
+                    name,
+                    format!("[{key:?}]: must be a string, got {}", type_name(text)),
+                ));
+            };
+            out.insert(key.clone(), check_mention(name, &key, text)?);
+        }
+        Ok(out)
     }
 
     fn template(&self, name: &str) -> Result<Option<Template>, ConfigError> {

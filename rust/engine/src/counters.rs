@@ -25,7 +25,7 @@ macro_rules! counters {
 counters! {
     /// Events the matcher looked at.
     events,
-    /// Events whose level alerts.
+    /// Events matched by at least one alert rule.
     matched,
     /// First occurrences queued as their own Slack message.
     alerts,
@@ -45,6 +45,71 @@ counters! {
     retries,
     /// Failures inside the engine that were contained (panics, bad input).
     internal_errors,
+}
+
+/// The per-rule counter names, in the order [`RuleCounters::snapshot`]
+/// reports them (and `Engine::rule_counters` lays out each row).
+pub const RULE_COUNTER_NAMES: &[&str] = &[
+    "matched",
+    "excluded",
+    "below_threshold",
+    "alerts",
+    "repeats",
+    "rate_limited",
+    "dropped",
+    "flatline_alerts",
+    "recovered",
+];
+
+/// What one rule has done since the engine started.
+#[derive(Debug, Default)]
+pub struct RuleCounters {
+    /// Events whose level and conditions the rule accepts (and not excluded).
+    pub matched: AtomicU64,
+    /// Events the rule would have matched but an `exclude` pattern silenced.
+    pub excluded: AtomicU64,
+    /// Matched events counted towards a `threshold` that was not reached.
+    pub below_threshold: AtomicU64,
+    /// Alerts queued as their own message (threshold alerts included).
+    pub alerts: AtomicU64,
+    /// Matched events folded into an earlier alert as repeats.
+    pub repeats: AtomicU64,
+    /// Events (and reports) held back by the rule's rate limit, summarised.
+    pub rate_limited: AtomicU64,
+    /// Messages dropped because the destination's queue was full.
+    pub dropped: AtomicU64,
+    /// Flatline alerts queued (a group went silent).
+    pub flatline_alerts: AtomicU64,
+    /// Recovery messages queued (a silent group logs again).
+    pub recovered: AtomicU64,
+}
+
+impl RuleCounters {
+    /// Every counter's current value, in [`RULE_COUNTER_NAMES`] order.
+    pub fn snapshot(&self) -> Vec<u64> {
+        [
+            &self.matched,
+            &self.excluded,
+            &self.below_threshold,
+            &self.alerts,
+            &self.repeats,
+            &self.rate_limited,
+            &self.dropped,
+            &self.flatline_alerts,
+            &self.recovered,
+        ]
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .collect()
+    }
+
+    /// One counter by name.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        RULE_COUNTER_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| self.snapshot()[i])
+    }
 }
 
 impl Counters {
@@ -74,5 +139,16 @@ mod tests {
         assert_eq!(c.get("matched"), Some(3));
         assert_eq!(c.get("retries"), Some(1));
         assert_eq!(c.get("nope"), None);
+    }
+
+    #[test]
+    fn rule_snapshot_follows_names() {
+        let c = RuleCounters::default();
+        Counters::add(&c.below_threshold, 2);
+        Counters::add(&c.recovered, 1);
+        assert_eq!(c.snapshot().len(), RULE_COUNTER_NAMES.len());
+        assert_eq!(c.get("below_threshold"), Some(2));
+        assert_eq!(c.get("recovered"), Some(1));
+        assert_eq!(c.snapshot()[8], 1);
     }
 }

@@ -11,15 +11,15 @@ use crossbeam_channel::{bounded, RecvTimeoutError, Sender as ChannelSender};
 use parking_lot::Mutex;
 use serde_json::Value;
 
-use crate::alerter::{Alerter, Decision};
+use crate::alerter::{Decision, Outbox};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{show_duration, Config};
-use crate::counters::Counters;
+use crate::config::{show_duration, Config, DestinationKind};
+use crate::counters::{Counters, RuleCounters};
 use crate::event::{EventShape, MatchedEvent};
-use crate::fingerprint::Fingerprinter;
 use crate::level::Level;
 use crate::log::{LogLevel, LogSink};
 use crate::matcher::Matcher;
+use crate::rules::{Matching, Outboxes, RuleSet};
 use crate::sender::{
     DryRunTransport, HttpTransport, QueueOutbox, SenderHandle, SenderReport, SenderSettings,
     Transport,
@@ -104,9 +104,23 @@ impl fmt::Display for ShutdownReport {
 }
 
 struct State {
-    alerter: Alerter,
+    rules: RuleSet,
     /// `None` once shut down.
-    outbox: Option<QueueOutbox>,
+    outboxes: Option<QueueOutboxes>,
+}
+
+/// The queues in front of the sender threads, by destination.
+struct QueueOutboxes {
+    queues: Vec<QueueOutbox>,
+    /// Destination index → index into `queues`.
+    route: Vec<usize>,
+}
+
+impl Outboxes for QueueOutboxes {
+    fn outbox(&mut self, destination: usize) -> &mut dyn Outbox {
+        let i = self.route.get(destination).copied().unwrap_or(0);
+        &mut self.queues[i]
+    }
 }
 
 /// The alert engine. Cheap to share (`Arc<Engine>`); every method takes `&self`.
@@ -115,13 +129,13 @@ pub struct Engine {
     shape: Arc<EventShape>,
     /// The part of `shape` a decision reads (see [`Engine::submit_keys`]).
     key_shape: Arc<EventShape>,
-    matcher: Matcher,
-    fingerprinter: Fingerprinter,
+    matching: Arc<Matching>,
     clock: Arc<dyn Clock>,
     counters: Arc<Counters>,
+    rule_counters: Vec<Arc<RuleCounters>>,
     log: Arc<dyn LogSink>,
     state: Arc<Mutex<State>>,
-    sender: Mutex<Option<SenderHandle>>,
+    senders: Mutex<Vec<SenderHandle>>,
     timer: Mutex<Option<(ChannelSender<()>, JoinHandle<()>)>>,
     closed: AtomicBool,
     report: Mutex<Option<ShutdownReport>>,
@@ -137,62 +151,92 @@ impl Engine {
         let config = Arc::new(config);
         let counters = Arc::new(Counters::default());
         let clock = options.clock;
-        let alerter = Alerter::new(Arc::clone(&config), Arc::clone(&counters), clock.now());
-        let (transport, pace): (Box<dyn Transport>, Duration) = match options.transport {
-            Some(t) => (t, options.pace),
-            None if config.dry_run => (
-                Box::new(DryRunTransport::new(Arc::clone(&options.log))),
-                Duration::ZERO,
-            ),
-            None => {
-                let url = config.webhook_url.clone().ok_or_else(|| {
-                    StartError("webhook_url: is required unless `dry_run` is true".into())
-                })?;
-                (
-                    Box::new(HttpTransport::new(url, config.timeout).map_err(StartError)?),
+        let rules = RuleSet::new(Arc::clone(&config), Arc::clone(&counters), clock.now());
+        let undelivered = rules.undelivered();
+        // One sender per destination; a dry run or an injected transport
+        // (tests) has one for all.
+        let mut transports: Vec<(Box<dyn Transport>, Duration, String, DestinationKind)> =
+            Vec::new();
+        let mut route = Vec::with_capacity(config.destinations.len());
+        match options.transport {
+            Some(t) => {
+                transports.push((
+                    t,
                     options.pace,
-                )
+                    redacted(&config, 0),
+                    DestinationKind::Slack,
+                ));
+                route.resize(config.destinations.len(), 0);
             }
-        };
-        let settings = SenderSettings {
-            queue_size: config.queue_size,
-            timeout: config.timeout,
-            max_retries: config.max_retries,
-            pace,
-            retry_base: options.retry_base,
-            max_backoff: Duration::from_secs(60),
-            redacted_url: config
-                .webhook_url
-                .as_ref()
-                .map(|w| w.redacted())
-                .unwrap_or_else(|| "(dry run)".into()),
-        };
-        let (sender, outbox) = SenderHandle::spawn(
-            settings,
-            transport,
-            Arc::clone(&counters),
-            alerter.undelivered(),
-            Arc::clone(&options.log),
-        )
-        .map_err(|e| StartError(format!("could not start the sender thread: {e}")))?;
+            None if config.dry_run => {
+                transports.push((
+                    Box::new(DryRunTransport::new(Arc::clone(&options.log))),
+                    Duration::ZERO,
+                    "(dry run)".into(),
+                    DestinationKind::Slack,
+                ));
+                route.resize(config.destinations.len(), 0);
+            }
+            None => {
+                for (i, d) in config.destinations.iter().enumerate() {
+                    let url = d.webhook.clone().ok_or_else(|| {
+                        StartError("webhook_url: is required unless `dry_run` is true".into())
+                    })?;
+                    transports.push((
+                        Box::new(HttpTransport::new(url, config.timeout).map_err(StartError)?),
+                        options.pace,
+                        redacted(&config, i),
+                        d.kind,
+                    ));
+                    route.push(i);
+                }
+            }
+        }
+        let mut senders = Vec::with_capacity(transports.len());
+        let mut queues = Vec::with_capacity(transports.len());
+        for (transport, pace, redacted_url, kind) in transports {
+            let settings = SenderSettings {
+                queue_size: config.queue_size,
+                timeout: config.timeout,
+                max_retries: config.max_retries,
+                pace,
+                retry_base: options.retry_base,
+                max_backoff: Duration::from_secs(60),
+                redacted_url,
+                kind,
+            };
+            let (sender, outbox) = SenderHandle::spawn(
+                settings,
+                transport,
+                Arc::clone(&counters),
+                undelivered.clone(),
+                Arc::clone(&options.log),
+            )
+            .map_err(|e| StartError(format!("could not start the sender thread: {e}")))?;
+            senders.push(sender);
+            queues.push(outbox);
+        }
+        let matching = Arc::clone(rules.matching());
+        let rule_counters = (0..config.rules.len())
+            .filter_map(|i| rules.counters_of(i).cloned())
+            .collect();
         let state = Arc::new(Mutex::new(State {
-            alerter,
-            outbox: Some(outbox),
+            rules,
+            outboxes: Some(QueueOutboxes { queues, route }),
         }));
         let timer = spawn_timer(Arc::clone(&state), Arc::clone(&clock), options.tick)
             .map_err(|e| StartError(format!("could not start the timer thread: {e}")))?;
-        let fingerprinter = Fingerprinter::new(config.dedup_fields.clone());
         Ok(Engine {
             shape: EventShape::new(config.event_refs()),
-            key_shape: EventShape::new(key_refs(&config, &fingerprinter)),
-            matcher: Matcher::new(&config.levels),
-            fingerprinter,
+            key_shape: EventShape::new(config.key_refs()),
+            matching,
             config,
             clock,
             counters,
+            rule_counters,
             log: options.log,
             state,
-            sender: Mutex::new(Some(sender)),
+            senders: Mutex::new(senders),
             timer: Mutex::new(Some(timer)),
             closed: AtomicBool::new(false),
             report: Mutex::new(None),
@@ -209,21 +253,52 @@ impl Engine {
     }
 
     /// Field references a matched event must carry, in the order
-    /// [`Engine::event_from_values`] expects their values.
+    /// [`Engine::event_from_values`] expects their values: what any rule
+    /// decides on or shows.
     pub fn event_refs(&self) -> &[String] {
         self.shape.refs()
     }
 
     /// Field references a matched event must carry for [`Engine::submit_keys`],
     /// in the order [`Engine::event_from_key_values`] expects their values:
-    /// the level, the fingerprint's fields and the service. A subset of
-    /// [`Engine::event_refs`], in its order.
+    /// the level, the fingerprints' fields, the service, the rules'
+    /// condition and `group_by` fields. A subset of [`Engine::event_refs`],
+    /// in its order.
     pub fn key_refs(&self) -> &[String] {
         self.key_shape.refs()
     }
 
+    /// Matches the union of the rules' levels.
     pub fn matcher(&self) -> &Matcher {
-        &self.matcher
+        self.matching.matcher()
+    }
+
+    /// Returns true if and only if some rule (a flatline rule without
+    /// levels) takes every event, also one with no level or an unknown one:
+    /// then hand every event to the engine, not only those the matcher
+    /// accepts.
+    pub fn admits_missing_level(&self) -> bool {
+        self.matching.admits_missing_level()
+    }
+
+    /// The rule names, in configuration order (`default` for the simple form).
+    pub fn rule_names(&self) -> Vec<String> {
+        self.config.rule_names()
+    }
+
+    /// Every rule's counters, rules × [`crate::RULE_COUNTER_NAMES`],
+    /// row-major in [`Engine::rule_names`] order.
+    pub fn rule_counters(&self) -> Vec<u64> {
+        self.rule_counters
+            .iter()
+            .flat_map(|c| c.snapshot())
+            .collect()
+    }
+
+    /// One rule's counter by rule and counter name.
+    pub fn rule_counter(&self, rule: &str, name: &str) -> Option<u64> {
+        let i = self.config.rules.iter().position(|r| r.name == rule)?;
+        self.rule_counters[i].get(name)
     }
 
     /// Counts events the matcher looked at.
@@ -251,38 +326,40 @@ impl Engine {
         MatchedEvent::from_json(&self.shape, event)
     }
 
-    /// The level of a matched event, if it alerts.
+    /// The level of a matched event, if some rule accepts it.
     pub fn alerting_level(&self, event: &MatchedEvent) -> Option<Level> {
-        use slack_alert_message::Fields;
-        let value = self.config.level_refs.iter().find_map(|r| event.get(r))?;
-        self.matcher.match_json(value)
+        self.matching
+            .level(event)
+            .filter(|l| self.matching.matcher().accepts(*l))
     }
 
-    /// Decides about one event and queues its message. Never blocks on
-    /// Slack: at worst it waits for another caller's decision (microseconds).
+    /// Decides about one event over every rule and queues its messages.
+    /// Never blocks on Slack: at worst it waits for another caller's
+    /// decision (microseconds). [`Decision::Ignored`] when no alert rule
+    /// matched.
     pub fn submit(&self, event: &MatchedEvent) -> Decision {
         if self.closed.load(Ordering::Acquire) {
             return Decision::Closed;
         }
-        let Some(level) = self.alerting_level(event) else {
+        // Conditions and fingerprints are the costly part: outside the lock.
+        let level = self.matching.level(event);
+        let Some(prepared) = self.matching.prepare(level, event) else {
             return Decision::Ignored;
         };
-        // Fingerprinting is the costly part: outside the lock.
-        let fingerprint = self.fingerprinter.fingerprint(level, event);
         let mut state = self.state.lock();
-        let State { alerter, outbox } = &mut *state;
-        let Some(outbox) = outbox.as_mut() else {
+        let State { rules, outboxes } = &mut *state;
+        let Some(outboxes) = outboxes.as_mut() else {
             return Decision::Closed;
         };
-        Counters::add(&self.counters.matched, 1);
-        alerter.on_event(level, &fingerprint, event, self.clock.now(), outbox)
+        rules.apply(&prepared, event, self.clock.now(), outboxes)
     }
 
     /// Decides about one event from its key fields alone (an event made by
     /// [`Engine::event_from_key_values`]), exactly as [`Engine::submit`]
-    /// would, unless the event gets a Slack message of its own now. Then it
-    /// returns `None` having decided and counted nothing: submit the event
-    /// again with every field of [`Engine::event_refs`], through `submit`.
+    /// would, unless some rule would give the event a message of its own
+    /// now. Then it returns `None` having decided and counted nothing:
+    /// submit the event again with every field of [`Engine::event_refs`],
+    /// through `submit`.
     ///
     /// In an error storm almost every matched event is a repeat: this spares
     /// the Java shim reading and encoding the dozens of fields a message
@@ -291,32 +368,24 @@ impl Engine {
         if self.closed.load(Ordering::Acquire) {
             return Some(Decision::Closed);
         }
-        let Some(level) = self.alerting_level(event) else {
+        let level = self.matching.level(event);
+        let Some(prepared) = self.matching.prepare(level, event) else {
             return Some(Decision::Ignored);
         };
-        let fingerprint = self.fingerprinter.fingerprint(level, event);
         let mut state = self.state.lock();
-        let State { alerter, outbox } = &mut *state;
-        let Some(outbox) = outbox.as_mut() else {
+        let State { rules, outboxes } = &mut *state;
+        let Some(outboxes) = outboxes.as_mut() else {
             return Some(Decision::Closed);
         };
-        let decision = alerter.on_event_unless_alerting(
-            level,
-            &fingerprint,
-            event,
-            self.clock.now(),
-            outbox,
-        )?;
-        Counters::add(&self.counters.matched, 1);
-        Some(decision)
+        rules.apply_unless_alerting(&prepared, event, self.clock.now(), outboxes)
     }
 
     /// Runs the timers now (the timer thread does this every tick).
     pub fn tick(&self) {
         let mut state = self.state.lock();
-        let State { alerter, outbox } = &mut *state;
-        if let Some(outbox) = outbox.as_mut() {
-            alerter.on_tick(self.clock.now(), outbox);
+        let State { rules, outboxes } = &mut *state;
+        if let Some(outboxes) = outboxes.as_mut() {
+            rules.on_tick(self.clock.now(), outboxes);
         }
     }
 
@@ -334,7 +403,7 @@ impl Engine {
     }
 
     /// Stops the engine: reports open windows and pending counts, delivers
-    /// what is queued within `shutdown_timeout`, and stops both threads.
+    /// what is queued within `shutdown_timeout`, and stops the threads.
     /// Idempotent; a concurrent second call waits for the first.
     pub fn shutdown(&self) -> ShutdownReport {
         let mut report = self.report.lock();
@@ -350,15 +419,18 @@ impl Engine {
         }
         {
             let mut state = self.state.lock();
-            let State { alerter, outbox } = &mut *state;
-            if let Some(mut outbox) = outbox.take() {
-                alerter.on_shutdown(self.clock.now(), &mut outbox);
+            let State { rules, outboxes } = &mut *state;
+            if let Some(mut outboxes) = outboxes.take() {
+                rules.on_shutdown(self.clock.now(), &mut outboxes);
             }
         }
-        let sender_report = match self.sender.lock().as_mut() {
-            Some(sender) => sender.finish(deadline),
-            None => SenderReport::default(),
-        };
+        let mut sender_report = SenderReport::default();
+        for sender in self.senders.lock().iter_mut() {
+            let r = sender.finish(deadline);
+            sender_report.abandoned_messages += r.abandoned_messages;
+            sender_report.abandoned_events += r.abandoned_events;
+            sender_report.thread_still_running |= r.thread_still_running;
+        }
         let r = ShutdownReport {
             took: started.elapsed(),
             limit: self.config.shutdown_timeout,
@@ -384,18 +456,14 @@ impl Drop for Engine {
     }
 }
 
-/// The references of `config.event_refs()` that a decision reads: where the
-/// level is, what the fingerprint is made of, and the service (kept with a
-/// dedup window for its repeat report).
-fn key_refs(config: &Config, fingerprinter: &Fingerprinter) -> Vec<String> {
-    let mut wanted: Vec<&str> = config.level_refs.iter().map(String::as_str).collect();
-    wanted.extend(fingerprinter.references());
-    wanted.extend(slack_alert_message::ecs::SERVICE.candidates.iter().copied());
+/// How destination `i` is shown in log lines (never the URL itself).
+fn redacted(config: &Config, i: usize) -> String {
     config
-        .event_refs()
-        .into_iter()
-        .filter(|r| wanted.contains(&r.as_str()))
-        .collect()
+        .destinations
+        .get(i)
+        .and_then(|d| d.webhook.as_ref())
+        .map(|w| w.redacted())
+        .unwrap_or_else(|| "(dry run)".into())
 }
 
 fn spawn_timer(
@@ -410,9 +478,9 @@ fn spawn_timer(
             match stop_rx.recv_timeout(tick) {
                 Err(RecvTimeoutError::Timeout) => {
                     let mut guard = state.lock();
-                    let State { alerter, outbox } = &mut *guard;
-                    match outbox.as_mut() {
-                        Some(outbox) => alerter.on_tick(clock.now(), outbox),
+                    let State { rules, outboxes } = &mut *guard;
+                    match outboxes.as_mut() {
+                        Some(outboxes) => rules.on_tick(clock.now(), outboxes),
                         None => return,
                     }
                 }

@@ -27,28 +27,36 @@
 
 pub mod alerter;
 pub mod clock;
+pub mod conditions;
 pub mod config;
 pub mod counters;
 mod engine;
 pub mod event;
 pub mod fingerprint;
+pub mod flatline;
 pub mod hash;
 pub mod level;
 pub mod limiter;
 pub mod log;
 pub mod matcher;
 pub mod normalize;
+mod notice;
+pub mod rules;
 pub mod sender;
 pub mod slack_error;
+pub mod threshold;
 pub mod window;
 
-pub use alerter::{Alerter, Decision, MessageKind, Outbox, Outgoing};
+pub use alerter::{AlertExtras, Alerter, Decision, MessageKind, Outbox, Outgoing};
 pub use clock::{Clock, ManualClock, Now, SystemClock};
-pub use config::{Config, ConfigError, Webhook};
-pub use counters::{Counters, COUNTER_NAMES};
+pub use config::{
+    Config, ConfigError, Destination, DestinationKind, RuleConfig, RuleKind, Webhook,
+};
+pub use counters::{Counters, RuleCounters, COUNTER_NAMES, RULE_COUNTER_NAMES};
 pub use engine::{Engine, EngineOptions, ShutdownReport, StartError};
 pub use event::{EventShape, MatchedEvent};
 pub use fingerprint::{Fingerprint, Fingerprinter};
 pub use level::Level;
 pub use log::{BufferedLog, LogLevel, LogSink, StderrLog};
 pub use matcher::Matcher;
+pub use rules::{Matching, Outboxes, Prepared, RuleSet};

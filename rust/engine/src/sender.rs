@@ -19,7 +19,7 @@ use crossbeam_channel::{
 use parking_lot::Mutex;
 
 use crate::alerter::{MessageKind, Outbox, Outgoing};
-use crate::config::Webhook;
+use crate::config::{DestinationKind, Webhook};
 use crate::counters::Counters;
 use crate::log::{LogLevel, LogOnce, LogSink};
 use crate::slack_error::{explain, is_transient};
@@ -151,12 +151,17 @@ pub struct SenderSettings {
     pub max_backoff: Duration,
     /// Shown in log lines instead of the URL.
     pub redacted_url: String,
+    /// What the destination speaks: Slack's error bodies are explained, a
+    /// JSON webhook's are shown (escaped, shortened).
+    pub kind: DestinationKind,
 }
 
 /// State shared between the engine and the sender thread.
 struct Shared {
     counters: Arc<Counters>,
-    undelivered: Arc<AtomicU64>,
+    /// Per rule (indexed by `Outgoing::rule`): events in messages that
+    /// could not be delivered, for that rule's next summary.
+    undelivered: Vec<Arc<AtomicU64>>,
     log: Arc<dyn LogSink>,
     log_once: LogOnce,
     deadline: Mutex<Option<Instant>>,
@@ -227,7 +232,7 @@ impl SenderHandle {
         settings: SenderSettings,
         mut transport: Box<dyn Transport>,
         counters: Arc<Counters>,
-        undelivered: Arc<AtomicU64>,
+        undelivered: Vec<Arc<AtomicU64>>,
         log: Arc<dyn LogSink>,
     ) -> std::io::Result<(SenderHandle, QueueOutbox)> {
         let (queue_tx, queue_rx) = bounded::<Outgoing>(settings.queue_size);
@@ -367,9 +372,9 @@ impl Worker {
                     // Counted into the next summary; a failed summary hands
                     // back both its events and the failures it was reporting.
                     if message.kind != MessageKind::Test {
-                        self.shared
-                            .undelivered
-                            .fetch_add(message.events + message.undelivered, Ordering::Relaxed);
+                        if let Some(u) = self.shared.undelivered.get(message.rule) {
+                            u.fetch_add(message.events + message.undelivered, Ordering::Relaxed);
+                        }
                     }
                 }
                 Outcome::Abandoned => self.abandon(&message),
@@ -605,12 +610,13 @@ mod tests {
             retry_base: Duration::from_millis(1),
             max_backoff: Duration::from_millis(4),
             redacted_url: "https://hooks.slack.com/services/***".into(),
+            kind: DestinationKind::Slack,
         };
         let (handle, outbox) = SenderHandle::spawn(
             settings,
             Box::new(transport),
             Arc::clone(&counters),
-            Arc::clone(&undelivered),
+            vec![Arc::clone(&undelivered)],
             log.clone(),
         )
         .unwrap();
@@ -630,6 +636,8 @@ mod tests {
             payload: serde_json::json!({"text": "x"}),
             events,
             undelivered: 0,
+            rule: 0,
+            destination: 0,
         }
     }
 
@@ -722,13 +730,14 @@ mod tests {
             retry_base: Duration::from_millis(1),
             max_backoff: Duration::from_millis(1),
             redacted_url: "x".into(),
+            kind: DestinationKind::Slack,
         };
         let counters = Arc::new(Counters::default());
         let (mut handle, mut outbox) = SenderHandle::spawn(
             settings,
             Box::new(Hang(Arc::clone(&posts))),
             Arc::clone(&counters),
-            Arc::new(AtomicU64::new(0)),
+            vec![Arc::new(AtomicU64::new(0))],
             Arc::new(BufferedLog::new(10)),
         )
         .unwrap();
@@ -770,12 +779,13 @@ mod tests {
             retry_base: Duration::from_millis(1),
             max_backoff: Duration::from_millis(1),
             redacted_url: "x".into(),
+            kind: DestinationKind::Slack,
         };
         let (mut handle, mut outbox) = SenderHandle::spawn(
             settings,
             Box::new(Stuck),
             Arc::default(),
-            Arc::new(AtomicU64::new(0)),
+            vec![Arc::new(AtomicU64::new(0))],
             Arc::new(BufferedLog::new(10)),
         )
         .unwrap();
@@ -806,13 +816,14 @@ mod tests {
             retry_base: Duration::from_millis(1),
             max_backoff: Duration::from_millis(1),
             redacted_url: "x".into(),
+            kind: DestinationKind::Slack,
         };
         let counters: Arc<Counters> = Arc::default();
         let (mut handle, mut outbox) = SenderHandle::spawn(
             settings,
             Box::new(Stuck),
             Arc::clone(&counters),
-            Arc::new(AtomicU64::new(0)),
+            vec![Arc::new(AtomicU64::new(0))],
             Arc::new(BufferedLog::new(10)),
         )
         .unwrap();
@@ -849,10 +860,11 @@ mod tests {
                 retry_base: Duration::ZERO,
                 max_backoff: Duration::ZERO,
                 redacted_url: String::new(),
+                kind: DestinationKind::Slack,
             },
             shared: Arc::new(Shared {
                 counters: Arc::default(),
-                undelivered: Arc::default(),
+                undelivered: vec![Arc::default()],
                 log: Arc::new(BufferedLog::new(1)),
                 log_once: LogOnce::default(),
                 deadline: Mutex::new(None),

@@ -80,9 +80,66 @@ fn wrong_values(option: &str) -> Vec<Value> {
         "dry_run" | "allow_custom_webhook" => {
             vec![json!("yes"), json!(1), json!(0), json!("")]
         }
+        "equals" | "contains" | "regex" | "exclude" => vec![
+            json!(5),
+            json!("[message]"),
+            json!({}),
+            json!({"[message": "x"}),
+            json!({"[message]": []}),
+            json!({"[message]": [null]}),
+            json!({"[message]": {"a": 1}}),
+        ],
+        "threshold" => vec![json!(0), json!("lots"), json!(1_000_001), json!(2)],
+        "threshold_window" => vec![json!("5 minutes"), json!("0s"), json!("8d"), json!("1m")],
+        "group_by" => vec![json!(5), json!("[a][b"), json!(["[service.name]"])],
+        "mentions" => vec![
+            json!(5),
+            json!("<!here>"),
+            json!({"LOUD": "<!here>"}),
+            json!({"FATAL": "@here"}),
+            json!({"FATAL": "<!here> wake up"}),
+            json!({"FATAL": 5}),
+            json!({"default": ""}),
+            json!({"ERROR": "<@u123>"}),
+            json!({"ERROR": "<!subteam^U123>"}),
+        ],
+        "link_template" => vec![
+            json!(5),
+            json!(""),
+            json!("ftp://kibana/x"),
+            json!("kibana.example/app"),
+            json!("https://%{[host.name]}/app"),
+            json!("https://kibana.example/app?q=%{+YYYY.MM.dd}"),
+            json!("https://kibana.example/a b"),
+        ],
+        "link_text" => vec![json!(5), json!(""), json!("x".repeat(76))],
+        "destination" => vec![json!(5), json!("email"), json!("")],
+        "body_template" => vec![
+            json!(5),
+            json!("{"),
+            json!("\"text\""),
+            json!({"text": "%{[a"}),
+            // Valid JSON, but the destination is Slack.
+            json!({"text": "%{[@alert][text]}"}),
+        ],
+        "rules" => vec![
+            json!(5),
+            json!("default"),
+            json!([]),
+            json!({"name": "x"}),
+            json!(vec![json!({"name": "r"}); 101]),
+        ],
         other => panic!("no wrong values for {other}: add them"),
     };
-    bad.extend(wrong_for_anything());
+    match option {
+        // A map is what these take; a wrong map is among their own values.
+        "equals" | "contains" | "regex" | "exclude" => {
+            bad.extend(wrong_for_anything().into_iter().skip(1))
+        }
+        // A list names the rule at fault (`rules[0]`): tested apart.
+        "rules" => {}
+        _ => bad.extend(wrong_for_anything()),
+    }
     // Zero where it is not allowed, and the bounds just past each range.
     match option {
         "rate_limit" => bad.extend([json!(0), json!(3601)]),

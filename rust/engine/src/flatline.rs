@@ -1,0 +1,224 @@
+//! Flatline: notice a group (a service) that was logging and went silent.
+//!
+//! Events only teach groups (a service never seen is never reported); the
+//! timer asks [`Flatline::due`] which groups have been silent for `silence`
+//! and reports each once; the next event of such a group says it recovered.
+//! Groups are bounded: past `max_groups` the least recently seen is
+//! forgotten (and counted), so a `group_by` field with unbounded values
+//! cannot grow memory.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, SystemTime};
+
+use crate::clock::Now;
+
+#[derive(Debug)]
+struct Group {
+    last_seen_ms: u64,
+    last_seen_wall: SystemTime,
+    /// A flatline alert was raised and the group has not logged since.
+    alerted: bool,
+    stamp: u64,
+}
+
+/// A group that has been silent for the rule's `silence`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Silent {
+    pub group: String,
+    pub last_seen: SystemTime,
+}
+
+/// A silent group that logs again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovered {
+    pub group: String,
+    /// How long it was silent.
+    pub after: Duration,
+}
+
+/// What one observation did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub recovered: Option<Recovered>,
+    pub evicted: bool,
+}
+
+/// The flatline state of one rule.
+#[derive(Debug)]
+pub struct Flatline {
+    silence_ms: u64,
+    max_groups: usize,
+    groups: HashMap<String, Group>,
+    order: VecDeque<(u64, String)>,
+    next_stamp: u64,
+}
+
+impl Flatline {
+    pub fn new(silence: Duration, max_groups: usize) -> Flatline {
+        Flatline {
+            silence_ms: silence.as_millis() as u64,
+            max_groups: max_groups.max(1),
+            groups: HashMap::new(),
+            order: VecDeque::new(),
+            next_stamp: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Returns true if and only if an event of `group` now would recover it
+    /// (changes nothing).
+    pub fn would_recover(&self, group: &str) -> bool {
+        self.groups.get(group).is_some_and(|g| g.alerted)
+    }
+
+    /// An event of `group` at `now`.
+    pub fn observe(&mut self, group: &str, now: Now) -> Observed {
+        let mut observed = Observed::default();
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        match self.groups.get_mut(group) {
+            Some(g) => {
+                if g.alerted {
+                    observed.recovered = Some(Recovered {
+                        group: group.to_string(),
+                        after: Duration::from_millis(now.mono_ms.saturating_sub(g.last_seen_ms)),
+                    });
+                }
+                g.alerted = false;
+                g.last_seen_ms = g.last_seen_ms.max(now.mono_ms);
+                g.last_seen_wall = now.wall;
+                g.stamp = stamp;
+            }
+            None => {
+                if self.groups.len() >= self.max_groups {
+                    observed.evicted = self.evict_oldest();
+                }
+                self.groups.insert(
+                    group.to_string(),
+                    Group {
+                        last_seen_ms: now.mono_ms,
+                        last_seen_wall: now.wall,
+                        alerted: false,
+                        stamp,
+                    },
+                );
+            }
+        }
+        self.order.push_back((stamp, group.to_string()));
+        self.compact();
+        observed
+    }
+
+    /// Groups silent for `silence` at `now` that were not reported yet;
+    /// each is reported once (until it logs again).
+    pub fn due(&mut self, now: Now) -> Vec<Silent> {
+        let mut due = Vec::new();
+        for (name, g) in self.groups.iter_mut() {
+            if !g.alerted && now.mono_ms.saturating_sub(g.last_seen_ms) >= self.silence_ms {
+                g.alerted = true;
+                due.push(Silent {
+                    group: name.clone(),
+                    last_seen: g.last_seen_wall,
+                });
+            }
+        }
+        due.sort_by(|a, b| a.group.cmp(&b.group));
+        due
+    }
+
+    fn evict_oldest(&mut self) -> bool {
+        while let Some((stamp, key)) = self.order.pop_front() {
+            if self.groups.get(&key).is_some_and(|g| g.stamp == stamp) {
+                self.groups.remove(&key);
+                return true;
+            }
+        }
+        false
+    }
+
+    fn compact(&mut self) {
+        if self.order.len() <= 2 * self.groups.len() + 64 {
+            return;
+        }
+        let groups = &self.groups;
+        self.order
+            .retain(|(stamp, key)| groups.get(key).is_some_and(|g| g.stamp == *stamp));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> Now {
+        Now {
+            mono_ms: ms,
+            wall: SystemTime::UNIX_EPOCH + Duration::from_millis(ms),
+        }
+    }
+
+    #[test]
+    fn silent_for_the_silence_alerts_once_then_recovers() {
+        let mut f = Flatline::new(Duration::from_secs(60), 10);
+        f.observe("checkout", at(0));
+        assert!(f.due(at(59_999)).is_empty());
+        let due = f.due(at(60_000));
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].group, "checkout");
+        assert!(f.due(at(120_000)).is_empty(), "once");
+        assert!(f.would_recover("checkout"));
+        let o = f.observe("checkout", at(720_000));
+        assert_eq!(
+            o.recovered,
+            Some(Recovered {
+                group: "checkout".into(),
+                after: Duration::from_secs(720)
+            })
+        );
+        assert!(f.due(at(750_000)).is_empty());
+        assert_eq!(f.due(at(780_000)).len(), 1, "silent again");
+    }
+
+    #[test]
+    fn a_group_never_seen_is_never_reported() {
+        let mut f = Flatline::new(Duration::from_secs(10), 10);
+        assert!(f.due(at(1_000_000)).is_empty());
+        f.observe("a", at(0));
+        let due = f.due(at(1_000_000));
+        assert_eq!(
+            due.iter().map(|s| s.group.as_str()).collect::<Vec<_>>(),
+            ["a"]
+        );
+    }
+
+    #[test]
+    fn logging_keeps_a_group_quiet() {
+        let mut f = Flatline::new(Duration::from_secs(10), 10);
+        for s in 0..100 {
+            f.observe("a", at(s * 5_000));
+            assert!(f.due(at(s * 5_000 + 4_000)).is_empty());
+        }
+    }
+
+    #[test]
+    fn groups_are_bounded() {
+        let mut f = Flatline::new(Duration::from_secs(10), 3);
+        let mut evicted = 0;
+        for i in 0..1000u64 {
+            evicted += f.observe(&format!("svc{i}"), at(i)).evicted as u64;
+        }
+        assert_eq!(f.len(), 3);
+        assert_eq!(evicted, 997);
+        assert!(f.order.len() <= 2 * f.len() + 64);
+        let due = f.due(at(1_000_000));
+        assert_eq!(due.len(), 3);
+        assert_eq!(due[0].group, "svc997");
+    }
+}
