@@ -1691,6 +1691,144 @@ mod tests {
     }
 
     #[test]
+    fn rules_inherit_the_top_level_and_override_what_they_set() {
+        let c = parse(json!({
+            "webhook_url": URL, "rate_limit": 60, "min_level": "WARN", "channel": "#ops",
+            "mentions": {"FATAL": "<!here>"},
+            "rules": [
+                {"name": "db", "equals": {"[service.name]": "db"}},
+                {"name": "pay", "levels": ["FATAL"], "rate_limit": 5, "channel": "#pay",
+                 "threshold": 3, "threshold_window": "1m", "group_by": "service.name"},
+                {"name": "quiet", "type": "flatline", "silence": "10m"},
+            ]
+        }))
+        .unwrap();
+        assert_eq!(c.rule_names(), vec!["db", "pay", "quiet"]);
+        let (db, pay, quiet) = (&c.rules[0], &c.rules[1], &c.rules[2]);
+        assert_eq!(db.rate_limit, 60);
+        assert_eq!(db.levels.len(), 3, "WARN and worse, from the top");
+        assert_eq!(db.style.channel.as_deref(), Some("#ops"));
+        assert_eq!(db.mention(Some(Level::Fatal)), Some("<!here>"));
+        assert_eq!(db.mention(Some(Level::Error)), None);
+        assert_eq!(pay.levels, [Level::Fatal].into_iter().collect());
+        assert_eq!((pay.rate_limit, pay.threshold), (5, 3));
+        assert_eq!(pay.group_by.as_deref(), Some("[service.name]"));
+        assert_eq!(pay.style.channel.as_deref(), Some("#pay"));
+        assert_eq!(quiet.kind, RuleKind::Flatline);
+        assert!(quiet.any_level, "a flatline rule does not inherit levels");
+        assert_eq!(quiet.silence, Duration::from_secs(600));
+        assert!(c.admits_missing_level());
+        assert_eq!(c.destinations.len(), 1);
+        let simple = parse(json!({"webhook_url": URL})).unwrap();
+        assert_eq!(simple.rule_names(), vec!["default"]);
+        assert!(!simple.admits_missing_level());
+    }
+
+    #[test]
+    fn rule_errors_name_the_rule_and_the_option() {
+        let rule = |r: Value| json!({"webhook_url": URL, "rules": [{"name": "ok"}, r]});
+        let cases = [
+            (
+                json!({"dry_run": true, "rules": []}),
+                "rules: must name at least one rule",
+            ),
+            (
+                json!({"dry_run": true, "rules": [5]}),
+                "rules[0]: must be a map",
+            ),
+            (rule(json!({})), "rules[1].name: is required"),
+            (
+                rule(json!({"name": "a b"})),
+                "rules[1].name: \"a b\" is not a rule name",
+            ),
+            (
+                rule(json!({"name": "ok"})),
+                "rules[1] (ok).name: \"ok\" is already the name",
+            ),
+            (
+                rule(json!({"name": "x", "rate": 5})),
+                "rules[1] (x).rate: unknown rule option; rule options are name, type",
+            ),
+            (
+                rule(json!({"name": "x", "queue_size": 5})),
+                "rules[1] (x).queue_size: is an engine-wide option",
+            ),
+            (
+                rule(json!({"name": "x", "type": "sometimes"})),
+                "rules[1] (x).type: must be \"alert\" or \"flatline\"",
+            ),
+            (
+                rule(json!({"name": "x", "regex": {"[message]": "("}})),
+                "rules[1] (x).regex: \"[message]\": \"(\" is not a regular expression",
+            ),
+            (
+                rule(json!({"name": "x", "silence": "10m"})),
+                "rules[1] (x).silence: applies to flatline rules only",
+            ),
+            (
+                rule(json!({"name": "x", "type": "flatline"})),
+                "rules[1] (x).silence: is required for a flatline rule",
+            ),
+            (
+                rule(json!({"name": "x", "type": "flatline", "silence": "5s"})),
+                "rules[1] (x).silence: must be between 10s and 7d",
+            ),
+            (
+                rule(json!({"name": "x", "threshold_window": "1m"})),
+                "rules[1] (x).threshold_window: needs `threshold` of 2 or more",
+            ),
+            (
+                rule(json!({"name": "x", "threshold": 5})),
+                "rules[1] (x).threshold: needs `threshold_window`",
+            ),
+            (
+                rule(json!({"name": "x", "body_template": {"a": "b"}})),
+                "rules[1] (x).body_template: applies only with `destination => json`",
+            ),
+            (
+                rule(json!({"name": "x", "destination": "json"})),
+                "rules[1] (x).body_template: is required with `destination => json`",
+            ),
+            (
+                rule(json!({"name": "x", "rate_limit": 0})),
+                "rules[1] (x).rate_limit: must be a whole number from 1 to 3600",
+            ),
+            (
+                rule(json!({"name": "x", "levels": ["LOUD"]})),
+                "rules[1] (x).levels: \"LOUD\" is not a log level",
+            ),
+            (
+                json!({"rules": [{"name": "x"}]}),
+                "rules[0] (x).webhook_url: is required",
+            ),
+            (
+                json!({"dry_run": true, "silence": "10m"}),
+                "silence: is a rule option",
+            ),
+        ];
+        for (input, expected) in cases {
+            let got = err(input.clone());
+            assert!(
+                got.starts_with(expected),
+                "for {input}:\n  got      {got}\n  expected {expected}…"
+            );
+        }
+    }
+
+    #[test]
+    fn a_json_destination_takes_any_http_url_and_keeps_it_secret() {
+        let c = parse(json!({
+            "rules": [{"name": "teams", "destination": "json",
+                       "webhook_url": "https://prod.example.com/workflows/SECRETtoken123",
+                       "body_template": "{\"text\": \"%{[@alert][text]}\", \"n\": \"%{[@alert][count]}\"}"}]
+        }))
+        .unwrap();
+        assert_eq!(c.destinations[0].kind, DestinationKind::Json);
+        assert!(!format!("{c:?}").contains("SECRETtoken"));
+        assert!(c.rules[0].body_template.as_ref().unwrap()["text"].is_string());
+    }
+
+    #[test]
     fn deserialises_through_serde() {
         let c: Config = serde_json::from_str(r#"{"dry_run": true, "burst": 2}"#).unwrap();
         assert_eq!(c.burst, 2);

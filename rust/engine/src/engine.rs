@@ -607,8 +607,27 @@ mod tests {
 
     #[test]
     fn two_steps_decide_exactly_as_one() {
-        let (one, one_clock) = engine(json!({"rate_limit": 30, "burst": 3, "dedup_window": "2s"}));
-        let (two, two_clock) = engine(json!({"rate_limit": 30, "burst": 3, "dedup_window": "2s"}));
+        two_steps_decide_exactly_as_one_with(
+            json!({"rate_limit": 30, "burst": 3, "dedup_window": "2s"}),
+        );
+    }
+
+    #[test]
+    fn two_steps_decide_exactly_as_one_over_several_rules() {
+        two_steps_decide_exactly_as_one_with(json!({
+            "rate_limit": 30, "burst": 3, "dedup_window": "2s",
+            "rules": [
+                {"name": "all"},
+                {"name": "burst", "threshold": 3, "threshold_window": "2s", "group_by": "[service.name]"},
+                {"name": "not-c", "exclude": {"[message]": "kind c$"}, "dedup_fields": ["[message]"]},
+                {"name": "quiet", "type": "flatline", "silence": "10s"},
+            ]
+        }));
+    }
+
+    fn two_steps_decide_exactly_as_one_with(config: Value) {
+        let (one, one_clock) = engine(config.clone());
+        let (two, two_clock) = engine(config);
         let mut seed = 7u64;
         for step in 0..3000 {
             seed ^= seed << 13;
@@ -648,6 +667,46 @@ mod tests {
         ] {
             assert_eq!(one.counter(name), two.counter(name), "{name}");
         }
+        assert_eq!(one.rule_counters(), two.rule_counters());
+    }
+
+    #[test]
+    fn rules_are_named_and_counted_row_by_row() {
+        let (engine, _) = engine(json!({
+            "rules": [
+                {"name": "db", "equals": {"[service.name]": "db"}},
+                {"name": "quiet", "type": "flatline", "silence": "1m", "group_by": "[host.name]"},
+            ]
+        }));
+        assert_eq!(engine.rule_names(), vec!["db", "quiet"]);
+        assert!(engine.admits_missing_level());
+        assert!(engine.matcher().match_raw(b"debug").is_some());
+        for r in ["[service.name]", "[host.name]"] {
+            assert!(engine.key_refs().iter().any(|k| k == r), "{r}");
+        }
+        assert_eq!(
+            engine.submit(
+                &engine.event_from_json(&json!({"log.level": "ERROR", "service.name": "db"}))
+            ),
+            Decision::Alerted
+        );
+        assert_eq!(
+            engine.submit(&engine.event_from_json(&json!({"host.name": "h1"}))),
+            Decision::Ignored
+        );
+        let counters = engine.rule_counters();
+        assert_eq!(counters.len(), 2 * crate::RULE_COUNTER_NAMES.len());
+        assert_eq!(counters[0], 1, "db matched");
+        assert_eq!(
+            counters[crate::RULE_COUNTER_NAMES.len()],
+            1,
+            "quiet matched"
+        );
+        assert_eq!(engine.rule_counter("db", "alerts"), Some(1));
+        assert_eq!(engine.counter("matched"), Some(1));
+        let (simple, _) = engine_with_dedup_fields();
+        assert_eq!(simple.rule_names(), vec!["default"]);
+        assert!(!simple.admits_missing_level());
     }
 
     #[test]

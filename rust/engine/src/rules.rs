@@ -198,6 +198,10 @@ impl Matching {
                 // An alert rule needs a level (any_level is flatline only).
                 continue;
             }
+            if !m.alert && group_value(rule.group_by.as_deref(), fields).is_none() {
+                // A flatline rule learns only events that name their group.
+                continue;
+            }
             prepared.hits.push(Hit {
                 rule: i,
                 fingerprint,
@@ -326,8 +330,9 @@ impl RuleSet {
         self.count_matches(prepared);
         let mut decision = Decision::Ignored;
         for hit in &prepared.hits {
-            let d = self.decide(hit, prepared.level, event, now, outboxes, false);
-            decision = stronger(decision, d.unwrap_or(Decision::Dropped));
+            if let Some(d) = self.decide(hit, prepared.level, event, now, outboxes, false) {
+                decision = stronger(decision, d);
+            }
         }
         decision
     }
@@ -352,8 +357,9 @@ impl RuleSet {
         self.count_matches(prepared);
         let mut decision = Decision::Ignored;
         for hit in &prepared.hits {
-            let d = self.decide(hit, prepared.level, event, now, outboxes, true);
-            decision = stronger(decision, d.unwrap_or(Decision::Dropped));
+            if let Some(d) = self.decide(hit, prepared.level, event, now, outboxes, true) {
+                decision = stronger(decision, d);
+            }
         }
         Some(decision)
     }
@@ -567,12 +573,333 @@ fn group_key(group_by: Option<&str>, fingerprint: &Fingerprint, fields: &dyn Fie
 
 /// The flatline group of an event: its `group_by` text, or its service.
 fn flatline_group(group_by: Option<&str>, fields: &dyn Fields) -> Option<String> {
+    group_value(group_by, fields).map(|v| value_text(v).chars().take(200).collect::<String>())
+}
+
+/// The value naming an event's flatline group, if it has a non-empty one.
+fn group_value<'a>(group_by: Option<&str>, fields: &'a dyn Fields) -> Option<&'a Value> {
     let value: Option<&Value> = match group_by {
         Some(r) => fields.get(r),
         None => ecs::first(&ecs::SERVICE, fields),
     };
-    value
-        .filter(|v| !v.is_null())
-        .map(|v| value_text(v).chars().take(200).collect::<String>())
-        .filter(|s| !s.is_empty())
+    value.filter(|v| !v.is_null() && v.as_str() != Some(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerter::MessageKind;
+    use serde_json::json;
+    use std::time::{Duration, SystemTime};
+
+    fn at(ms: u64) -> Now {
+        Now {
+            mono_ms: ms,
+            wall: SystemTime::UNIX_EPOCH
+                + Duration::from_secs(1_700_000_000)
+                + Duration::from_millis(ms),
+        }
+    }
+
+    struct Scenario {
+        rules: RuleSet,
+        counters: Arc<Counters>,
+        sent: Vec<Outgoing>,
+    }
+
+    impl Scenario {
+        fn new(config: Value) -> Scenario {
+            let mut v = json!({"dry_run": true});
+            v.as_object_mut()
+                .unwrap()
+                .extend(config.as_object().unwrap().clone());
+            let config = Arc::new(Config::try_from(v).unwrap());
+            let counters = Arc::new(Counters::default());
+            Scenario {
+                rules: RuleSet::new(config, Arc::clone(&counters), at(0)),
+                counters,
+                sent: Vec::new(),
+            }
+        }
+
+        fn event(&mut self, ms: u64, event: Value) -> Decision {
+            let level = self.rules.matching().level(&event);
+            self.rules.on_event(level, &event, at(ms), &mut self.sent)
+        }
+
+        fn tick(&mut self, ms: u64) {
+            self.rules.on_tick(at(ms), &mut self.sent);
+        }
+
+        fn counter(&self, rule: &str, name: &str) -> u64 {
+            let i = crate::counters::RULE_COUNTER_NAMES
+                .iter()
+                .position(|n| *n == name)
+                .unwrap();
+            self.rules
+                .rule_counters()
+                .into_iter()
+                .find(|(r, _)| r == rule)
+                .unwrap()
+                .1[i]
+        }
+
+        fn sent_by(&self, rule: &str) -> Vec<&Outgoing> {
+            let i = self
+                .rules
+                .config()
+                .rules
+                .iter()
+                .position(|r| r.name == rule)
+                .unwrap();
+            self.sent.iter().filter(|m| m.rule == i).collect()
+        }
+
+        /// Every matched event of every alert rule is in a message or a count.
+        fn assert_accounted(&mut self, end_ms: u64) {
+            self.rules.on_shutdown(at(end_ms), &mut self.sent);
+            let config = Arc::clone(self.rules.config());
+            for rule in config.rules.iter().filter(|r| r.kind == RuleKind::Alert) {
+                let name = &rule.name;
+                let in_messages: u64 = self.sent_by(name).iter().map(|m| m.events).sum();
+                assert_eq!(
+                    in_messages + self.counter(name, "below_threshold"),
+                    self.counter(name, "matched"),
+                    "rule {name}"
+                );
+            }
+        }
+    }
+
+    fn error(service: &str, message: &str) -> Value {
+        json!({"log.level": "ERROR", "service.name": service, "message": message})
+    }
+
+    #[test]
+    fn conditions_route_events_to_their_rule_and_exclude_silences_noise() {
+        let mut s = Scenario::new(json!({
+            "exclude": {"[url.path]": "^/health"},
+            "rules": [
+                {"name": "db", "equals": {"[service.name]": ["db", "db-replica"]}},
+                {"name": "timeouts", "contains": {"[message]": "timeout"}},
+                {"name": "cards", "regex": {"[message]": "^card \\d+ declined$"}},
+            ]
+        }));
+        assert_eq!(s.event(0, error("db", "disk full")), Decision::Alerted);
+        assert_eq!(
+            s.event(1, error("shop", "card 42 declined")),
+            Decision::Alerted
+        );
+        assert_eq!(
+            s.event(2, error("shop", "nothing to see")),
+            Decision::Ignored
+        );
+        let mut health = error("db", "health check timeout");
+        health["url.path"] = json!("/healthz");
+        assert_eq!(s.event(3, health), Decision::Ignored);
+        // db and timeouts both match: one message each.
+        assert_eq!(
+            s.event(4, error("db-replica", "timeout on read")),
+            Decision::Alerted
+        );
+        assert_eq!(s.counter("db", "matched"), 2);
+        assert_eq!(s.counter("db", "excluded"), 1);
+        assert_eq!(s.counter("timeouts", "excluded"), 1);
+        assert_eq!(s.counter("timeouts", "matched"), 1);
+        assert_eq!(s.counter("cards", "matched"), 1);
+        assert_eq!(
+            s.counters
+                .matched
+                .load(std::sync::atomic::Ordering::Relaxed),
+            3
+        );
+        assert_eq!(s.sent_by("db").len(), 2);
+        assert_eq!(s.sent_by("timeouts").len(), 1);
+        s.assert_accounted(10);
+    }
+
+    #[test]
+    fn a_threshold_alerts_on_the_nth_event_within_the_window_per_group() {
+        let mut s = Scenario::new(json!({
+            "rules": [{"name": "burst", "threshold": 3, "threshold_window": "1m",
+                       "group_by": "[service.name]", "dedup_window": "0s"}]
+        }));
+        assert_eq!(s.event(0, error("a", "one")), Decision::BelowThreshold);
+        assert_eq!(s.event(1_000, error("a", "two")), Decision::BelowThreshold);
+        // Another group counts apart.
+        assert_eq!(s.event(1_500, error("b", "one")), Decision::BelowThreshold);
+        assert!(s.sent.is_empty());
+        assert_eq!(s.event(2_000, error("a", "three")), Decision::Alerted);
+        assert_eq!(s.sent.len(), 1);
+        assert_eq!(s.sent[0].kind, MessageKind::Alert);
+        // The group starts again; the window slides: two old ones fall out.
+        assert_eq!(s.event(10_000, error("a", "x")), Decision::BelowThreshold);
+        assert_eq!(s.event(20_000, error("a", "y")), Decision::BelowThreshold);
+        assert_eq!(s.event(75_000, error("a", "z")), Decision::BelowThreshold);
+        assert_eq!(s.event(76_000, error("a", "w")), Decision::Alerted);
+        assert_eq!(s.counter("burst", "below_threshold"), 6);
+        assert_eq!(s.counter("burst", "alerts"), 2);
+        s.assert_accounted(100_000);
+    }
+
+    #[test]
+    fn a_threshold_without_group_by_counts_per_fingerprint() {
+        let mut s = Scenario::new(json!({"threshold": 2, "threshold_window": "10s"}));
+        assert_eq!(s.event(0, error("a", "alpha")), Decision::BelowThreshold);
+        assert_eq!(s.event(1, error("a", "beta")), Decision::BelowThreshold);
+        assert_eq!(s.event(2, error("a", "alpha")), Decision::Alerted);
+    }
+
+    #[test]
+    fn threshold_groups_are_bounded_and_evictions_counted() {
+        let mut s = Scenario::new(json!({
+            "threshold": 2, "threshold_window": "1h", "group_by": "[user.id]", "max_tracked": 3
+        }));
+        for i in 0..100 {
+            let mut e = error("a", "boom");
+            e["user.id"] = json!(i);
+            assert_eq!(s.event(i, e), Decision::BelowThreshold);
+        }
+        assert_eq!(
+            s.counters
+                .evicted
+                .load(std::sync::atomic::Ordering::Relaxed),
+            97
+        );
+    }
+
+    #[test]
+    fn a_flatline_alerts_once_when_a_service_goes_silent_and_says_when_it_recovers() {
+        let mut s = Scenario::new(json!({
+            "rules": [
+                {"name": "errors"},
+                {"name": "quiet", "type": "flatline", "silence": "10m",
+                 "mentions": {"default": "<!here>"}},
+            ]
+        }));
+        // Any level, or none, is a heartbeat; heartbeats alone are Ignored.
+        assert_eq!(
+            s.event(0, json!({"log.level": "INFO", "service.name": "checkout"})),
+            Decision::Ignored
+        );
+        assert_eq!(
+            s.event(1, json!({"service.name": "checkout"})),
+            Decision::Ignored
+        );
+        assert!(s.rules.matching().admits_missing_level());
+        s.tick(599_999);
+        assert!(s.sent.is_empty());
+        s.tick(600_001);
+        assert_eq!(s.sent.len(), 1);
+        assert_eq!(s.sent[0].kind, MessageKind::Flatline);
+        assert_eq!(s.sent[0].events, 0);
+        let text = s.sent[0].payload.to_string();
+        assert!(
+            text.contains("checkout") && text.contains("<!here>"),
+            "{text}"
+        );
+        s.tick(3_600_000);
+        assert_eq!(s.sent.len(), 1, "once per silence");
+        s.event(
+            3_700_000,
+            json!({"log.level": "DEBUG", "service.name": "checkout"}),
+        );
+        assert_eq!(s.sent.len(), 2);
+        assert_eq!(s.sent[1].kind, MessageKind::Recovered);
+        assert!(s.sent[1].payload.to_string().contains("logging again"));
+        assert_eq!(s.counter("quiet", "flatline_alerts"), 1);
+        assert_eq!(s.counter("quiet", "recovered"), 1);
+        assert_eq!(s.counter("quiet", "matched"), 3);
+        assert_eq!(s.counter("errors", "matched"), 0);
+    }
+
+    #[test]
+    fn a_flatline_never_reports_a_group_it_never_saw_and_stays_bounded() {
+        let mut s = Scenario::new(json!({
+            "rules": [{"name": "quiet", "type": "flatline", "silence": "10s",
+                       "group_by": "[host.name]", "max_tracked": 5, "rate_limit": 3600, "burst": 100}]
+        }));
+        s.tick(1_000_000);
+        assert!(s.sent.is_empty());
+        for i in 0..50u64 {
+            s.event(1_000_000 + i, json!({"host.name": format!("h{i}")}));
+        }
+        s.tick(2_000_000);
+        assert_eq!(s.sent.len(), 5);
+        assert_eq!(
+            s.counters
+                .evicted
+                .load(std::sync::atomic::Ordering::Relaxed),
+            45
+        );
+    }
+
+    #[test]
+    fn mentions_follow_the_level_and_event_text_cannot_mention() {
+        let mut s = Scenario::new(json!({
+            "mentions": {"FATAL": "<!here>", "critical": "<!subteam^S0123ABC>"},
+            "levels": ["ERROR", "FATAL"],
+            "dedup_window": "0s",
+        }));
+        s.event(
+            0,
+            json!({"log.level": "FATAL", "message": "<!channel> db down"}),
+        );
+        s.event(
+            1,
+            json!({"log.level": "ERROR", "message": "<!everyone> minor"}),
+        );
+        let fatal = s.sent[0].payload.to_string();
+        let error = s.sent[1].payload.to_string();
+        assert!(
+            fatal.contains("<!subteam^S0123ABC>"),
+            "CRITICAL is FATAL, set last: {fatal}"
+        );
+        assert!(!fatal.contains("<!channel>"), "{fatal}");
+        assert!(!error.contains("<!"), "{error}");
+    }
+
+    #[test]
+    fn rules_sharing_a_webhook_share_a_destination() {
+        let c = Config::try_from(json!({
+            "webhook_url": "https://hooks.slack.com/services/T/B/one",
+            "rules": [
+                {"name": "a"},
+                {"name": "b", "equals": {"[service.name]": "x"}},
+                {"name": "c", "webhook_url": "https://hooks.slack.com/services/T/B/two"},
+                {"name": "d", "destination": "json", "webhook_url": "https://example.com/hook",
+                 "body_template": {"text": "%{[@alert][text]}"}},
+            ]
+        }))
+        .unwrap();
+        let d: Vec<usize> = c.rules.iter().map(|r| r.destination).collect();
+        assert_eq!(d, vec![0, 0, 1, 2]);
+        assert_eq!(c.destinations.len(), 3);
+        assert_eq!(c.destinations[2].kind, crate::config::DestinationKind::Json);
+    }
+
+    #[test]
+    fn accounting_holds_across_rules_under_a_storm() {
+        let mut s = Scenario::new(json!({
+            "rate_limit": 6, "burst": 2, "dedup_window": "5s",
+            "rules": [
+                {"name": "all"},
+                {"name": "db", "equals": {"[service.name]": "db"}, "threshold": 3, "threshold_window": "2s"},
+                {"name": "quiet", "type": "flatline", "silence": "10s"},
+            ]
+        }));
+        let mut seed = 11u64;
+        for i in 0..5_000u64 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let service = ["db", "shop", "pay"][(seed % 3) as usize];
+            let message = format!("failure {}", ["a", "b", "c", "d"][(seed >> 8) as usize % 4]);
+            s.event(i * 7, error(service, &message));
+            if i % 50 == 0 {
+                s.tick(i * 7);
+            }
+        }
+        s.assert_accounted(5_000 * 7 + 1);
+    }
 }

@@ -411,8 +411,9 @@ impl Worker {
                         "429",
                         LogLevel::Warn,
                         format!(
-                            "Slack is rate limiting {} (429); waiting {}s as told and retrying; \
+                            "{} is rate limiting {} (429); waiting {}s as told and retrying; \
                              alerts over the limit are summarised",
+                            self.destination_name(),
                             self.settings.redacted_url,
                             wait.as_secs_f32()
                         ),
@@ -425,7 +426,18 @@ impl Worker {
                 }
                 Ok(r) => {
                     let error = r.body.trim().to_string();
-                    let problem = format!("{} {}: {}", r.status, error, explain(r.status, &error));
+                    let problem = match self.settings.kind {
+                        DestinationKind::Slack => {
+                            format!("{} {}: {}", r.status, error, explain(r.status, &error))
+                        }
+                        // Not Slack: its body means nothing to `explain`;
+                        // show it, escaped and short, for the operator.
+                        DestinationKind::Json => format!(
+                            "HTTP {}: {}",
+                            r.status,
+                            error.escape_debug().take(200).collect::<String>()
+                        ),
+                    };
                     (is_transient(r.status), problem, None)
                 }
                 Err(e) => (true, e, None::<Duration>),
@@ -437,8 +449,9 @@ impl Worker {
                     &problem,
                     LogLevel::Error,
                     format!(
-                        "Slack rejected a message to {}: {problem}. Not retrying; further \
+                        "{} rejected a message to {}: {problem}. Not retrying; further \
                          failures like this are counted (send_failures), not logged",
+                        self.destination_name(),
                         self.settings.redacted_url
                     ),
                 );
@@ -465,6 +478,13 @@ impl Worker {
             if self.past_deadline() {
                 return Outcome::Abandoned;
             }
+        }
+    }
+
+    fn destination_name(&self) -> &'static str {
+        match self.settings.kind {
+            DestinationKind::Slack => "Slack",
+            DestinationKind::Json => "The JSON webhook",
         }
     }
 
