@@ -26,10 +26,14 @@
 //! | `long[] counters(long h)`                      | counter values in `counterNames()` order; `null` if closed |
 //! | `int matchBatch(long h, ByteBuffer slots, int count)` | matched count, `\| LOGS_PENDING`; `-1` if closed |
 //! | `String[] keyRefs(long h)`                     | the subset of `eventRefs` a decision reads; `null` if closed |
-//! | `int submitKeys(long h, ByteBuffer fields, int length, int eventCount, ByteBuffer slots)` | events the engine did not decide (mask `1` in `slots`), `\| LOGS_PENDING`; `-1` if closed |
+//! | `int submitKeys(long h, ByteBuffer fields, int length, int eventCount, ByteBuffer slots)` | events the engine did not decide (mask `1` in `slots`; `0` decided, no alert rule matched; `2` decided, matched), `\| LOGS_PENDING`; `-1` if closed |
 //! | `int submit(long h, String[] values, int eventCount)` | events submitted, `\| LOGS_PENDING`; `-1` if closed |
+//! | `String[] ruleNames(long h)`                   | rule names in configuration order; `null` if closed |
+//! | `String[] ruleCounterNames()`                  | per-rule counter names                             |
+//! | `long[] ruleCounters(long h)`                  | rules × `ruleCounterNames()`, row-major; `null` if closed |
+//! | `boolean admitsMissingLevel(long h)`           | whether events without a level are candidates (a flatline rule without levels); `false` if closed |
 //! | `String[] drainLogs(long h)`                   | `[level, message, …]`; empty if closed             |
-//! | `String[] close(long h)`                       | `[report, counters, level, message, …]`; `null` if already closed |
+//! | `String[] close(long h)`                       | `[report, counters, ruleCounters, level, message, …]`; `null` if already closed |
 //! | `void injectPanic(long h, int countdown)`      | test-only fault injection                          |
 //!
 //! The buffer layout is documented in [`slots`]:
@@ -55,13 +59,15 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Once};
 
 use jni::objects::{JByteBuffer, JClass, JObject, JObjectArray, JString};
-use jni::sys::{jint, jlong, jlongArray, jobjectArray};
+use jni::sys::{jboolean, jint, jlong, jlongArray, jobjectArray, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use once_cell::sync::Lazy;
-use slack_alert_engine::{BufferedLog, Config, Decision, Engine, LogSink, COUNTER_NAMES};
+use slack_alert_engine::{
+    BufferedLog, Config, Decision, Engine, LogSink, COUNTER_NAMES, RULE_COUNTER_NAMES,
+};
 
 use crate::handles::Registry;
-use crate::slots::{CLOSED, LOGS_PENDING};
+use crate::slots::{CLOSED, DECIDED_MATCHED, DECIDED_UNMATCHED, LOGS_PENDING, UNDECIDED};
 
 /// Log lines kept for the shim between drains.
 const LOG_CAPACITY: usize = 256;
@@ -314,6 +320,28 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_counterNames<'lo
     })
 }
 
+/// A Java `long[]` of `values` (past `i64::MAX`, which no counter reaches, saturated).
+fn long_array(env: &mut JNIEnv<'_>, values: Vec<u64>) -> Result<jlongArray, Failure> {
+    let values: Vec<jlong> = values
+        .into_iter()
+        .map(|v| jlong::try_from(v).unwrap_or(jlong::MAX))
+        .collect();
+    let len = jint::try_from(values.len())
+        .map_err(|_| Failure::IllegalState("too many counters for a Java array".into()))?;
+    let array = env.new_long_array(len)?;
+    env.set_long_array_region(&array, 0, &values)?;
+    Ok(array.into_raw())
+}
+
+/// Comma-separated decimals, as `close` returns counters.
+fn csv(values: &[u64]) -> String {
+    values
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// `long[] counters(long h)`: counter values in `counterNames()` order.
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_counters<'local>(
@@ -321,19 +349,85 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_counters<'local>
     _class: JClass<'local>,
     handle: jlong,
 ) -> jlongArray {
-    entry(&mut env, Some(handle), ptr::null_mut(), |env| {
-        let Some(h) = HANDLES.get(handle) else {
-            return Ok(ptr::null_mut());
-        };
-        let values: Vec<jlong> = h
-            .engine
-            .counters()
-            .into_iter()
-            .map(|v| jlong::try_from(v).unwrap_or(jlong::MAX))
-            .collect();
-        let array = env.new_long_array(values.len() as jint)?;
-        env.set_long_array_region(&array, 0, &values)?;
-        Ok(array.into_raw())
+    entry(
+        &mut env,
+        Some(handle),
+        ptr::null_mut(),
+        |env| match HANDLES.get(handle) {
+            Some(h) => long_array(env, h.engine.counters()),
+            None => Ok(ptr::null_mut()),
+        },
+    )
+}
+
+/// `String[] ruleNames(long h)`: the rules' names in configuration order
+/// (`default` when the options make one rule), as the per-rule gauges are
+/// named.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_ruleNames<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    entry(
+        &mut env,
+        Some(handle),
+        ptr::null_mut(),
+        |env| match HANDLES.get(handle) {
+            Some(h) => {
+                let names = h.engine.rule_names();
+                string_array(env, names.iter().map(String::as_str))
+            }
+            None => Ok(ptr::null_mut()),
+        },
+    )
+}
+
+/// `String[] ruleCounterNames()`: the per-rule counters, in the order of
+/// each row of `ruleCounters`.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_ruleCounterNames<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+) -> jobjectArray {
+    entry(&mut env, None, ptr::null_mut(), |env| {
+        string_array(env, RULE_COUNTER_NAMES.iter().copied())
+    })
+}
+
+/// `long[] ruleCounters(long h)`: `ruleNames().length × ruleCounterNames().length`
+/// values, row-major (rule after rule).
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_ruleCounters<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlongArray {
+    entry(
+        &mut env,
+        Some(handle),
+        ptr::null_mut(),
+        |env| match HANDLES.get(handle) {
+            Some(h) => long_array(env, h.engine.rule_counters()),
+            None => Ok(ptr::null_mut()),
+        },
+    )
+}
+
+/// `boolean admitsMissingLevel(long h)`: true if and only if an event without
+/// a usable level is a candidate (a flatline rule without levels watches every
+/// event); `matchBatch` then marks such slots, and the shim need not ask.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_admitsMissingLevel<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jboolean {
+    entry(&mut env, Some(handle), JNI_FALSE, |_| {
+        Ok(match HANDLES.get(handle) {
+            Some(h) if h.engine.admits_missing_level() => JNI_TRUE,
+            _ => JNI_FALSE,
+        })
     })
 }
 
@@ -371,7 +465,14 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_matchBatch<'loca
         // thread is blocked in this call, so nothing else touches the bytes.
         let bytes = unsafe { std::slice::from_raw_parts_mut(address, slots::BUFFER_SIZE) };
         let (levels, mask) = slots::split(bytes, count);
-        let matched = h.engine.matcher().match_batch(levels, mask);
+        let matched = if h.engine.admits_missing_level() {
+            // A flatline rule without levels watches every event, whatever
+            // its level, also none or one no rule knows: all are candidates.
+            mask.fill(1);
+            count
+        } else {
+            h.engine.matcher().match_batch(levels, mask)
+        };
         h.engine.note_seen(count as u64);
         Ok(matched as jint | h.pending())
     })
@@ -426,10 +527,14 @@ fn direct_region(
 /// `fields` holds `eventCount × keyRefs.length` values in its first `length`
 /// bytes, event after event, each JSON-encoded in UTF-8 and followed by a
 /// newline (see [`values::decode_lines`]). For each event `k` the engine
-/// either decides (and writes 0 at `MASK_OFFSET + k` of `slots`), or, when
-/// the event gets a Slack message of its own, decides nothing and writes 1:
-/// the shim then sends those events with every field through `submit`.
-/// Returns how many were not decided, `| LOGS_PENDING`.
+/// either decides, writing at `MASK_OFFSET + k` of `slots`
+/// [`DECIDED_UNMATCHED`] (0: no alert rule matched it: conditions, `exclude`,
+/// or only a flatline rule watched it) or [`DECIDED_MATCHED`] (2: a repeat,
+/// below the threshold, held back, ...), or, when a rule posts a message of its
+/// own for it, decides nothing and writes [`UNDECIDED`] (1): the shim then
+/// sends those events with every field through `submit`. The shim reports
+/// events marked 1 or 2 to Logstash's match listener. Returns how many were
+/// not decided, `| LOGS_PENDING`.
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_submitKeys<'local>(
     mut env: JNIEnv<'local>,
@@ -483,14 +588,14 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_submitKeys<'loca
             let event = h
                 .engine
                 .event_from_key_values(values.by_ref().take(width).collect());
-            *flag = 0;
+            *flag = DECIDED_UNMATCHED;
             match h.engine.submit_keys(&event) {
                 None => {
-                    *flag = 1;
+                    *flag = UNDECIDED;
                     undecided += 1;
                 }
                 Some(Decision::Closed) => closed = true,
-                Some(_) => {}
+                Some(decision) => *flag = mask_of(decision),
             }
         }
         if closed {
@@ -498,6 +603,20 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_submitKeys<'loca
         }
         Ok(undecided | h.pending())
     })
+}
+
+/// The `submitKeys` mask value of a decision the engine took: whether an
+/// alert rule matched the event, so that Logstash's `add_field`/`add_tag`
+/// apply to it.
+fn mask_of(decision: Decision) -> u8 {
+    match decision {
+        Decision::Alerted
+        | Decision::Repeat
+        | Decision::RateLimited
+        | Decision::Dropped
+        | Decision::BelowThreshold => DECIDED_MATCHED,
+        Decision::Ignored | Decision::Closed => DECIDED_UNMATCHED,
+    }
 }
 
 /// `int submit(long h, String[] values, int eventCount)`: submits matched
@@ -578,10 +697,11 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_drainLogs<'local
 }
 
 /// `String[] close(long h)`: unregisters the handle, shuts the engine down
-/// (bounded by `shutdown_timeout`) and returns `[report, counters, level,
-/// message, …]`: the one-line shutdown report, the final counter values as
-/// comma-separated decimals in `counterNames()` order, then the log lines
-/// still buffered. Returns `null` if the handle was already closed.
+/// (bounded by `shutdown_timeout`) and returns `[report, counters,
+/// ruleCounters, level, message, …]`: the one-line shutdown report, the final
+/// counter values as comma-separated decimals in `counterNames()` order, the
+/// final per-rule counters the same way in `ruleCounters` order, then the log
+/// lines still buffered. Returns `null` if the handle was already closed.
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_close<'local>(
     mut env: JNIEnv<'local>,
@@ -595,14 +715,9 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_close<'local>(
         // Calls that looked the handle up before the removal still hold it;
         // after shutdown the engine answers them with `Decision::Closed`.
         let report = h.engine.shutdown().to_string();
-        let counters = h
-            .engine
-            .counters()
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut out = vec![report, counters];
+        let counters = csv(&h.engine.counters());
+        let rule_counters = csv(&h.engine.rule_counters());
+        let mut out = vec![report, counters, rule_counters];
         out.extend(drained_pairs(&h.log));
         string_array(env, out.iter().map(String::as_str))
     })

@@ -14,6 +14,10 @@
 //! offset MASK_OFFSET + i           mask byte for event i: 1 = alerts, 0 = not
 //! ```
 //!
+//! `submitKeys` writes the same region for the candidates it is given (by
+//! their index among them): [`DECIDED_UNMATCHED`], [`UNDECIDED`] or
+//! [`DECIDED_MATCHED`].
+//!
 //! The same constants live on the Java side in
 //! `java-shim/plugin/src/main/java/io/slackalert/logstash/NativeEngine.java`;
 //! change both together.
@@ -36,6 +40,15 @@ pub const NO_LEVEL: u8 = 0xFF;
 pub const LOGS_PENDING: i32 = 0x4000_0000;
 /// Returned instead of a count when the handle is closed or unknown.
 pub const CLOSED: i32 = -1;
+/// `submitKeys` mask: decided, and no alert rule matched the event (its
+/// conditions failed, `exclude` silenced it, or only a flatline rule saw it).
+pub const DECIDED_UNMATCHED: u8 = 0;
+/// `submitKeys` mask: not decided; a rule posts a message of its own for the
+/// event, so the shim submits it again with every field. It matched.
+pub const UNDECIDED: u8 = 1;
+/// `submitKeys` mask: decided, and an alert rule matched the event (a repeat,
+/// below the threshold, rate-limited, dropped).
+pub const DECIDED_MATCHED: u8 = 2;
 
 /// Why a batch could not be read.
 ///

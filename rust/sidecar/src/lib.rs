@@ -44,7 +44,7 @@ use std::io::{self, BufReader, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use slack_alert_engine::config::show_duration;
+use slack_alert_engine::config::{show_duration, DEFAULT_RULE};
 use slack_alert_engine::{Config, StderrLog};
 
 use cli::{CheckArgs, Input, RunArgs, SendTestArgs, UsageError};
@@ -106,8 +106,27 @@ impl From<io::Error> for Error {
     }
 }
 
-/// One line about a valid configuration; the webhook only redacted.
+/// One line about a valid configuration; webhooks only redacted.
 pub fn describe_config(config: &Config) -> String {
+    let simple = config.rules.len() == 1 && config.rules[0].name == DEFAULT_RULE;
+    if !simple {
+        let rules: Vec<String> = config
+            .rules
+            .iter()
+            .map(|r| format!("{} ({})", r.name, r.kind.as_str()))
+            .collect();
+        let target = if config.dry_run {
+            "dry_run (nothing is posted)".to_string()
+        } else {
+            let n = config.destinations.len();
+            format!("{n} destination{}", if n == 1 { "" } else { "s" })
+        };
+        return format!(
+            "{} rules: {}; {target}",
+            config.rules.len(),
+            rules.join(", ")
+        );
+    }
     let levels: Vec<&str> = config.levels.iter().map(|l| l.name()).collect();
     let target = match (&config.webhook_url, config.dry_run) {
         (_, true) => "dry_run (nothing is posted)".to_string(),

@@ -1,17 +1,21 @@
 //! `check`: replay JSON lines through the engine on their own time.
 //!
-//! Nothing here starts a thread or posts anything. The engine's pure parts
-//! are composed directly: the [`Matcher`] picks the lines whose level alerts,
-//! the [`Fingerprinter`] names the problem, and the [`Alerter`] decides on a
-//! [`Now`] taken from each event's `@timestamp`, so a day of logs replays in
-//! a second with windows and limits behaving as they would have live.
+//! Nothing here starts a thread or posts anything. The engine's pure core,
+//! its [`RuleSet`], decides about every line on a [`Now`] taken from the
+//! event's `@timestamp`: which rules the event matches (levels, conditions,
+//! `exclude`), thresholds, dedup windows, rate limits, flatline groups; so a
+//! day of logs replays in a second with every rule behaving as it would
+//! have live.
 //!
 //! Time: the first `@timestamp` is time zero; later ones move time forward
 //! and never back (out-of-order lines happen; they are decided at the latest
 //! time seen). A line without a readable `@timestamp` takes the previous
 //! line's time. Between two lines the timers run every [`TICK_MS`] of event
 //! time, as the live engine's timer thread does, while anything is waiting
-//! (an open window, a pending summary); when nothing is, time jumps.
+//! (an open window, a pending summary) or a flatline rule watches a group;
+//! when nothing is, time jumps. A flatline rule needs ticks only until its
+//! longest `silence` has passed without events (every watched group has
+//! been reported by then), so a long gap costs at most that many ticks.
 
 use std::io::{self, BufRead, Write};
 use std::sync::Arc;
@@ -19,11 +23,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::Value;
+use slack_alert_engine::config::DEFAULT_RULE;
 use slack_alert_engine::{
-    Alerter, Config, Counters, Decision, EventShape, Fingerprinter, Level, MatchedEvent, Matcher,
-    MessageKind, Now, Outgoing,
+    Config, Counters, Decision, DestinationKind, EventShape, Level, MatchedEvent, MessageKind, Now,
+    Outgoing, RuleKind, RuleSet, RULE_COUNTER_NAMES,
 };
-use slack_alert_message::{plain, FieldRef};
+use slack_alert_message::plain;
 
 use crate::lines::{parse_event, Line, LineReader};
 use crate::timestamp;
@@ -34,16 +39,29 @@ pub const TICK_MS: u64 = 250;
 /// What happened at one point of a replay.
 #[derive(Debug)]
 pub enum Record {
-    /// A line whose level alerts, and what the engine decided about it.
+    /// A line that an alert rule matched or excluded (or whose flatline
+    /// group logs again), and what the engine decided about it.
     Decision {
         line: u64,
         at: SystemTime,
+        /// The strongest decision over the alert rules it matched;
+        /// [`Decision::Ignored`] if it matched none (it was excluded, or
+        /// only a flatline rule saw it).
         decision: Decision,
-        level: Level,
-        /// The problem's label (`ERROR app.db: timeout after <n> ms`).
+        level: Option<Level>,
+        /// Names of the alert rules it matched, in rule order (a flatline
+        /// rule's heartbeat is not named: with one, every line is one).
+        rules: Vec<String>,
+        /// Names of the rules whose `exclude` silenced it.
+        excluded: Vec<String>,
+        /// The problem's label (`ERROR app.db: timeout after <n> ms`); empty
+        /// when no alert rule matched.
         fingerprint: String,
-        /// The message it caused (an alert), if any.
+        /// The messages it caused (an alert, a threshold alert, a
+        /// flatline group's recovery), if any.
         messages: Vec<Outgoing>,
+        /// Where each message goes.
+        routes: Vec<Route>,
     },
     /// Messages the timers sent after line `line`: a closed window's repeat
     /// report, a summary; at the end of the input, whatever was still open.
@@ -52,11 +70,20 @@ pub enum Record {
         at: SystemTime,
         end_of_input: bool,
         messages: Vec<Outgoing>,
+        /// Where each message goes.
+        routes: Vec<Route>,
     },
     /// A line that is not a JSON event; it was skipped.
     Unparseable { line: u64, problem: String },
     /// A remark about a line that was still used (e.g. an unreadable `@timestamp`).
     Note { line: u64, note: String },
+}
+
+/// Which rule sent a message, and what kind of destination gets it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub rule: String,
+    pub destination: DestinationKind,
 }
 
 /// The totals of a replay.
@@ -66,7 +93,7 @@ pub struct Summary {
     pub lines: u64,
     /// Numbers of the lines that were skipped.
     pub unparseable: Vec<u64>,
-    /// Lines whose level alerts.
+    /// Lines some alert rule matched.
     pub matched: u64,
     /// Matched lines that got their own message.
     pub alerts: u64,
@@ -76,16 +103,29 @@ pub struct Summary {
     pub suppressed: u64,
     /// Matched lines dropped because the send queue was full.
     pub dropped: u64,
-    /// Messages that would have been posted: alerts, repeat reports, summaries.
+    /// Matched lines that counted towards a threshold not reached.
+    pub below_threshold: u64,
+    /// Lines no alert rule matched because an `exclude` silenced them.
+    pub excluded: u64,
+    /// Messages that would have been posted: alerts, repeat reports,
+    /// summaries, flatline alerts and recoveries.
     pub alert_messages: u64,
     pub repeat_messages: u64,
     pub summary_messages: u64,
+    pub flatline_messages: u64,
+    pub recovered_messages: u64,
+    /// Per rule, its name and counters in [`RULE_COUNTER_NAMES`] order.
+    pub rules: Vec<(String, Vec<u64>)>,
 }
 
 impl Summary {
     /// Every message that would have been posted.
     pub fn messages(&self) -> u64 {
-        self.alert_messages + self.repeat_messages + self.summary_messages
+        self.alert_messages
+            + self.repeat_messages
+            + self.summary_messages
+            + self.flatline_messages
+            + self.recovered_messages
     }
 
     fn count_messages(&mut self, messages: &[Outgoing]) {
@@ -94,6 +134,8 @@ impl Summary {
                 MessageKind::Alert => self.alert_messages += 1,
                 MessageKind::Repeat => self.repeat_messages += 1,
                 MessageKind::Summary | MessageKind::Test => self.summary_messages += 1,
+                MessageKind::Flatline => self.flatline_messages += 1,
+                MessageKind::Recovered => self.recovered_messages += 1,
             }
         }
     }
@@ -143,11 +185,10 @@ fn unix_ms(ms: i64) -> SystemTime {
 /// A replay in progress. Feed it lines, then [`Replay::finish`].
 pub struct Replay {
     config: Arc<Config>,
-    matcher: Matcher,
-    fingerprinter: Fingerprinter,
     shape: Arc<EventShape>,
-    level_refs: Vec<FieldRef>,
-    alerter: Alerter,
+    rules: RuleSet,
+    /// The longest flatline `silence`, in ms; 0 without flatline rules.
+    max_silence_ms: u64,
     clock: EventClock,
     summary: Summary,
     max_line_bytes: usize,
@@ -163,25 +204,62 @@ impl Replay {
         };
         let config = Arc::new(config);
         Replay {
-            matcher: Matcher::new(&config.levels),
-            fingerprinter: Fingerprinter::new(config.dedup_fields.clone()),
             shape: EventShape::new(config.event_refs()),
-            level_refs: config
-                .level_refs
-                .iter()
-                .filter_map(|r| FieldRef::parse(r).ok())
-                .collect(),
-            alerter: Alerter::new(
+            rules: RuleSet::new(
                 Arc::clone(&config),
                 Arc::new(Counters::default()),
                 clock.now(),
             ),
+            max_silence_ms: config
+                .rules
+                .iter()
+                .filter(|r| r.kind == RuleKind::Flatline)
+                .map(|r| r.silence.as_millis() as u64)
+                .max()
+                .unwrap_or(0),
             config,
             clock,
             summary: Summary::default(),
             max_line_bytes,
             noted_bad_timestamp: false,
         }
+    }
+
+    /// The names of rules `indices`, as shown.
+    fn names(&self, indices: impl Iterator<Item = usize>) -> Vec<String> {
+        indices
+            .filter_map(|i| self.config.rules.get(i).map(|r| r.name.clone()))
+            .collect()
+    }
+
+    fn routes(&self, messages: &[Outgoing]) -> Vec<Route> {
+        messages
+            .iter()
+            .map(|m| Route {
+                rule: self
+                    .config
+                    .rules
+                    .get(m.rule)
+                    .map(|r| r.name.clone())
+                    .unwrap_or_default(),
+                destination: self
+                    .config
+                    .destinations
+                    .get(m.destination)
+                    .map_or(DestinationKind::Slack, |d| d.kind),
+            })
+            .collect()
+    }
+
+    /// Each rule's `excluded` counter now, to tell which rules excluded a line.
+    fn excluded_counts(&self) -> Vec<u64> {
+        (0..self.config.rules.len())
+            .map(|i| {
+                self.rules
+                    .counters_of(i)
+                    .map_or(0, |c| c.excluded.load(std::sync::atomic::Ordering::Relaxed))
+            })
+            .collect()
     }
 
     /// Decides about the next line of input.
@@ -209,39 +287,62 @@ impl Replay {
             Err(problem) => return self.unparseable(n, format!("{problem}; skipped"), out),
         };
         self.advance(n, &event, out);
-        let Some(level) = self
-            .level_refs
-            .iter()
-            .find_map(|r| r.resolve(&event).filter(|v| !v.is_null()))
-            .and_then(|v| self.matcher.match_json(v))
-        else {
+        let matched = MatchedEvent::from_json(&self.shape, &event);
+        let matching = Arc::clone(self.rules.matching());
+        let level = matching.level(&matched);
+        // Only candidates go on, as in the live engine: an event no rule's
+        // level accepts costs nothing more.
+        let Some(prepared) = matching.prepare(level, &matched) else {
             return;
         };
-        self.summary.matched += 1;
-        let matched = MatchedEvent::from_json(&self.shape, &event);
-        let fingerprint = self.fingerprinter.fingerprint(level, &matched);
         let now = self.clock.now();
         // Timers first, at the event's time, so that what they send is shown
-        // apart from the decision (on_event would run them itself).
+        // apart from the decision (deciding would run them itself).
         self.tick(n - 1, now, out);
+        let before = self.excluded_counts();
         let mut messages = Vec::new();
-        let decision = self
-            .alerter
-            .on_event(level, &fingerprint, &matched, now, &mut messages);
+        let decision = self.rules.apply(&prepared, &matched, now, &mut messages);
+        let excluded: Vec<String> = self.names(
+            self.excluded_counts()
+                .iter()
+                .zip(&before)
+                .enumerate()
+                .filter(|(_, (after, before))| after > before)
+                .map(|(i, _)| i),
+        );
+        let alerting = prepared.matched_alert_rule();
+        if alerting {
+            self.summary.matched += 1;
+        } else if !excluded.is_empty() {
+            self.summary.excluded += 1;
+        }
         match decision {
             Decision::Alerted => self.summary.alerts += 1,
             Decision::Repeat => self.summary.repeats += 1,
             Decision::RateLimited => self.summary.suppressed += 1,
             Decision::Dropped => self.summary.dropped += 1,
+            Decision::BelowThreshold => self.summary.below_threshold += 1,
             Decision::Ignored | Decision::Closed => {}
         }
         self.summary.count_messages(&messages);
+        // A flatline rule's heartbeat (a line only it matched, with nothing
+        // to say) is not shown: with such a rule every line is one.
+        if !alerting && excluded.is_empty() && messages.is_empty() {
+            return;
+        }
         out(Record::Decision {
             line: n,
             at: now.wall,
             decision,
-            level,
-            fingerprint: fingerprint.label,
+            level: prepared.level(),
+            rules: self.names(
+                prepared
+                    .rules()
+                    .filter(|i| self.config.rules[*i].kind == RuleKind::Alert),
+            ),
+            excluded,
+            fingerprint: prepared.label().unwrap_or_default().to_string(),
+            routes: self.routes(&messages),
             messages,
         });
     }
@@ -251,16 +352,18 @@ impl Replay {
     pub fn finish(mut self, out: &mut dyn FnMut(Record)) -> Summary {
         let now = self.clock.now();
         let mut messages = Vec::new();
-        self.alerter.on_shutdown(now, &mut messages);
+        self.rules.on_shutdown(now, &mut messages);
         if !messages.is_empty() {
             self.summary.count_messages(&messages);
             out(Record::Timer {
                 line: self.summary.lines,
                 at: now.wall,
                 end_of_input: true,
+                routes: self.routes(&messages),
                 messages,
             });
         }
+        self.summary.rules = self.rules.rule_counters();
         self.summary
     }
 
@@ -295,8 +398,14 @@ impl Replay {
             return;
         };
         let target = self.clock.moment(ms);
-        let mut t = self.clock.mono_ms + TICK_MS;
-        while t < target && !self.alerter.is_idle() {
+        let from = self.clock.mono_ms;
+        // Past this, with nothing else waiting, a flatline rule has reported
+        // every group it watches: no tick can send anything until an event.
+        let watch_until = from
+            .saturating_add(self.max_silence_ms)
+            .saturating_add(TICK_MS);
+        let mut t = from + TICK_MS;
+        while t < target && (!self.rules.is_idle() || (self.rules.watches() && t <= watch_until)) {
             let now = self.clock.at(t);
             self.tick(n - 1, now, out);
             t += TICK_MS;
@@ -306,13 +415,14 @@ impl Replay {
 
     fn tick(&mut self, after_line: u64, now: Now, out: &mut dyn FnMut(Record)) {
         let mut messages = Vec::new();
-        self.alerter.on_tick(now, &mut messages);
+        self.rules.on_tick(now, &mut messages);
         if !messages.is_empty() {
             self.summary.count_messages(&messages);
             out(Record::Timer {
                 line: after_line,
                 at: now.wall,
                 end_of_input: false,
+                routes: self.routes(&messages),
                 messages,
             });
         }
@@ -368,6 +478,8 @@ fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::Repeat => "REPEAT REPORT",
         MessageKind::Summary => "SUMMARY",
         MessageKind::Test => "TEST",
+        MessageKind::Flatline => "FLATLINE",
+        MessageKind::Recovered => "RECOVERED",
     }
 }
 
@@ -377,8 +489,39 @@ fn decision_name(decision: Decision) -> &'static str {
         Decision::Repeat => "REPEAT",
         Decision::RateLimited => "RATE-LIMITED",
         Decision::Dropped => "DROPPED",
+        Decision::BelowThreshold => "BELOW-THRESHOLD",
         Decision::Ignored => "IGNORED",
         Decision::Closed => "CLOSED",
+    }
+}
+
+/// What a line's record says it was: the decision, or for a line no alert
+/// rule matched, why it is shown at all.
+fn decision_label(decision: Decision, excluded: &[String], human: bool) -> &'static str {
+    match (decision, excluded.is_empty(), human) {
+        (Decision::Ignored, false, true) => "EXCLUDED",
+        (Decision::Ignored, false, false) => "excluded",
+        // Only a flatline rule matched it, and its group logs again.
+        (Decision::Ignored, true, true) => "LOGGING",
+        (Decision::Ignored, true, false) => "logging",
+        (d, _, true) => decision_name(d),
+        (d, _, false) => d.as_str(),
+    }
+}
+
+/// `  [payments, errors]` naming rules, or nothing for the simple form's
+/// one rule (`default`), whose output stays as it always was.
+fn rules_shown(names: &[String]) -> String {
+    let mut distinct: Vec<&str> = Vec::new();
+    for n in names {
+        if !distinct.contains(&n.as_str()) {
+            distinct.push(n);
+        }
+    }
+    if distinct.is_empty() || distinct == [DEFAULT_RULE] {
+        String::new()
+    } else {
+        format!("  [{}]", distinct.join(", "))
     }
 }
 
@@ -389,32 +532,50 @@ pub fn write_human(record: &Record, out: &mut dyn Write, err: &mut dyn Write) ->
         Record::Decision {
             line,
             decision,
+            rules,
+            excluded,
             fingerprint,
             messages,
+            routes,
             ..
         } => {
-            writeln!(
-                out,
-                "line {line}: {}  {fingerprint}",
-                decision_name(*decision)
-            )?;
-            write_messages(messages, out)
+            let label = decision_label(*decision, excluded, true);
+            let mut head = format!("line {line}: {label}");
+            if !fingerprint.is_empty() {
+                head.push_str("  ");
+                head.push_str(fingerprint);
+            }
+            if rules.is_empty() {
+                // A flatline rule's recovery: name the rule that speaks.
+                let speaking: Vec<String> = routes.iter().map(|r| r.rule.clone()).collect();
+                head.push_str(&rules_shown(&speaking));
+            } else {
+                head.push_str(&rules_shown(rules));
+            }
+            if !excluded.is_empty() {
+                head.push_str(&format!("  excluded by [{}]", excluded.join(", ")));
+            }
+            writeln!(out, "{head}")?;
+            write_messages(messages, routes, out)
         }
         Record::Timer {
             line,
             at,
             end_of_input,
             messages,
+            routes,
         } => {
             let kinds: Vec<&str> = messages.iter().map(|m| kind_name(m.kind)).collect();
             let kinds = kinds.join(" + ");
+            let names: Vec<String> = routes.iter().map(|r| r.rule.clone()).collect();
+            let rules = rules_shown(&names);
             if *end_of_input {
-                writeln!(out, "end of input (after line {line}): {kinds}")?;
+                writeln!(out, "end of input (after line {line}): {kinds}{rules}")?;
             } else {
                 let when = slack_alert_message::human::utc_date_time(*at);
-                writeln!(out, "{when} UTC, after line {line}: {kinds}")?;
+                writeln!(out, "{when} UTC, after line {line}: {kinds}{rules}")?;
             }
-            write_messages(messages, out)
+            write_messages(messages, routes, out)
         }
         Record::Unparseable { line, problem } => {
             // Flushed first, so that on a terminal the report shows in place.
@@ -428,8 +589,29 @@ pub fn write_human(record: &Record, out: &mut dyn Write, err: &mut dyn Write) ->
     }
 }
 
-fn write_messages(messages: &[Outgoing], out: &mut dyn Write) -> io::Result<()> {
-    for m in messages {
+/// Most characters of a JSON destination's body shown by the human output
+/// (`--json` has it whole).
+const SHOWN_BODY_CHARS: usize = 2000;
+
+/// Each message under its record: a Slack message as Slack would show it,
+/// a JSON destination's body as the compact JSON it would post, with the
+/// rule it came from when rules are named.
+fn write_messages(messages: &[Outgoing], routes: &[Route], out: &mut dyn Write) -> io::Result<()> {
+    let several = routes.iter().any(|r| r.rule != routes[0].rule);
+    for (i, m) in messages.iter().enumerate() {
+        let route = routes.get(i);
+        if several {
+            if let Some(r) = route {
+                writeln!(out, "    ({})", r.rule)?;
+            }
+        }
+        if route.is_some_and(|r| r.destination == DestinationKind::Json) {
+            let body = m.payload.to_string();
+            let shown: String = body.chars().take(SHOWN_BODY_CHARS).collect();
+            let more = if shown.len() < body.len() { "…" } else { "" };
+            writeln!(out, "    json webhook body: {shown}{more}")?;
+            continue;
+        }
         for text_line in plain::to_text(&m.payload).lines() {
             writeln!(out, "    {text_line}")?;
         }
@@ -472,14 +654,49 @@ pub fn write_human_summary(summary: &Summary, out: &mut dyn Write) -> io::Result
     writeln!(out, "  repeats       {}", summary.repeats)?;
     writeln!(out, "  suppressed    {}", summary.suppressed)?;
     writeln!(out, "  dropped       {}", summary.dropped)?;
-    writeln!(
-        out,
-        "  messages      {} ({} alerts, {} repeat reports, {} summaries)",
-        summary.messages(),
-        summary.alert_messages,
-        summary.repeat_messages,
-        summary.summary_messages
-    )
+    // Lines only rules with thresholds or excludes can produce: shown when
+    // there were any, so the simple form's summary stays as it was.
+    if summary.below_threshold > 0 {
+        writeln!(out, "  below thresh. {}", summary.below_threshold)?;
+    }
+    if summary.excluded > 0 {
+        writeln!(out, "  excluded      {}", summary.excluded)?;
+    }
+    let mut kinds = format!(
+        "{} alerts, {} repeat reports, {} summaries",
+        summary.alert_messages, summary.repeat_messages, summary.summary_messages
+    );
+    if summary.flatline_messages + summary.recovered_messages > 0 {
+        kinds.push_str(&format!(
+            ", {} flatline, {} recovered",
+            summary.flatline_messages, summary.recovered_messages
+        ));
+    }
+    writeln!(out, "  messages      {} ({kinds})", summary.messages())?;
+    let named = summary.rules.len() > 1
+        || summary
+            .rules
+            .first()
+            .is_some_and(|(n, _)| n != DEFAULT_RULE);
+    if named {
+        writeln!(out)?;
+        writeln!(out, "rules")?;
+        for (name, values) in &summary.rules {
+            let shown: Vec<String> = RULE_COUNTER_NAMES
+                .iter()
+                .zip(values)
+                .filter(|(_, v)| **v > 0)
+                .map(|(n, v)| format!("{n} {v}"))
+                .collect();
+            let shown = if shown.is_empty() {
+                "nothing matched".to_string()
+            } else {
+                shown.join(", ")
+            };
+            writeln!(out, "  {name}: {shown}")?;
+        }
+    }
+    Ok(())
 }
 
 /// A decision as a JSON line; fields in this order.
@@ -488,9 +705,17 @@ struct DecisionLine<'a> {
     line: u64,
     at: String,
     decision: &'static str,
-    level: &'static str,
+    level: Option<&'static str>,
     fingerprint: &'a str,
+    /// The rules the line matched.
+    rules: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    excluded: &'a [String],
     messages: Vec<&'a Value>,
+    /// The rule of each message.
+    message_rules: Vec<&'a str>,
+    /// Each message's destination kind: `slack` or `json`.
+    message_destinations: Vec<&'static str>,
 }
 
 /// Messages sent by the timers as a JSON line.
@@ -503,6 +728,10 @@ struct TimerLine<'a> {
     end_of_input: bool,
     kinds: Vec<&'static str>,
     messages: Vec<&'a Value>,
+    /// The rule of each message.
+    rules: Vec<&'a str>,
+    /// Each message's destination kind: `slack` or `json`.
+    destinations: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -519,7 +748,30 @@ struct SummaryFields<'a> {
     repeats: u64,
     suppressed: u64,
     dropped: u64,
+    below_threshold: u64,
+    excluded: u64,
     messages: u64,
+    /// Per rule, in rule order: its name, then its counters.
+    rules: Vec<RuleTotals<'a>>,
+}
+
+/// `{"name": ..., "matched": ..., ...}`: counters in [`RULE_COUNTER_NAMES`]
+/// order (a `serde_json::Map` would sort them).
+struct RuleTotals<'a> {
+    name: &'a str,
+    values: &'a [u64],
+}
+
+impl Serialize for RuleTotals<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1 + self.values.len()))?;
+        map.serialize_entry("name", self.name)?;
+        for (name, value) in RULE_COUNTER_NAMES.iter().zip(self.values) {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 fn payloads(messages: &[Outgoing]) -> Vec<&Value> {
@@ -535,36 +787,38 @@ pub fn write_json(record: &Record, out: &mut dyn Write, err: &mut dyn Write) -> 
             at,
             decision,
             level,
+            rules,
+            excluded,
             fingerprint,
             messages,
+            routes,
         } => serde_json::to_string(&DecisionLine {
             line: *line,
             at: rfc3339(*at),
-            decision: decision.as_str(),
-            level: level.name(),
+            decision: decision_label(*decision, excluded, false),
+            level: level.map(Level::name),
             fingerprint,
+            rules,
+            excluded,
             messages: payloads(messages),
+            message_rules: routes.iter().map(|r| r.rule.as_str()).collect(),
+            message_destinations: routes.iter().map(|r| r.destination.as_str()).collect(),
         }),
         Record::Timer {
             line,
             at,
             end_of_input,
             messages,
+            routes,
         } => serde_json::to_string(&TimerLine {
             line: *line,
             at: rfc3339(*at),
             timer: true,
             end_of_input: *end_of_input,
-            kinds: messages
-                .iter()
-                .map(|m| match m.kind {
-                    MessageKind::Alert => "alert",
-                    MessageKind::Repeat => "repeat",
-                    MessageKind::Summary => "summary",
-                    MessageKind::Test => "test",
-                })
-                .collect(),
+            kinds: messages.iter().map(|m| m.kind.as_str()).collect(),
             messages: payloads(messages),
+            rules: routes.iter().map(|r| r.rule.as_str()).collect(),
+            destinations: routes.iter().map(|r| r.destination.as_str()).collect(),
         }),
         Record::Unparseable { .. } | Record::Note { .. } => {
             return write_human(record, &mut io::sink(), err)
@@ -584,7 +838,14 @@ pub fn write_json_summary(summary: &Summary, out: &mut dyn Write) -> io::Result<
             repeats: summary.repeats,
             suppressed: summary.suppressed,
             dropped: summary.dropped,
+            below_threshold: summary.below_threshold,
+            excluded: summary.excluded,
             messages: summary.messages(),
+            rules: summary
+                .rules
+                .iter()
+                .map(|(name, values)| RuleTotals { name, values })
+                .collect(),
         },
     })
     .map_err(io::Error::other)?;

@@ -150,17 +150,19 @@ impl Hub {
         }
     }
 
-    /// Hands one event to the engine. Only an event whose level alerts is
-    /// picked apart, so the common case costs one field lookup.
+    /// Hands one event to the engine. Only a candidate (its level is one some
+    /// rule accepts) is picked apart, so the common case costs one field
+    /// lookup; with a flatline rule without levels every event is one.
     pub(crate) fn ingest(&self, event: &Value) {
         self.engine.note_seen(1);
-        let alerts = self
-            .level_refs
-            .iter()
-            .find_map(|r| r.resolve(event).filter(|v| !v.is_null()))
-            .and_then(|v| self.engine.matcher().match_json(v))
-            .is_some();
-        if alerts {
+        let candidate = self.engine.admits_missing_level()
+            || self
+                .level_refs
+                .iter()
+                .find_map(|r| r.resolve(event).filter(|v| !v.is_null()))
+                .and_then(|v| self.engine.matcher().match_json(v))
+                .is_some();
+        if candidate {
             let matched = self.engine.event_from_json(event);
             self.engine.submit(&matched);
         }
