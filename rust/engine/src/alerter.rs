@@ -425,6 +425,9 @@ impl Alerter {
             title: self.rule().title.as_ref(),
             format: self.rule().format.as_ref(),
             mention: self.rule().mention(Some(level)),
+            link: None,
+            occurrences: None,
+            rule: None,
         };
         let _ = extras;
         let message = Outgoing {
@@ -567,6 +570,7 @@ impl Alerter {
                 first_seen: closed.first_seen,
                 window: self.rule().dedup_window,
                 service: closed.service.as_deref(),
+                rule: None,
             };
             let message = Outgoing {
                 kind: MessageKind::Repeat,
@@ -604,6 +608,7 @@ impl Alerter {
             undelivered: self.pending.undelivered,
             evicted: self.pending.evicted,
             since: self.pending.since.unwrap_or(now.wall),
+            rule: None,
         };
         let message = Outgoing {
             kind: MessageKind::Summary,

@@ -20,6 +20,9 @@ fn alert(event: &Value, title: Option<&Template>, format: Option<&Template>) -> 
         title,
         format,
         mention: None,
+        link: None,
+        occurrences: None,
+        rule: None,
     };
     render_alert(&view, &Style::default())
 }

@@ -13,7 +13,15 @@
 //! - [`render`]: Block Kit payloads for an alert, a repeat notice, a
 //!   rate-limit summary and a test message, always within Slack's
 //!   [`limits`] (a breach loses the whole message);
-//! - [`plain`]: any payload as terminal text, for dry runs.
+//! - [`plain`]: any payload as terminal text, for dry runs;
+//! - [`Mention`] and [`LinkTemplate`]: the operator-written mentions and
+//!   link buttons an alert may carry, validated, with event values in a
+//!   link percent-encoded;
+//! - [`render_flatline`]: the message for a service that went silent and
+//!   the one for when it logs again;
+//! - [`JsonBody`]: the body of a generic JSON webhook (Teams, Mattermost,
+//!   dashboards) from an operator's JSON template, event values kept typed
+//!   and bounded.
 //!
 //! # Example
 //!
@@ -34,6 +42,9 @@
 //!     title: None,
 //!     format: None,
 //!     mention: None,
+//!     link: None,
+//!     occurrences: None,
+//!     rule: None,
 //! };
 //! let payload = render_alert(&view, &Style::default());
 //!
@@ -51,16 +62,22 @@ pub mod ecs;
 pub mod escape;
 pub mod field_ref;
 pub mod human;
+pub mod json_body;
 pub mod limits;
+pub mod link;
+pub mod mention;
 pub mod plain;
 pub mod render;
 pub mod template;
 pub mod truncate;
 
 pub use field_ref::{FieldRef, FieldRefError};
+pub use json_body::{AlertMeta, JsonBody, JsonBodyError};
+pub use link::{Link, LinkError, LinkTemplate};
+pub use mention::Mention;
 pub use render::{
-    render_alert, render_repeat, render_summary, render_test, AlertView, RepeatView, Style,
-    SummaryView,
+    render_alert, render_flatline, render_repeat, render_summary, render_test, AlertView,
+    FlatlineView, Occurrences, RepeatView, Style, SummaryView,
 };
 pub use template::{Template, TemplateError};
 

@@ -30,6 +30,15 @@ pub const FIELD_TEXT_MAX: usize = 2000;
 /// A `context` block has at most 10 elements.
 pub const CONTEXT_ELEMENTS_MAX: usize = 10;
 
+/// An `actions` block has at most 25 elements.
+pub const ACTIONS_ELEMENTS_MAX: usize = 25;
+
+/// A button's `plain_text` label holds at most 75 characters.
+pub const BUTTON_TEXT_MAX: usize = 75;
+
+/// A button's `url` holds at most 3000 characters.
+pub const BUTTON_URL_MAX: usize = 3000;
+
 /// At most 100 attachments per message (more is `too_many_attachments`).
 pub const MAX_ATTACHMENTS: usize = 100;
 
@@ -224,10 +233,46 @@ impl Checker {
                     }
                 }
             }
+            "actions" => {
+                let elements = block.get("elements").and_then(Value::as_array);
+                let n = elements.map_or(0, Vec::len);
+                if n == 0 || n > ACTIONS_ELEMENTS_MAX {
+                    self.fail(
+                        path,
+                        format!("actions has {n} elements (1 to {ACTIONS_ELEMENTS_MAX})"),
+                    );
+                }
+                for (i, element) in elements.into_iter().flatten().enumerate() {
+                    if element.get("type").and_then(Value::as_str) == Some("button") {
+                        self.button(element, &format!("{path}.elements[{i}]"));
+                    }
+                }
+            }
             "" => self.fail(path, "block has no type".into()),
             // Other block types have limits of their own that our builders
             // never use; they are not checked.
             _ => {}
+        }
+    }
+
+    fn button(&mut self, button: &Value, path: &str) {
+        let text = button.get("text");
+        if text.and_then(|t| t.get("type")).and_then(Value::as_str) != Some("plain_text") {
+            self.fail(path, "button text must be plain_text".into());
+        }
+        self.text_object(text, &format!("{path}.text"), BUTTON_TEXT_MAX);
+        match button.get("url") {
+            None => {}
+            Some(Value::String(url)) => {
+                let n = char_len(url);
+                if n == 0 || n > BUTTON_URL_MAX {
+                    self.fail(
+                        &format!("{path}.url"),
+                        format!("has {n} characters (1 to {BUTTON_URL_MAX})"),
+                    );
+                }
+            }
+            Some(_) => self.fail(&format!("{path}.url"), "is not a string".into()),
         }
     }
 
@@ -302,6 +347,20 @@ mod tests {
             .collect();
         let context = json!({"type": "context", "elements": elements});
         assert!(!problems(json!({"text": "x", "blocks": [context]})).is_empty());
+        let button = |text: String, url: String| {
+            json!({"type": "actions", "elements": [{"type": "button",
+                "text": {"type": "plain_text", "text": text}, "url": url}]})
+        };
+        let ok = button("x".repeat(75), format!("https://{}", "a".repeat(2992)));
+        assert!(problems(json!({"text": "x", "blocks": [ok]})).is_empty());
+        let wide = button(long(76), "https://x".into());
+        assert!(!problems(json!({"text": "x", "blocks": [wide]})).is_empty());
+        let far = button("x".into(), format!("https://{}", "a".repeat(2993)));
+        assert!(!problems(json!({"text": "x", "blocks": [far]})).is_empty());
+        let blank = button(" ".into(), "https://x".into());
+        assert!(!problems(json!({"text": "x", "blocks": [blank]})).is_empty());
+        let none = json!({"type": "actions", "elements": []});
+        assert!(!problems(json!({"text": "x", "blocks": [none]})).is_empty());
         let blocks: Vec<Value> = (0..51).map(|_| json!({"type": "divider"})).collect();
         assert!(!problems(json!({"text": "x", "blocks": blocks})).is_empty());
         let attachments: Vec<Value> = (0..101).map(|_| json!({"color": "#000"})).collect();

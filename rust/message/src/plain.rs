@@ -337,10 +337,15 @@ fn element_summary(element: &Value) -> String {
                 .map(str::to_string)
         })
         .unwrap_or_default();
-    if text.is_empty() {
+    let summary = if text.is_empty() {
         kind.to_string()
     } else {
         format!("{kind}: {text}")
+    };
+    // A link button shows where it leads, so a dry run can be checked.
+    match element.get("url").and_then(Value::as_str) {
+        Some(url) => format!("{summary} ({url})"),
+        None => summary,
     }
 }
 
@@ -401,6 +406,9 @@ mod tests {
             title: None,
             format: None,
             mention: Some("<!here>"),
+            link: None,
+            occurrences: None,
+            rule: None,
         };
         let style = Style {
             channel: Some("#ops".into()),
@@ -435,6 +443,7 @@ notification: @here ERROR in checkout: payment failed <!channel> & more
                 first_seen: UNIX_EPOCH + Duration::from_secs(3600),
                 window: Duration::from_secs(60),
                 service: Some("db"),
+                rule: None,
             },
             &Style::default(),
         );
@@ -459,6 +468,7 @@ notification: @here ERROR in checkout: payment failed <!channel> & more
                 undelivered: 0,
                 evicted: 0,
                 since: UNIX_EPOCH,
+                rule: None,
             },
             &Style::default(),
         );
@@ -471,6 +481,63 @@ notification: @here ERROR in checkout: payment failed <!channel> & more
         let test = to_text(&render_test(&Style::default()));
         assert!(test.contains("▌ green (#2eb886)"), "{test}");
         assert!(test.contains("== ✅ slack_alert test message =="), "{test}");
+    }
+
+    #[test]
+    fn threshold_link_and_flatline_messages() {
+        use crate::render::{render_flatline, FlatlineView, Occurrences};
+        use crate::{Link, LinkTemplate};
+        let event =
+            json!({"service.name": "checkout", "message": "card declined", "trace.id": "t 1"});
+        let template = LinkTemplate::parse("https://k.test/?q=%{[trace.id]}").unwrap();
+        let view = AlertView {
+            level: "ERROR",
+            raw_level: None,
+            fields: &event,
+            title: None,
+            format: None,
+            mention: None,
+            link: Some(Link {
+                template: &template,
+                text: "Open logs",
+            }),
+            occurrences: Some(Occurrences {
+                count: 5,
+                within: Duration::from_secs(60),
+                group: Some(("[service.name]", "checkout")),
+            }),
+            rule: Some("payments"),
+        };
+        let text = to_text(&render_alert(&view, &Style::default()));
+        assert!(
+            text.contains("▌ 5 events within 1m for `service.name` = checkout\n▌ card declined\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "▌ [actions: button: Open logs (https://k.test/?q=t%201)]\n▌ · *Rule:* payments\n"
+            ),
+            "{text}"
+        );
+
+        let flat = FlatlineView {
+            rule: "silence",
+            group_ref: "[service.name]",
+            group: "checkout",
+            silence: Duration::from_secs(600),
+            last_seen: UNIX_EPOCH,
+            mention: Some("<!here>"),
+            recovered_after: None,
+        };
+        let text = to_text(&render_flatline(&flat, &Style::default()));
+        assert!(
+            text.contains("notification: @here 🔇 checkout stopped logging"),
+            "{text}"
+        );
+        assert!(
+            text.contains("▌ == 🔇 checkout stopped logging =="),
+            "{text}"
+        );
     }
 
     #[test]

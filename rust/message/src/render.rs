@@ -25,11 +25,13 @@ use serde_json::{json, Map, Value};
 
 use crate::ecs::{self, EcsField};
 use crate::escape::{escape_mrkdwn, replace_controls};
+use crate::field_ref::FieldRef;
 use crate::human;
 use crate::limits::{
     ALERT_FALLBACK_MAX, FALLBACK_TEXT_MAX, FIELD_TEXT_MAX, HEADER_MAX, MAX_BLOCKS, MESSAGE_BUDGET,
     SECTION_FIELDS_MAX, SECTION_TEXT_MAX,
 };
+use crate::link::{Link, DEFAULT_LINK_TEXT, LINK_TEXT_MAX};
 use crate::template::{char_prefix, value_text, Template};
 use crate::truncate::{char_len, truncate_chars};
 use crate::Fields;
@@ -41,6 +43,14 @@ pub const FIELD_VALUE_MAX: usize = 300;
 
 /// The most characters an operator-written mention may take.
 pub const MENTION_MAX: usize = 200;
+
+/// The most characters a rule name shows (names are at most 64 by
+/// validation; this only bounds what a caller passes).
+pub const RULE_MAX: usize = 100;
+
+/// The most characters a field reference shows in a threshold or flatline
+/// line.
+pub const REFERENCE_MAX: usize = 100;
 
 /// The most characters a fingerprint label shows in a repeat notice.
 pub const LABEL_MAX: usize = 1000;
@@ -101,8 +111,52 @@ pub struct AlertView<'a> {
     /// Operator template for the body; `None` renders the default body.
     pub format: Option<&'a Template>,
     /// Operator-written text put verbatim at the start of `text` and of the
-    /// first section, e.g. `<!here>`.
+    /// first section, e.g. `<!here>` (see [`crate::Mention`]).
     pub mention: Option<&'a str>,
+    /// A button to the logs: an `actions` block after the body, left out
+    /// when the URL would break Slack's limit ([`crate::LinkTemplate::render`]
+    /// gives `None`).
+    pub link: Option<Link<'a>>,
+    /// Set for a threshold alert: the first section says how many events
+    /// within what window (and for which group) made this alert.
+    pub occurrences: Option<Occurrences<'a>>,
+    /// The rule that matched, shown in a context line at the end unless it
+    /// is `default` (the rule of a configuration without `rules`).
+    pub rule: Option<&'a str>,
+}
+
+/// How many matching events made a threshold alert.
+#[derive(Clone, Copy, Debug)]
+pub struct Occurrences<'a> {
+    /// Matching events counted in the window.
+    pub count: u64,
+    /// The threshold window.
+    pub within: Duration,
+    /// The `group_by` reference (operator text) and the group's value
+    /// (event data: escaped); `None` when counting per fingerprint.
+    pub group: Option<(&'a str, &'a str)>,
+}
+
+/// A flatline alert (a group that was logging went silent) or, with
+/// `recovered_after`, the notice that it is logging again.
+#[derive(Clone, Copy, Debug)]
+pub struct FlatlineView<'a> {
+    /// The flatline rule's name.
+    pub rule: &'a str,
+    /// The `group_by` reference, e.g. `[service.name]` (operator text).
+    pub group_ref: &'a str,
+    /// The group's value, e.g. `checkout` (event data: escaped).
+    pub group: &'a str,
+    /// The configured silence.
+    pub silence: Duration,
+    /// When the group last logged before it went silent.
+    pub last_seen: SystemTime,
+    /// Operator-written mention leading the silent alert; never used on the
+    /// recovered notice.
+    pub mention: Option<&'a str>,
+    /// `Some(gap)` renders the recovered notice: the group logged again
+    /// after `gap` of silence.
+    pub recovered_after: Option<Duration>,
 }
 
 /// A notice that an alert already posted kept happening.
@@ -120,6 +174,8 @@ pub struct RepeatView<'a> {
     pub window: Duration,
     /// The service it came from, if known (event data: escaped).
     pub service: Option<&'a str>,
+    /// The rule, shown in the context line unless it is `default`.
+    pub rule: Option<&'a str>,
 }
 
 /// What the rate limiter and the sender could not post individually.
@@ -140,6 +196,9 @@ pub struct SummaryView<'a> {
     pub evicted: u64,
     /// The start of the period summarised.
     pub since: SystemTime,
+    /// The rule summarised, shown in the context line unless it is
+    /// `default`.
+    pub rule: Option<&'a str>,
 }
 
 /// The side-bar colour for a canonical level name (case-insensitive):
@@ -179,6 +238,12 @@ pub fn render_alert(view: &AlertView<'_>, style: &Style) -> Value {
         .filter(|m| !m.is_empty())
         .map(|m| truncate_chars(m, MENTION_MAX).into_owned());
     let subject = Subject::of(view.fields);
+    let occurrences = view.occurrences.as_ref().map(occurrences_line);
+    let context = rule_label(view.rule).map(|rule| vec![format!("*Rule:* {rule}")]);
+    let link = view
+        .link
+        .as_ref()
+        .and_then(|link| link_block(link, view.fields));
     let mut budget = Budget::new(MESSAGE_BUDGET);
 
     // The rendered format is needed for the fallback text, so render it once.
@@ -191,12 +256,30 @@ pub fn render_alert(view: &AlertView<'_>, style: &Style) -> Value {
     let fallback = alert_fallback(view, level, &subject, body.as_deref(), mention.as_deref());
     budget.spend(&header);
     budget.spend(&fallback);
+    for element in context.iter().flatten() {
+        budget.spend(element);
+    }
+    if let Some((_, text)) = &link {
+        budget.spend(text);
+    }
+    // A threshold alert leads with its count, and the mention with it.
+    let lead = occurrences
+        .as_ref()
+        .map(|line| lead_with(&mut mention.as_deref(), line.clone()));
+    if let Some(lead) = &lead {
+        budget.spend(lead);
+    }
+    let body_mention = if lead.is_some() {
+        None
+    } else {
+        mention.as_deref()
+    };
 
     let mut sections = match &body {
-        Some(body) => format_sections(body, &mut budget, mention.as_deref()),
-        None => default_sections(view, level, &mut budget, mention.as_deref()),
+        Some(body) => format_sections(body, &mut budget, body_mention),
+        None => default_sections(view, level, &mut budget, body_mention),
     };
-    if let Some(mention) = &mention {
+    if let Some(mention) = body_mention {
         if !sections.iter().any(|s| s.get("text").is_some()) {
             // Only fields (or nothing) to show: the mention gets its own text.
             match sections.first_mut().and_then(Value::as_object_mut) {
@@ -209,9 +292,75 @@ pub fn render_alert(view: &AlertView<'_>, style: &Style) -> Value {
     }
 
     let mut blocks = vec![header_block(&header)];
+    blocks.extend(lead.as_deref().map(section));
     blocks.extend(sections);
-    blocks.truncate(MAX_BLOCKS);
+    // The button and the rule line come last and are never cut off.
+    let tail = usize::from(link.is_some()) + usize::from(context.is_some());
+    blocks.truncate(MAX_BLOCKS - tail);
+    blocks.extend(link.map(|(block, _)| block));
+    blocks.extend(context.as_deref().map(context_block));
     message(&fallback, level_color(level), blocks, style)
+}
+
+/// `5 events within 1m for `service.name` = checkout`.
+fn occurrences_line(occurrences: &Occurrences<'_>) -> String {
+    let mut line = format!(
+        "{} within {}",
+        human::count_of(occurrences.count, "event", "events"),
+        human::duration(occurrences.within)
+    );
+    if let Some((reference, value)) = occurrences.group {
+        line.push_str(&format!(
+            " for {} = {}",
+            reference_text(reference),
+            group_text(value)
+        ));
+    }
+    line
+}
+
+/// A field reference as a code span: `service.name` for `[service.name]`,
+/// `[service][name]` as it is. Operator text, escaped all the same.
+fn reference_text(reference: &str) -> String {
+    let shown = match FieldRef::parse(reference) {
+        Ok(r) if r.segments().len() == 1 => r.segments()[0].clone(),
+        _ => reference.trim().to_string(),
+    };
+    // A backtick would end the code span early.
+    let shown = one_line(&shown.replace('`', "'"), REFERENCE_MAX);
+    format!("`{}`", escape_mrkdwn(&shown))
+}
+
+/// A group's value (event data) on one line, escaped; never empty.
+fn group_text(value: &str) -> String {
+    let value = one_line(value, FIELD_VALUE_MAX);
+    if value.is_empty() {
+        "(empty)".to_string()
+    } else {
+        escape_truncate(&value, FIELD_VALUE_MAX)
+    }
+}
+
+/// The rule name to show, escaped: nothing for `default` or a blank name.
+fn rule_label(rule: Option<&str>) -> Option<String> {
+    let rule = one_line(rule?, RULE_MAX);
+    (!rule.is_empty() && rule != "default").then(|| escape_truncate(&rule, RULE_MAX))
+}
+
+/// The `actions` block with the link button, and the button's label;
+/// `None` when the URL does not fit in a button.
+fn link_block(link: &Link<'_>, fields: &dyn Fields) -> Option<(Value, String)> {
+    let url = link.template.render(fields)?;
+    let mut text = one_line(link.text, LINK_TEXT_MAX);
+    if text.is_empty() {
+        text = DEFAULT_LINK_TEXT.to_string();
+    }
+    let block = json!({"type": "actions", "elements": [{
+        "type": "button",
+        "text": {"type": "plain_text", "text": text, "emoji": true},
+        "url": url,
+    }]});
+    Some((block, text))
 }
 
 /// Renders the notice that an alert kept repeating:
@@ -251,6 +400,9 @@ pub fn render_repeat(view: &RepeatView<'_>, style: &Style) -> Value {
         "*First seen:* {} UTC",
         human::utc_date_time(view.first_seen)
     ));
+    if let Some(rule) = rule_label(view.rule) {
+        context.push(format!("*Rule:* {rule}"));
+    }
     blocks.push(context_block(&context));
 
     let mut fallback = format!(
@@ -333,10 +485,14 @@ pub fn render_summary(view: &SummaryView<'_>, style: &Style) -> Value {
     if !view.top.is_empty() {
         blocks.push(section(&top_list(view.top)));
     }
-    blocks.push(context_block(&[format!(
+    let mut context = vec![format!(
         "Counting since {} UTC",
         human::utc_date_time(view.since)
-    )]));
+    )];
+    if let Some(rule) = rule_label(view.rule) {
+        context.push(format!("*Rule:* {rule}"));
+    }
+    blocks.push(context_block(&context));
 
     let mut fallback = format!(
         "slack_alert summary: {} since {since} UTC",
@@ -353,6 +509,73 @@ pub fn render_summary(view: &SummaryView<'_>, style: &Style) -> Value {
     } else {
         level_color("WARN")
     };
+    message(&fallback, color, blocks, style)
+}
+
+/// Renders a flatline alert: `🔇 checkout stopped logging`, a line saying
+/// for how long nothing came and when the group was last seen, and a
+/// context line with the rule. With `recovered_after` set, renders the
+/// notice that the group is logging again (`✅ checkout is logging again
+/// after 12m`), which never mentions anyone.
+pub fn render_flatline(view: &FlatlineView<'_>, style: &Style) -> Value {
+    let group = group_text(view.group);
+    // The header is plain_text: the group without entities, on one line.
+    let header_group = one_line(view.group, FIELD_VALUE_MAX);
+    let header_group = if header_group.is_empty() {
+        "(empty)".to_string()
+    } else {
+        escape_mrkdwn(&header_group).into_owned()
+    };
+    let field = reference_text(view.group_ref);
+    let last_seen = human::utc_time(view.last_seen);
+    let mut context = vec![format!(
+        "*Last seen:* {} UTC",
+        human::utc_date_time(view.last_seen)
+    )];
+    if let Some(rule) = rule_label(Some(view.rule)) {
+        context.push(format!("*Rule:* {rule}"));
+    }
+
+    let (header, line, fallback, color) = match view.recovered_after {
+        None => {
+            let silence = human::duration(view.silence);
+            let mention = view
+                .mention
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(|m| truncate_chars(m, MENTION_MAX).into_owned());
+            let line = format!(
+                "No events from {field} = {group} for {silence} (last seen at {last_seen} UTC)."
+            );
+            let line = lead_with(&mut mention.as_deref(), line);
+            let mut fallback = mention.map(|m| format!("{m} ")).unwrap_or_default();
+            fallback.push_str(&format!(
+                "🔇 {group} stopped logging: nothing for {silence} (last seen at {last_seen} UTC)"
+            ));
+            context.push(format!("*Silence:* {silence}"));
+            (
+                format!("🔇 {header_group} stopped logging"),
+                line,
+                fallback,
+                level_color("ERROR"),
+            )
+        }
+        Some(gap) => {
+            let gap = human::duration(gap);
+            (
+                format!("✅ {header_group} is logging again"),
+                format!("{field} = {group} is logging again after {gap} of silence."),
+                format!("✅ {group} is logging again after {gap}"),
+                TEST_COLOR,
+            )
+        }
+    };
+    let blocks = vec![
+        header_block(&truncate_chars(&header, HEADER_MAX)),
+        section(&truncate_chars(&line, SECTION_TEXT_MAX)),
+        context_block(&context),
+    ];
+    let fallback = truncate_chars(&fallback, ALERT_FALLBACK_MAX);
     message(&fallback, color, blocks, style)
 }
 
@@ -496,6 +719,13 @@ fn alert_fallback(
         }
     };
     text.push_str(&lead);
+    if let Some(o) = &view.occurrences {
+        text.push_str(&format!(
+            " ({} within {})",
+            human::count_of(o.count, "event", "events"),
+            human::duration(o.within)
+        ));
+    }
     if let Some(first) = first {
         text.push_str(": ");
         text.push_str(&first);
@@ -823,6 +1053,9 @@ mod tests {
             title: None,
             format: None,
             mention: None,
+            link: None,
+            occurrences: None,
+            rule: None,
         };
         let payload = render_alert(&view, &Style::default());
         assert_within_slack_limits(&payload);
@@ -919,6 +1152,9 @@ mod tests {
             title: None,
             format: None,
             mention: None,
+            link: None,
+            occurrences: None,
+            rule: None,
         };
         let payload = render_alert(&view, &Style::default());
         assert_within_slack_limits(&payload);
@@ -1045,6 +1281,9 @@ mod tests {
                             title: templated.then_some(&title),
                             format: templated.then_some(&format),
                             mention: multi.then_some("<!subteam^S123|@oncall>"),
+                            link: None,
+                            occurrences: None,
+                            rule: None,
                         };
                         let payload = render_alert(&view, &Style::default());
                         assert_within_slack_limits(&payload);
@@ -1100,6 +1339,9 @@ mod tests {
             title: Some(&title),
             format: Some(&format),
             mention: Some("<!here>"),
+            link: None,
+            occurrences: None,
+            rule: None,
         };
         let payload = render_alert(&view, &Style::default());
         assert_within_slack_limits(&payload);
@@ -1121,6 +1363,9 @@ mod tests {
             title: None,
             format: Some(&format),
             mention: None,
+            link: None,
+            occurrences: None,
+            rule: None,
         };
         let payload = render_alert(&view, &Style::default());
         assert_within_slack_limits(&payload);
@@ -1148,6 +1393,9 @@ mod tests {
             title: Some(&title),
             format: None,
             mention: None,
+            link: None,
+            occurrences: None,
+            rule: None,
         };
         let payload = render_alert(&view, &Style::default());
         assert_within_slack_limits(&payload);
@@ -1175,6 +1423,9 @@ mod tests {
             title: None,
             format: Some(&format),
             mention: None,
+            link: None,
+            occurrences: None,
+            rule: None,
         };
         let payload = render_alert(&view, &Style::default());
         assert_within_slack_limits(&payload);
@@ -1212,6 +1463,9 @@ mod tests {
             title: None,
             format: None,
             mention: Some("<!here>"),
+            link: None,
+            occurrences: None,
+            rule: None,
         };
         let payload = render_alert(&view, &Style::default());
         assert_within_slack_limits(&payload);
@@ -1261,6 +1515,9 @@ mod tests {
             title: None,
             format: Some(&format),
             mention: None,
+            link: None,
+            occurrences: None,
+            rule: None,
         };
         let payload = render_alert(&view, &Style::default());
         assert_within_slack_limits(&payload);
@@ -1284,6 +1541,9 @@ mod tests {
                     title: None,
                     format: None,
                     mention: None,
+                    link: None,
+                    occurrences: None,
+                    rule: None,
                 },
                 &style,
             ),
@@ -1310,6 +1570,7 @@ mod tests {
             first_seen: at(1_714_572_187),
             window: Duration::from_secs(300),
             service: Some("checkout"),
+            rule: None,
         };
         let payload = render_repeat(&view, &Style::default());
         assert_within_slack_limits(&payload);
@@ -1362,6 +1623,7 @@ mod tests {
             undelivered: 4,
             evicted: 2,
             since: at(1_714_572_187),
+            rule: None,
         };
         let payload = render_summary(&view, &Style::default());
         assert_within_slack_limits(&payload);
@@ -1398,6 +1660,7 @@ mod tests {
             undelivered: 0,
             evicted: 0,
             since: at(0),
+            rule: None,
         };
         let payload = render_summary(&quiet, &Style::default());
         assert_within_slack_limits(&payload);
@@ -1417,6 +1680,308 @@ mod tests {
             .unwrap()
             .contains("slack_alert test message"));
         assert_eq!(block_texts(&payload)[0], "✅ slack_alert test message");
+    }
+
+    fn view_with<'a>(
+        event: &'a Value,
+        link: Option<Link<'a>>,
+        occurrences: Option<Occurrences<'a>>,
+        rule: Option<&'a str>,
+    ) -> AlertView<'a> {
+        AlertView {
+            level: "ERROR",
+            raw_level: None,
+            fields: event,
+            title: None,
+            format: None,
+            mention: None,
+            link,
+            occurrences,
+            rule,
+        }
+    }
+
+    #[test]
+    fn a_link_is_a_button_after_the_body() {
+        let template =
+            crate::LinkTemplate::parse("https://kibana.test/app/discover#/?q=%{[trace.id]}")
+                .unwrap();
+        let mut event = flat_event();
+        event["trace.id"] = json!("x\" onclick <!channel> |https://evil>");
+        let link = Link {
+            template: &template,
+            text: "Open in Kibana",
+        };
+        let payload = render_alert(
+            &view_with(&event, Some(link), None, None),
+            &Style::default(),
+        );
+        assert_within_slack_limits(&payload);
+        let last = blocks(&payload).last().unwrap().clone();
+        assert_eq!(last["type"], "actions");
+        let button = &last["elements"][0];
+        assert_eq!(button["type"], "button");
+        assert_eq!(button["text"]["text"], "Open in Kibana");
+        assert_eq!(
+            button["url"],
+            "https://kibana.test/app/discover#/?q=x%22%20onclick%20%3C%21channel%3E%20%7Chttps%3A%2F%2Fevil%3E"
+        );
+        let all = payload.to_string();
+        assert!(!all.contains("<!channel>"), "{all}");
+
+        // A label that is too long is cut; a blank one gets the default.
+        let long = "가".repeat(100);
+        for (text, shown) in [
+            (long.as_str(), None),
+            ("  ", Some(crate::link::DEFAULT_LINK_TEXT)),
+        ] {
+            let link = Link {
+                template: &template,
+                text,
+            };
+            let payload = render_alert(
+                &view_with(&event, Some(link), None, None),
+                &Style::default(),
+            );
+            assert_within_slack_limits(&payload);
+            let label = blocks(&payload).last().unwrap()["elements"][0]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(char_len(&label) <= LINK_TEXT_MAX);
+            if let Some(shown) = shown {
+                assert_eq!(label, shown);
+            }
+        }
+
+        // A URL over Slack's limit: no button, the alert still goes out.
+        event["trace.id"] = json!("한".repeat(2000));
+        let payload = render_alert(
+            &view_with(&event, Some(link), None, None),
+            &Style::default(),
+        );
+        assert_within_slack_limits(&payload);
+        assert!(blocks(&payload).iter().all(|b| b["type"] != "actions"));
+    }
+
+    #[test]
+    fn a_threshold_alert_leads_with_its_count() {
+        let mut event = flat_event();
+        event["service.name"] = json!("check<!channel>out");
+        let occurrences = Occurrences {
+            count: 5,
+            within: Duration::from_secs(60),
+            group: Some(("[service.name]", "check<!channel>out")),
+        };
+        let view = view_with(&event, None, Some(occurrences), None);
+        let payload = render_alert(&view, &Style::default());
+        assert_within_slack_limits(&payload);
+        let texts = block_texts(&payload);
+        assert_eq!(
+            texts[1],
+            "5 events within 1m for `service.name` = check&lt;!channel&gt;out"
+        );
+        assert_eq!(texts[2], "채팅방 저장 실패: roomId=42");
+        assert!(payload["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("ERROR in check&lt;!channel&gt;out (5 events within 1m): "));
+
+        // With a mention, it leads the count; per fingerprint, no group.
+        let view = AlertView {
+            mention: Some("<!here>"),
+            occurrences: Some(Occurrences {
+                group: None,
+                ..occurrences
+            }),
+            ..view
+        };
+        let payload = render_alert(&view, &Style::default());
+        assert_within_slack_limits(&payload);
+        let texts = block_texts(&payload);
+        assert_eq!(texts[1], "<!here> 5 events within 1m");
+        assert_eq!(texts[2], "채팅방 저장 실패: roomId=42", "mentioned once");
+
+        // Nested references show as written; backticks cannot end the span.
+        let line = occurrences_line(&Occurrences {
+            count: 1,
+            within: Duration::from_secs(5400),
+            group: Some(("[a`b][c]", "")),
+        });
+        assert_eq!(line, "1 event within 1h30m for `[a'b][c]` = (empty)");
+    }
+
+    #[test]
+    fn the_rule_is_named_unless_it_is_the_default() {
+        let event = flat_event();
+        let payload = render_alert(
+            &view_with(&event, None, None, Some("pay<ments>")),
+            &Style::default(),
+        );
+        assert_within_slack_limits(&payload);
+        let last = blocks(&payload).last().unwrap().clone();
+        assert_eq!(last["type"], "context");
+        assert_eq!(last["elements"][0]["text"], "*Rule:* pay&lt;ments&gt;");
+        for rule in [None, Some("default"), Some("  ")] {
+            let payload = render_alert(&view_with(&event, None, None, rule), &Style::default());
+            assert!(blocks(&payload).iter().all(|b| b["type"] != "context"));
+        }
+
+        let repeat = render_repeat(
+            &RepeatView {
+                level: "ERROR",
+                label: "x",
+                count: 2,
+                first_seen: at(0),
+                window: Duration::from_secs(60),
+                service: None,
+                rule: Some("db"),
+            },
+            &Style::default(),
+        );
+        assert_within_slack_limits(&repeat);
+        assert!(blocks(&repeat)[2]["elements"]
+            .to_string()
+            .contains("*Rule:* db"));
+
+        let summary = render_summary(
+            &SummaryView {
+                suppressed: 1,
+                top: &[],
+                repeats: 0,
+                dropped: 0,
+                undelivered: 0,
+                evicted: 0,
+                since: at(0),
+                rule: Some("db"),
+            },
+            &Style::default(),
+        );
+        assert_within_slack_limits(&summary);
+        let context = blocks(&summary).last().unwrap()["elements"].to_string();
+        assert!(context.contains("*Rule:* db"), "{context}");
+    }
+
+    #[test]
+    fn limits_hold_with_every_new_part_at_its_largest() {
+        let template = crate::LinkTemplate::parse(&format!(
+            "https://k.test/{}?q=%{{message}}",
+            "p".repeat(2900)
+        ))
+        .unwrap();
+        let huge = "<&>\n한😀".repeat(200_000);
+        let label = "😀".repeat(200);
+        let rule = "r".repeat(500);
+        for message in [String::new(), "x".into(), huge.clone()] {
+            let mut event = flat_event();
+            event["message"] = json!(message);
+            event["error.stack_trace"] = json!(huge);
+            for format in [
+                None,
+                Some(Template::parse("%{message}\\n%{message}").unwrap()),
+            ] {
+                let view = AlertView {
+                    level: "FATAL",
+                    raw_level: Some("fatal"),
+                    fields: &event,
+                    title: None,
+                    format: format.as_ref(),
+                    mention: Some(&"<!here> ".repeat(40)),
+                    link: Some(Link {
+                        template: &template,
+                        text: &label,
+                    }),
+                    occurrences: Some(Occurrences {
+                        count: u64::MAX,
+                        within: Duration::from_secs(7 * 86_400),
+                        group: Some((&huge, &huge)),
+                    }),
+                    rule: Some(&rule),
+                };
+                let payload = render_alert(&view, &Style::default());
+                assert_within_slack_limits(&payload);
+                let kinds: Vec<&str> = blocks(&payload)
+                    .iter()
+                    .map(|b| b["type"].as_str().unwrap())
+                    .collect();
+                assert_eq!(kinds[0], "header");
+                assert_eq!(kinds[kinds.len() - 1], "context");
+                if message.len() < 10 {
+                    assert_eq!(kinds[kinds.len() - 2], "actions", "{kinds:?}");
+                }
+            }
+        }
+    }
+
+    fn flatline(recovered_after: Option<Duration>) -> FlatlineView<'static> {
+        FlatlineView {
+            rule: "silence",
+            group_ref: "[service.name]",
+            group: "checkout",
+            silence: Duration::from_secs(600),
+            last_seen: at(1_714_572_187),
+            mention: Some("<!here>"),
+            recovered_after,
+        }
+    }
+
+    #[test]
+    fn a_flatline_alert_says_who_went_silent_and_since_when() {
+        let payload = render_flatline(&flatline(None), &Style::default());
+        assert_within_slack_limits(&payload);
+        assert_eq!(payload["attachments"][0]["color"], "#d00000");
+        let texts = block_texts(&payload);
+        assert_eq!(texts[0], "🔇 checkout stopped logging");
+        assert_eq!(
+            texts[1],
+            "<!here> No events from `service.name` = checkout for 10m (last seen at 14:03:07 UTC)."
+        );
+        let context = blocks(&payload)[2]["elements"].to_string();
+        assert!(context.contains("2024-05-01 14:03:07 UTC"), "{context}");
+        assert!(context.contains("*Rule:* silence"), "{context}");
+        assert_eq!(
+            payload["text"],
+            "<!here> 🔇 checkout stopped logging: nothing for 10m (last seen at 14:03:07 UTC)"
+        );
+    }
+
+    #[test]
+    fn a_recovered_notice_never_mentions() {
+        let payload = render_flatline(&flatline(Some(Duration::from_secs(720))), &Style::default());
+        assert_within_slack_limits(&payload);
+        assert_eq!(payload["attachments"][0]["color"], TEST_COLOR);
+        let texts = block_texts(&payload);
+        assert_eq!(texts[0], "✅ checkout is logging again");
+        assert_eq!(
+            texts[1],
+            "`service.name` = checkout is logging again after 12m of silence."
+        );
+        assert_eq!(payload["text"], "✅ checkout is logging again after 12m");
+        assert!(!payload.to_string().contains("<!here>"));
+    }
+
+    #[test]
+    fn flatline_groups_are_event_data() {
+        let huge = "<!channel>\n한😀&".repeat(100_000);
+        for group in ["<!channel>", "", " \n ", huge.as_str()] {
+            for recovered in [None, Some(Duration::from_secs(1))] {
+                let view = FlatlineView {
+                    group,
+                    recovered_after: recovered,
+                    mention: Some(&"<@U1> ".repeat(100)),
+                    rule: &huge,
+                    group_ref: &huge,
+                    ..flatline(None)
+                };
+                let payload = render_flatline(&view, &Style::default());
+                assert_within_slack_limits(&payload);
+                let all = payload.to_string();
+                assert!(!all.contains("<!channel>"), "{all:.300}");
+                if group.trim().is_empty() {
+                    assert!(block_texts(&payload)[0].contains("(empty)"));
+                }
+            }
+        }
     }
 
     #[test]

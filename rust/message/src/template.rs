@@ -151,6 +151,35 @@ impl Template {
     }
 }
 
+/// One piece of a parsed template, for the other renderers of this crate
+/// (link URLs, JSON bodies) that substitute values their own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part<'a> {
+    /// Operator text (with `\n` and `\t` already turned into newline and tab).
+    Literal(&'a str),
+    /// A canonical field reference.
+    Field(&'a str),
+}
+
+impl Template {
+    /// The pieces in order.
+    pub(crate) fn parts(&self) -> impl Iterator<Item = Part<'_>> {
+        self.pieces.iter().map(|piece| match piece {
+            Piece::Literal(text) => Part::Literal(text),
+            Piece::Field { canonical } => Part::Field(canonical),
+        })
+    }
+
+    /// The canonical reference if and only if the template is exactly one
+    /// reference and nothing else (`"%{[a]}"`, not `" %{[a]}"`).
+    pub(crate) fn single_reference(&self) -> Option<&str> {
+        match self.pieces.as_slice() {
+            [Piece::Field { canonical }] => Some(canonical),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Template {
     /// Prints the template text as written.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
