@@ -17,7 +17,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use slack_alert_message::{
-    ecs, render_alert, render_repeat, render_summary, AlertView, Fields, RepeatView, SummaryView,
+    ecs, render_alert, render_flatline, render_repeat, render_summary, AlertMeta, AlertView,
+    Fields, FlatlineView, Link, Occurrences, RepeatView, SummaryView,
 };
 
 use crate::clock::Now;
@@ -130,6 +131,9 @@ pub trait Outbox {
         true
     }
 }
+
+/// The fields of a message that is about no one event.
+static NO_FIELDS: Value = Value::Null;
 
 /// An outbox that is full.
 struct NoRoom;
@@ -418,6 +422,8 @@ impl Alerter {
             .iter()
             .find_map(|r| fields.get(r))
             .and_then(Value::as_str);
+        let config = Arc::clone(&self.config);
+        let rule = &config.rules[self.rule];
         let view = AlertView {
             level: level.name(),
             raw_level,
@@ -425,14 +431,28 @@ impl Alerter {
             title: self.rule().title.as_ref(),
             format: self.rule().format.as_ref(),
             mention: self.rule().mention(Some(level)),
-            link: None,
-            occurrences: None,
-            rule: None,
+            link: rule.link_template.as_ref().map(|template| Link {
+                template,
+                text: &rule.link_text,
+            }),
+            occurrences: extras.occurrences.map(|count| Occurrences {
+                count,
+                within: extras.within,
+                group: extras.group.as_ref().map(|(r, v)| (r.as_str(), v.as_str())),
+            }),
+            rule: Some(&rule.name),
         };
-        let _ = extras;
+        let slack = render_alert(&view, &rule.style);
+        let kind = if extras.occurrences.is_some() {
+            "threshold"
+        } else {
+            "alert"
+        };
+        let group = extras.group.as_ref().map(|(_, v)| v.as_str());
+        let payload = self.for_destination(slack, kind, fields, Some(level.name()), 1, group);
         let message = Outgoing {
             kind: MessageKind::Alert,
-            payload: render_alert(&view, &self.rule().style),
+            payload,
             events: 1,
             undelivered: 0,
             rule: self.rule,
@@ -451,8 +471,7 @@ impl Alerter {
     /// A flatline rule's group went silent: one message, through the rule's
     /// limit (held back, it folds into the summary).
     pub fn post_flatline(&mut self, silent: &Silent, now: Now, outbox: &mut dyn Outbox) {
-        let rule = self.rule();
-        let payload = crate::notice::flatline(rule, &silent.group, silent.last_seen, None);
+        let payload = self.flatline_payload(&silent.group, silent.last_seen, None);
         if self.post_notice(MessageKind::Flatline, payload, &silent.group, now, outbox) {
             Counters::add(&self.rule_counters.flatline_alerts, 1);
         }
@@ -460,10 +479,8 @@ impl Alerter {
 
     /// A silent group logs again.
     pub fn post_recovered(&mut self, recovered: &Recovered, now: Now, outbox: &mut dyn Outbox) {
-        let rule = self.rule();
         let last_seen = now.wall.checked_sub(recovered.after).unwrap_or(now.wall);
-        let payload =
-            crate::notice::flatline(rule, &recovered.group, last_seen, Some(recovered.after));
+        let payload = self.flatline_payload(&recovered.group, last_seen, Some(recovered.after));
         if self.post_notice(
             MessageKind::Recovered,
             payload,
@@ -473,6 +490,69 @@ impl Alerter {
         ) {
             Counters::add(&self.rule_counters.recovered, 1);
         }
+    }
+
+    fn flatline_payload(
+        &self,
+        group: &str,
+        last_seen: SystemTime,
+        recovered_after: Option<Duration>,
+    ) -> Value {
+        let rule = self.rule();
+        let view = FlatlineView {
+            rule: &rule.name,
+            group_ref: rule
+                .group_by
+                .as_deref()
+                .unwrap_or(ecs::SERVICE.candidates[0]),
+            group,
+            silence: rule.silence,
+            last_seen,
+            mention: rule.mention(None),
+            recovered_after,
+        };
+        let kind = if recovered_after.is_some() {
+            "recovered"
+        } else {
+            "flatline"
+        };
+        let slack = render_flatline(&view, &rule.style);
+        self.for_destination(slack, kind, &NO_FIELDS, None, 0, Some(group))
+    }
+
+    /// The body for this rule's destination: the Slack payload as is, or the
+    /// operator's JSON body with the message as plain text in `[@alert]`.
+    fn for_destination(
+        &self,
+        slack: Value,
+        kind: &str,
+        fields: &dyn Fields,
+        level: Option<&str>,
+        count: u64,
+        group: Option<&str>,
+    ) -> Value {
+        let rule = self.rule();
+        let Some(body) = rule.body_template.as_ref() else {
+            return slack;
+        };
+        let title = slack
+            .get("text")
+            .and_then(Value::as_str)
+            .map(|t| slack_alert_message::escape::unescape_mrkdwn(t).into_owned())
+            .unwrap_or_default();
+        let text = slack_alert_message::plain::to_text(&slack);
+        let link = rule.link_template.as_ref().and_then(|t| t.render(fields));
+        let meta = AlertMeta {
+            rule: &rule.name,
+            kind,
+            level,
+            title: &title,
+            text: &text,
+            count,
+            link: link.as_deref(),
+            group,
+        };
+        body.render(fields, &meta)
     }
 
     /// Queues a message that accounts for no event, within the rate limit.
@@ -570,11 +650,20 @@ impl Alerter {
                 first_seen: closed.first_seen,
                 window: self.rule().dedup_window,
                 service: closed.service.as_deref(),
-                rule: None,
+                rule: Some(&self.rule().name),
             };
+            let slack = render_repeat(&view, &self.rule().style);
+            let payload = self.for_destination(
+                slack,
+                "repeat",
+                &NO_FIELDS,
+                Some(closed.level.name()),
+                closed.repeats,
+                None,
+            );
             let message = Outgoing {
                 kind: MessageKind::Repeat,
-                payload: render_repeat(&view, &self.rule().style),
+                payload,
                 events: closed.repeats,
                 undelivered: 0,
                 rule: self.rule,
@@ -608,11 +697,20 @@ impl Alerter {
             undelivered: self.pending.undelivered,
             evicted: self.pending.evicted,
             since: self.pending.since.unwrap_or(now.wall),
-            rule: None,
+            rule: Some(&self.rule().name),
         };
+        let slack = render_summary(&view, &self.rule().style);
+        let payload = self.for_destination(
+            slack,
+            "summary",
+            &NO_FIELDS,
+            None,
+            self.pending.events(),
+            None,
+        );
         let message = Outgoing {
             kind: MessageKind::Summary,
-            payload: render_summary(&view, &self.rule().style),
+            payload,
             events: self.pending.events(),
             undelivered: self.pending.undelivered,
             rule: self.rule,

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use slack_alert_message::{FieldRef, Style, Template};
+use slack_alert_message::{FieldRef, JsonBody, LinkTemplate, Mention, Style, Template};
 
 use crate::conditions::{self, Conditions};
 use crate::level::Level;
@@ -198,13 +198,13 @@ pub struct RuleConfig {
     /// Operator mention text by canonical level name or `default`.
     pub mentions: BTreeMap<String, String>,
     /// `%{}` template of a URL shown as a button.
-    pub link_template: Option<String>,
+    pub link_template: Option<LinkTemplate>,
     pub link_text: String,
     /// Index into [`Config::destinations`].
     pub destination: usize,
     pub destination_kind: DestinationKind,
     /// Required with `destination => json`: the body's JSON template.
-    pub body_template: Option<Value>,
+    pub body_template: Option<JsonBody>,
     pub webhook_url: Option<Webhook>,
     pub style: Style,
     pub title: Option<Template>,
@@ -399,32 +399,12 @@ impl Config {
 fn rendering_refs(rule: &RuleConfig) -> Vec<String> {
     let mut refs = Vec::new();
     if let Some(link) = &rule.link_template {
-        if let Ok(t) = Template::parse(link) {
-            refs.extend(t.references().iter().map(|r| r.to_string()));
-        }
+        refs.extend(link.references());
     }
     if let Some(body) = &rule.body_template {
-        collect_template_refs(body, &mut refs);
+        refs.extend(body.references());
     }
     refs
-}
-
-fn collect_template_refs(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(s) => {
-            if let Ok(t) = Template::parse(s) {
-                out.extend(
-                    t.references()
-                        .iter()
-                        .filter(|r| !r.starts_with("[@alert]"))
-                        .map(|r| r.to_string()),
-                );
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_template_refs(v, out)),
-        Value::Object(map) => map.values().for_each(|v| collect_template_refs(v, out)),
-        _ => {}
-    }
 }
 
 impl TryFrom<Value> for Config {
@@ -767,6 +747,10 @@ fn parse_rule(
                 "must not be empty; remove it to use the default",
             ))
         }
+        Some(s) if slack_alert_message::link::check_text(&s).is_err() => {
+            let e = slack_alert_message::link::check_text(&s).unwrap_err();
+            return Err(ConfigError::new("link_text", e.to_string()));
+        }
         Some(s) if s.chars().count() > MAX_LINK_TEXT_CHARS => {
             return Err(ConfigError::new(
                 "link_text",
@@ -866,128 +850,23 @@ fn parse_rule(
     })
 }
 
-/// Most bytes a `body_template` may have once written out as JSON.
-pub const MAX_BODY_TEMPLATE_BYTES: usize = 256 * 1024;
-
 /// A `body_template`: a map or list given in the configuration, or a string
-/// holding JSON. Every string leaf must be a valid `%{}` template.
-fn check_body_template(v: &Value) -> Result<Value, ConfigError> {
-    let value = match v {
-        Value::String(s) => serde_json::from_str::<Value>(s).map_err(|e| {
-            ConfigError::new(
-                "body_template",
-                format!("is not JSON: {e}; give a map, or a string holding a JSON object"),
-            )
-        })?,
-        other => other.clone(),
-    };
-    if !matches!(value, Value::Object(_) | Value::Array(_)) {
-        return Err(ConfigError::new(
-            "body_template",
-            format!("must be a JSON object or list, got {}", type_name(&value)),
-        ));
-    }
-    if value.to_string().len() > MAX_BODY_TEMPLATE_BYTES {
-        return Err(ConfigError::new("body_template", "is larger than 256 KiB"));
-    }
-    fn walk(v: &Value, path: &mut String) -> Result<(), ConfigError> {
-        match v {
-            Value::String(s) => Template::parse(s)
-                .map(|_| ())
-                .map_err(|e| ConfigError::new("body_template", format!("{path}: {e}"))),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let len = path.len();
-                    path.push_str(&format!("[{i}]"));
-                    walk(item, path)?;
-                    path.truncate(len);
-                }
-                Ok(())
-            }
-            Value::Object(map) => {
-                for (k, item) in map {
-                    let len = path.len();
-                    path.push_str(&format!("[{k:?}]"));
-                    walk(item, path)?;
-                    path.truncate(len);
-                }
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-    walk(&value, &mut String::new())?;
-    Ok(value)
+/// holding JSON; string leaves are `%{}` templates (see [`JsonBody`]).
+fn check_body_template(v: &Value) -> Result<JsonBody, ConfigError> {
+    JsonBody::parse(v).map_err(|e| ConfigError::new("body_template", e.to_string()))
 }
 
 /// A `link_template`: an http(s) URL template whose scheme and host are
 /// operator text (an event cannot send the reader elsewhere).
-fn check_link_template(s: &str) -> Result<String, ConfigError> {
-    let bad = |why: &str| ConfigError::new("link_template", why.to_string());
-    let t = s.trim();
-    let rest = t
-        .strip_prefix("https://")
-        .or_else(|| t.strip_prefix("http://"))
-        .ok_or_else(|| bad("must start with http:// or https://"))?;
-    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = &rest[..host_end];
-    if host.is_empty() {
-        return Err(bad("must name a host after the scheme"));
-    }
-    if host.contains("%{") {
-        return Err(bad(
-            "must not take the host from the event (no %{...} before the path)",
-        ));
-    }
-    if t.chars()
-        .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == '|')
-    {
-        return Err(bad("must not contain spaces, `<`, `>` or `|`"));
-    }
-    Template::parse(t).map_err(|e| ConfigError::new("link_template", e.to_string()))?;
-    Ok(t.to_string())
+fn check_link_template(s: &str) -> Result<LinkTemplate, ConfigError> {
+    LinkTemplate::parse(s.trim()).map_err(|e| ConfigError::new("link_template", e.to_string()))
 }
 
-/// Returns true if and only if `token` is a mention Slack understands.
-fn valid_mention_token(token: &str) -> bool {
-    let id = |s: &str, first: &[u8]| {
-        s.len() >= 2
-            && s.len() <= 40
-            && first.contains(&s.as_bytes()[0])
-            && s.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    };
-    match token {
-        "<!here>" | "<!channel>" | "<!everyone>" => true,
-        _ => {
-            if let Some(inner) = token.strip_prefix("<@").and_then(|t| t.strip_suffix('>')) {
-                id(inner, b"UW")
-            } else if let Some(inner) = token
-                .strip_prefix("<!subteam^")
-                .and_then(|t| t.strip_suffix('>'))
-            {
-                id(inner, b"S")
-            } else {
-                false
-            }
-        }
-    }
-}
-
-/// Checks operator mention text (also the message crate's `Mention`).
+/// Checks operator mention text (see [`Mention`]).
 fn check_mention(option: &str, key: &str, text: &str) -> Result<String, ConfigError> {
-    let text = text.trim();
-    if text.is_empty() || text.split_whitespace().any(|t| !valid_mention_token(t)) {
-        return Err(ConfigError::new(
-            option,
-            format!(
-                "[{key:?}]: {:?} is not a mention; use <!here>, <!channel>, <!everyone>, \
-                 <@U…> (a user id) or <!subteam^S…> (a user group), separated by spaces",
-                shorten(text)
-            ),
-        ));
-    }
-    Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
+    Mention::parse(text)
+        .map(|m| m.as_str().to_string())
+        .map_err(|e| ConfigError::new(option, format!("[{key:?}]: {e}")))
 }
 
 fn shorten(s: &str) -> String {
@@ -1825,7 +1704,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.destinations[0].kind, DestinationKind::Json);
         assert!(!format!("{c:?}").contains("SECRETtoken"));
-        assert!(c.rules[0].body_template.as_ref().unwrap()["text"].is_string());
+        assert!(c.rules[0].body_template.is_some());
     }
 
     #[test]

@@ -40,7 +40,6 @@ pub mod limiter;
 pub mod log;
 pub mod matcher;
 pub mod normalize;
-mod notice;
 pub mod rules;
 pub mod sender;
 pub mod slack_error;

@@ -860,6 +860,27 @@ mod tests {
     }
 
     #[test]
+    fn a_link_button_is_percent_encoded_and_a_threshold_alert_says_how_many() {
+        let mut s = Scenario::new(json!({
+            "link_template": "https://kibana.example/app/discover#/?q=trace.id:%{[trace.id]}",
+            "link_text": "Open trace",
+            "threshold": 2, "threshold_window": "1m", "group_by": "[service.name]",
+        }));
+        let mut e = error("pay", "boom");
+        e["trace.id"] = json!("a b>|<!here>&x");
+        assert_eq!(s.event(0, e.clone()), Decision::BelowThreshold);
+        assert_eq!(s.event(1, e), Decision::Alerted);
+        let payload = &s.sent[0].payload;
+        let text = payload.to_string();
+        assert!(text.contains("Open trace"), "{text}");
+        assert!(text.contains("a%20b%3E%7C%3C%21here%3E%26x"), "{text}");
+        assert!(!text.contains("<!here>"), "{text}");
+        let plain = slack_alert_message::plain::to_text(payload);
+        assert!(plain.contains('2') && plain.contains("pay"), "{plain}");
+        assert!(slack_alert_message::limits::check(payload).is_empty());
+    }
+
+    #[test]
     fn rules_sharing_a_webhook_share_a_destination() {
         let c = Config::try_from(json!({
             "webhook_url": "https://hooks.slack.com/services/T/B/one",
