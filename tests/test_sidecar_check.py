@@ -133,7 +133,23 @@ def test_fixture_decisions_line_by_line(sidecar):
             "repeats": 5,
             "suppressed": 2,
             "dropped": 0,
+            "below_threshold": 0,
+            "excluded": 0,
             "messages": 8,
+            "rules": [
+                {
+                    "name": "default",
+                    "matched": 10,
+                    "excluded": 0,
+                    "below_threshold": 0,
+                    "alerts": 3,
+                    "repeats": 5,
+                    "rate_limited": 2,
+                    "dropped": 0,
+                    "flatline_alerts": 0,
+                    "recovered": 0,
+                }
+            ],
         }
     }
     assert stderr.splitlines() == [
@@ -225,6 +241,7 @@ def test_logback_ecs_sample_with_the_example_config(sidecar):
             "for transaction",
         ),
     ]
+    rules = summary.pop("rules")
     assert summary == {
         "lines": 70,
         "unparseable": [],
@@ -233,8 +250,11 @@ def test_logback_ecs_sample_with_the_example_config(sidecar):
         "repeats": 6,
         "suppressed": 0,
         "dropped": 0,
+        "below_threshold": 0,
+        "excluded": 0,
         "messages": 5,
     }
+    assert [(r["name"], r["matched"], r["alerts"], r["repeats"]) for r in rules] == [("default", 10, 4, 6)]
     # The pipeline's Korean message, rendered from the flat ECS keys.
     first = got[0]["messages"][0]
     body = json.dumps(first, ensure_ascii=False)
@@ -482,3 +502,182 @@ def test_every_option_of_the_wrong_yaml_type_is_named(sidecar, tmp_path, option)
         code, stdout, stderr = check(sidecar, "--config", config)
         assert (code, stdout) == (2, ""), (option, value, stderr)
         assert stderr.startswith(f"slack-alert: {option}: "), (option, value, stderr)
+
+
+# --- Rules (issue 8) ---------------------------------------------------------
+#
+# tests/fixtures/rules-config.yml has one rule of each kind; with
+# rules-events.jsonl every decision follows from the rules:
+#
+#   line  1 09:00:00 INFO api            heartbeat only (silent): not shown
+#   line  2 09:00:01 ERROR api /health   EXCLUDED by errors (payments: not its service)
+#   line  3 09:00:02 ERROR api           ALERTED by errors
+#   line  4 09:00:03 ERROR payments      ALERTED by payments; errors excludes payments
+#   line  5 09:00:04 FATAL payments      ALERTED by payments (<!here>) and hook (JSON body)
+#   lines 6-7 WARN api "pool exhausted"  BELOW-THRESHOLD (db-storm: 1 and 2 of 3 within 1m)
+#   line  8 09:00:30 WARN api            ALERTED: the third within 1m
+#   line  9 09:00:40 INFO worker         heartbeat: not shown
+#   line 10 09:01:00 api, no level       heartbeat (a flatline rule without levels takes it)
+#           09:02:04                     FLATLINE payments (last seen 09:00:04 + 2m)
+#           09:02:40                     FLATLINE worker   (09:00:40 + 2m)
+#           09:03:00                     FLATLINE api      (09:01:00 + 2m: the level-less line counted)
+#   line 11 09:04:00 INFO api            LOGGING: api recovered after 3m
+
+RULES_ARGS = ("--config", FIXTURES / "rules-config.yml", "--input", FIXTURES / "rules-events.jsonl")
+
+
+def test_rules_fixture_decisions_name_their_rules(sidecar):
+    code, stdout, stderr = check(sidecar, *RULES_ARGS, "--json")
+    assert code == 0, stderr
+    got = records(stdout)
+    summary = got.pop()["summary"]
+    shown = []
+    for r in got:
+        if r.get("timer"):
+            shown.append((r["line"], r["at"][11:19], r["kinds"], r["rules"]))
+        else:
+            shown.append((r["line"], r["decision"], r["rules"], r.get("excluded", []), r["message_rules"]))
+    assert shown == [
+        (2, "excluded", [], ["errors"], []),
+        (3, "alerted", ["errors"], [], ["errors"]),
+        (4, "alerted", ["payments"], ["errors"], ["payments"]),
+        (5, "alerted", ["payments", "hook"], ["errors"], ["payments", "hook"]),
+        (6, "below_threshold", ["db-storm"], [], []),
+        (7, "below_threshold", ["db-storm"], [], []),
+        (8, "alerted", ["db-storm"], [], ["db-storm"]),
+        (10, "09:02:04", ["flatline"], ["silent"]),
+        (10, "09:02:40", ["flatline"], ["silent"]),
+        (10, "09:03:00", ["flatline"], ["silent"]),
+        (11, "logging", [], [], ["silent"]),
+    ]
+    by_line = {r["line"]: r for r in got if not r.get("timer")}
+    # Mentions by severity: only the FATAL payments alert pings, and only the
+    # operator's mention, never event text.
+    assert by_line[5]["messages"][0]["text"].startswith("<!here> ")
+    assert "<!here>" not in json.dumps(by_line[4]["messages"])
+    # The JSON destination gets its own body, not a Slack message.
+    assert by_line[5]["message_destinations"] == ["slack", "json"]
+    hook = by_line[5]["messages"][1]
+    assert hook["service"] == "payments" and hook["rule"] == "hook" and hook["kind"] == "alert"
+    assert hook["order"] == 4711, "a leaf that is one reference keeps the value's JSON type"
+    assert "attachments" not in hook and "blocks" not in hook
+    # The flatline messages name the silent services; the recovery names api.
+    flat = [texts(r)[0] for r in got if r.get("timer")]
+    assert ["payments" in flat[0], "worker" in flat[1], "api" in flat[2]] == [True] * 3
+    assert "api" in texts(by_line[11])[0]
+    assert summary["matched"] == 6
+    assert (summary["alerts"], summary["below_threshold"], summary["excluded"]) == (4, 2, 1)
+    assert summary["messages"] == 9
+    rules = {r["name"]: r for r in summary["rules"]}
+    assert [r["name"] for r in summary["rules"]] == ["payments", "errors", "db-storm", "silent", "hook"]
+    assert list(summary["rules"][0]) == [
+        "name", "matched", "excluded", "below_threshold", "alerts", "repeats", "rate_limited", "dropped",
+        "flatline_alerts", "recovered",
+    ]
+    assert (rules["errors"]["matched"], rules["errors"]["excluded"], rules["errors"]["alerts"]) == (1, 3, 1)
+    assert (rules["db-storm"]["below_threshold"], rules["db-storm"]["alerts"]) == (2, 1)
+    assert (rules["silent"]["matched"], rules["silent"]["flatline_alerts"], rules["silent"]["recovered"]) == (11, 3, 1)
+    assert rules["hook"]["alerts"] == 1
+
+
+def test_rules_fixture_in_words(sidecar):
+    code, stdout, stderr = check(sidecar, *RULES_ARGS, env={"HOOK_URL": SECRET_URL})
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    headlines = [line for line in lines if line and not line.startswith(" ")]
+    assert headlines[: headlines.index("summary")] == [
+        "line 2: EXCLUDED  excluded by [errors]",
+        "line 3: ALERTED  ERROR db: connection refused to db-<n>  [errors]",
+        "line 4: ALERTED  ERROR: card declined for order <n>  [payments]  excluded by [errors]",
+        "line 5: ALERTED  FATAL: ledger corrupt  [payments, hook]  excluded by [errors]",
+        "line 6: BELOW-THRESHOLD  WARN: pool exhausted, waiting  [db-storm]",
+        "line 7: BELOW-THRESHOLD  WARN: pool exhausted, waiting  [db-storm]",
+        "line 8: ALERTED  WARN: pool exhausted, waiting  [db-storm]",
+        "2026-11-20 09:02:04 UTC, after line 10: FLATLINE  [silent]",
+        "2026-11-20 09:02:40 UTC, after line 10: FLATLINE  [silent]",
+        "2026-11-20 09:03:00 UTC, after line 10: FLATLINE  [silent]",
+        "line 11: LOGGING  [silent]",
+    ]
+    assert any(line.startswith("    json webhook body: {") for line in lines)
+    summary = lines[lines.index("summary") :]
+    assert "  below thresh. 2" in summary and "  excluded      1" in summary
+    assert summary[summary.index("rules") + 1 :] == [
+        "  payments: matched 2, alerts 2",
+        "  errors: matched 1, excluded 3, alerts 1",
+        "  db-storm: matched 3, below_threshold 2, alerts 1",
+        "  silent: matched 11, flatline_alerts 3, recovered 1",
+        "  hook: matched 1, alerts 1",
+    ]
+
+
+def test_a_flatline_rule_fires_in_event_time_and_a_long_gap_is_cheap(sidecar, tmp_path):
+    config = tmp_path / "c.yml"
+    config.write_text("dry_run: true\nrules:\n  - name: quiet\n    type: flatline\n    silence: 10m\n")
+    lines = [
+        json.dumps({"@timestamp": "2026-11-20T09:00:00Z", "log.level": "INFO", "service.name": "api"}),
+        json.dumps({"@timestamp": "2026-11-20T09:09:59Z", "log.level": "DEBUG", "service.name": "api"}),
+        # A year later: the flatline fired 10 minutes after the last line; the
+        # rest of the gap is skipped, not ticked through.
+        json.dumps({"@timestamp": "2027-11-20T09:00:00Z", "log.level": "INFO", "service.name": "api"}),
+    ]
+    started = time.monotonic()
+    code, stdout, stderr = check(sidecar, "--config", config, "--input", "-", "--json", input_bytes="\n".join(lines).encode())
+    assert code == 0, stderr
+    assert time.monotonic() - started < 10
+    got = records(stdout)
+    events = [(r["line"], r["at"], r.get("kinds") or r["decision"]) for r in got[:-1]]
+    assert events == [
+        (2, "2026-11-20T09:19:59.000Z", ["flatline"]),
+        (3, "2027-11-20T09:00:00.000Z", "logging"),
+    ]
+    assert got[-1]["summary"]["rules"][0]["flatline_alerts"] == 1
+
+
+def test_rules_with_variables_and_errors_naming_the_rule(sidecar, tmp_path):
+    config = tmp_path / "c.yml"
+    config.write_text(
+        "webhook_url: ${SLACK_WEBHOOK_URL}\n"
+        "rules:\n"
+        "  - name: payments\n"
+        "    webhook_url: ${PAY_URL}\n"
+        "  - name: hook\n"
+        "    destination: json\n"
+        "    webhook_url: ${HOOK_URL:https://dashboard.example.com/hook}\n"
+        "    body_template: '{\"text\": \"%{[@alert][text]}\"}'\n"
+    )
+    code, stdout, stderr = check(sidecar, "--config", config, env={"PAY_URL": SECRET_URL})
+    assert code == 0, stderr
+    assert "2 rules: payments (alert), hook (alert); 2 destinations" in stdout
+    code, _, stderr = check(sidecar, "--config", config, env={"PAY_URL": ""})
+    assert code == 2
+    code, _, stderr = check(sidecar, "--config", config, env={"PAY_URL": "http://example.com/x"})
+    assert code == 2 and stderr.startswith("slack-alert: rules[0] (payments).webhook_url: "), stderr
+    for rules, expected in [
+        ("  - name: x\n    regex: {'[message]': '('}\n", "rules[0] (x).regex"),
+        ("  - levels: [ERROR]\n", "rules[0].name"),
+        ("  - name: a\n  - name: a\n", "rules[1] (a)"),
+        ("  - name: f\n    type: flatline\n", "rules[0] (f).silence"),
+        ("  - name: m\n    mentions: {FATAL: '@here'}\n", "rules[0] (m).mentions"),
+        ("  - name: j\n    destination: json\n", "rules[0] (j).body_template"),
+        ("  - name: u\n    queue_size: 5\n", "rules[0] (u).queue_size"),
+    ]:
+        config.write_text("dry_run: true\nrules:\n" + rules)
+        code, _, stderr = check(sidecar, "--config", config)
+        assert code == 2 and stderr.startswith(f"slack-alert: {expected}"), (rules, stderr)
+
+
+def test_the_example_rules_config_replays_the_samples(sidecar):
+    code, stdout, stderr = check(
+        sidecar, "--config", ROOT / "logstash-config" / "slack-alert-rules.yml",
+        "--input", SAMPLES / "anonichat-logback-ecs.jsonl", "--json",
+    )
+    assert code == 0, stderr
+    got = records(stdout)
+    summary = got.pop()["summary"]
+    assert [r["name"] for r in summary["rules"]] == ["payments", "errors", "db-storm", "silent-service", "teams-fatal"]
+    # The sample's FATAL reaches the Teams rule as a JSON body; its errors the errors rule.
+    fatal = next(r for r in got if r.get("level") == "FATAL")
+    assert fatal["rules"] == ["errors", "teams-fatal"]
+    assert fatal["message_destinations"] == ["slack", "json"]
+    assert summary["rules"][1]["alerts"] >= 3
+    assert summary["rules"][3]["matched"] == summary["lines"] - len(summary["unparseable"])

@@ -471,3 +471,64 @@ def test_send_test_reports_an_unreachable_webhook(tmp_path, sidecar):
     done = send_test(sidecar, dry, dict(os.environ))
     assert done.returncode == 2
     assert done.stderr.startswith("slack-alert: webhook_url: send-test needs a webhook")
+
+
+RULE_COUNTERS = [
+    "matched",
+    "excluded",
+    "below_threshold",
+    "alerts",
+    "repeats",
+    "rate_limited",
+    "dropped",
+    "flatline_alerts",
+    "recovered",
+]
+
+
+def test_rules_route_post_json_bodies_and_count_per_rule(tmp_path, slack_receiver, start_sidecar):
+    config, env = config_for(
+        tmp_path,
+        slack_receiver,
+        rules=[
+            {"name": "errors", "exclude": {"[url.path]": "^/health"}},
+            {"name": "storm", "levels": ["WARN"], "threshold": 2, "threshold_window": "1m", "group_by": "[service.name]"},
+            {
+                "name": "hook",
+                "levels": ["FATAL"],
+                "destination": "json",
+                "webhook_url": "${TEST_WEBHOOK}",
+                "body_template": {"text": "%{[@alert][title]}", "service": "%{[service.name]}", "rule": "%{[@alert][rule]}"},
+            },
+        ],
+    )
+    app = start_sidecar(config, env=env)
+    with app.tcp_client() as s:
+        s.sendall(
+            json_line(event("ERROR", "health check failed", **{"url.path": "/health"}))
+            + json_line(event("ERROR", "db down"))
+            + json_line(event("WARN", "slow"))
+            + json_line(event("WARN", "slow"))
+            + json_line(event("FATAL", "out of memory", service="checkout"))
+        )
+    messages = slack_receiver.wait_for_messages(4, timeout=15)
+    bodies = [json.dumps(m, ensure_ascii=False) for m in messages]
+    assert not any("health check" in b for b in bodies), bodies
+    hook = [m for m in messages if m.get("rule") == "hook"]
+    assert hook == [{"text": hook[0]["text"], "service": "checkout", "rule": "hook"}], messages
+    assert "checkout" in hook[0]["text"]
+    # errors: db down and the FATAL; storm: the second WARN; hook: the FATAL.
+    assert len(messages) == 4, bodies
+
+    app.wait_for_metric('slack_alert_rule_matched_total{rule="storm"}', 2)
+    status, text = http_request("GET", f"{app.http}/metrics")
+    samples = parse_prometheus(text)
+    for rule in ["errors", "storm", "hook"]:
+        for counter in RULE_COUNTERS:
+            assert (f"slack_alert_rule_{counter}_total", (("rule", rule),)) in samples, (rule, counter)
+    value = lambda counter, rule: samples[(f"slack_alert_rule_{counter}_total", (("rule", rule),))]
+    assert (value("matched", "errors"), value("excluded", "errors"), value("alerts", "errors")) == (2, 1, 2)
+    assert (value("below_threshold", "storm"), value("alerts", "storm")) == (1, 1)
+    assert value("alerts", "hook") == 1
+    assert "# TYPE slack_alert_rule_matched_total counter" in text
+    assert "# HELP slack_alert_rule_excluded_total " in text
