@@ -170,7 +170,10 @@ impl Engine {
             }
             None if config.dry_run => {
                 transports.push((
-                    Box::new(DryRunTransport::new(Arc::clone(&options.log))),
+                    Box::new(DryRunTransport::for_config(
+                        Arc::clone(&options.log),
+                        &config,
+                    )),
                     Duration::ZERO,
                     "(dry run)".into(),
                     DestinationKind::Slack,
@@ -707,6 +710,53 @@ mod tests {
         let (simple, _) = engine_with_dedup_fields();
         assert_eq!(simple.rule_names(), vec!["default"]);
         assert!(!simple.admits_missing_level());
+    }
+
+    #[test]
+    fn a_dry_run_names_the_destination_kind_and_the_rule_never_the_url() {
+        let log = Arc::new(BufferedLog::new(64));
+        let config = Config::try_from(json!({
+            "dry_run": true,
+            "rules": [
+                {"name": "db", "equals": {"[service.name]": "db"},
+                 "webhook_url": "https://hooks.slack.com/services/TAAAA/BBBBB/slacksecret"},
+                {"name": "payments", "destination": "json",
+                 "equals": {"[service.name]": "payments"},
+                 "webhook_url": "https://prod.example.com/workflows/JSONsecret",
+                 "body_template": {"service": "%{[service.name]}", "text": "%{[message]}"}},
+            ]
+        }))
+        .unwrap();
+        let engine = Engine::start(config, log.clone()).unwrap();
+        for (service, message) in [("db", "disk full"), ("payments", "card declined\nagain")] {
+            let event = json!({"log.level": "ERROR", "service.name": service, "message": message});
+            assert_eq!(
+                engine.submit(&engine.event_from_json(&event)),
+                Decision::Alerted
+            );
+        }
+        engine.shutdown();
+        let lines: Vec<String> = log.drain().into_iter().map(|(_, line)| line).collect();
+        let slack = lines
+            .iter()
+            .find(|l| l.starts_with("dry run: would post to Slack (rule db):\n"))
+            .unwrap_or_else(|| panic!("no Slack line for rule db in {lines:#?}"));
+        assert!(slack.contains("disk full"), "{slack}");
+        let prefix = "dry run: would post to JSON webhook (rule payments): ";
+        let json_line = lines
+            .iter()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no JSON line for rule payments in {lines:#?}"));
+        assert!(!json_line.contains('\n'), "one line: {json_line}");
+        let body: Value = serde_json::from_str(&json_line[prefix.len()..]).unwrap();
+        assert_eq!(body["service"], "payments");
+        assert_eq!(body["text"], "card declined\nagain");
+        for line in &lines {
+            assert!(
+                !line.contains("secret"),
+                "the URL must never be logged: {line}"
+            );
+        }
     }
 
     #[test]

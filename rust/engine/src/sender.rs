@@ -19,7 +19,7 @@ use crossbeam_channel::{
 use parking_lot::Mutex;
 
 use crate::alerter::{MessageKind, Outbox, Outgoing};
-use crate::config::{DestinationKind, Webhook};
+use crate::config::{Config, DestinationKind, Webhook};
 use crate::counters::Counters;
 use crate::log::{LogLevel, LogOnce, LogSink};
 use crate::slack_error::{explain, is_transient};
@@ -36,6 +36,20 @@ pub struct Reply {
 /// Posts one webhook body. Error strings must not contain the webhook URL.
 pub trait Transport: Send {
     fn post(&mut self, body: &[u8], timeout: Duration) -> Result<Reply, String>;
+
+    /// Posts `body`, the webhook body of `message`. The sender calls this;
+    /// the default ignores the message and calls [`Transport::post`]. A
+    /// transport that reports what it posts (the dry run) overrides it to
+    /// name the rule that sent the message.
+    fn post_message(
+        &mut self,
+        message: &Outgoing,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<Reply, String> {
+        let _ = message;
+        self.post(body, timeout)
+    }
 }
 
 /// Posts over HTTPS with reqwest (rustls).
@@ -111,30 +125,84 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// Renders messages to the log instead of posting them (`dry_run`).
+///
+/// Each line says what would receive the message and which rule sent it,
+/// never the URL: `dry run: would post to Slack (rule db):` followed by the
+/// message as a person would read it, or `dry run: would post to JSON
+/// webhook (rule teams): {...}` followed by the body exactly as it would be
+/// posted (compact JSON, so on one line).
 pub struct DryRunTransport {
     log: Arc<dyn LogSink>,
+    /// Name and destination kind of each rule, by `Outgoing::rule`.
+    rules: Vec<(String, DestinationKind)>,
 }
 
 impl DryRunTransport {
+    /// A dry run that knows no rules: every message is shown as a Slack
+    /// message, without a rule name.
     pub fn new(log: Arc<dyn LogSink>) -> DryRunTransport {
-        DryRunTransport { log }
+        DryRunTransport {
+            log,
+            rules: Vec::new(),
+        }
+    }
+
+    /// A dry run that names the rule of each message and shows it as its
+    /// rule's destination would receive it.
+    pub fn for_config(log: Arc<dyn LogSink>, config: &Config) -> DryRunTransport {
+        DryRunTransport {
+            log,
+            rules: config
+                .rules
+                .iter()
+                .map(|r| (r.name.clone(), r.destination_kind))
+                .collect(),
+        }
+    }
+
+    fn show(&self, rule: Option<usize>, body: &[u8]) {
+        let (name, kind) = match rule.and_then(|i| self.rules.get(i)) {
+            Some((name, kind)) => (format!(" (rule {name})"), *kind),
+            None => (String::new(), DestinationKind::Slack),
+        };
+        let line = match kind {
+            DestinationKind::Slack => {
+                let text = serde_json::from_slice(body)
+                    .map(|v| slack_alert_message::plain::to_text(&v))
+                    .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
+                format!("dry run: would post to Slack{name}:\n{text}")
+            }
+            DestinationKind::Json => format!(
+                "dry run: would post to JSON webhook{name}: {}",
+                String::from_utf8_lossy(body)
+            ),
+        };
+        self.log.log(LogLevel::Info, &line);
+    }
+
+    fn ok() -> Reply {
+        Reply {
+            status: 200,
+            retry_after: None,
+            body: "ok".into(),
+        }
     }
 }
 
 impl Transport for DryRunTransport {
     fn post(&mut self, body: &[u8], _: Duration) -> Result<Reply, String> {
-        let text = serde_json::from_slice(body)
-            .map(|v| slack_alert_message::plain::to_text(&v))
-            .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
-        self.log.log(
-            LogLevel::Info,
-            &format!("dry_run: would post to Slack:\n{text}"),
-        );
-        Ok(Reply {
-            status: 200,
-            retry_after: None,
-            body: "ok".into(),
-        })
+        self.show(None, body);
+        Ok(DryRunTransport::ok())
+    }
+
+    fn post_message(
+        &mut self,
+        message: &Outgoing,
+        body: &[u8],
+        _: Duration,
+    ) -> Result<Reply, String> {
+        self.show(Some(message.rule), body);
+        Ok(DryRunTransport::ok())
     }
 }
 
@@ -393,7 +461,7 @@ impl Worker {
             let Some(timeout) = self.request_timeout() else {
                 return Outcome::Abandoned;
             };
-            let answer = transport.post(&body, timeout);
+            let answer = transport.post_message(message, &body, timeout);
             // Pace from when Slack answered, so request latency cannot bunch
             // two posts into one of Slack's seconds.
             self.last_post = Some(Instant::now());
