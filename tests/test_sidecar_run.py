@@ -532,3 +532,31 @@ def test_rules_route_post_json_bodies_and_count_per_rule(tmp_path, slack_receive
     assert value("alerts", "hook") == 1
     assert "# TYPE slack_alert_rule_matched_total counter" in text
     assert "# HELP slack_alert_rule_excluded_total " in text
+
+
+def test_send_test_tries_every_destination_of_the_rules(tmp_path, sidecar, slack_receiver):
+    config, env = config_for(
+        tmp_path,
+        slack_receiver,
+        rules=[
+            {"name": "errors"},
+            {"name": "also-slack", "levels": ["FATAL"]},
+            {
+                "name": "hook",
+                "destination": "json",
+                "webhook_url": "${TEST_WEBHOOK}",
+                "body_template": {"text": "%{[@alert][title]}", "kind": "%{[@alert][kind]}", "rule": "%{[@alert][rule]}"},
+            },
+        ],
+    )
+    redacted = "http://127.0.0.1/services/***"
+    done = send_test(sidecar, config, env)
+    # Two destinations: the shared Slack webhook (once), and the JSON one.
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout == (
+        f"ok: Slack accepted the test message ({redacted})\n"
+        f"ok: the JSON webhook accepted the test message ({redacted})\n"
+    )
+    slack, hook = slack_receiver.messages()
+    assert slack["text"] == "slack_alert test message: the webhook works"
+    assert hook == {"text": "slack_alert test message", "kind": "test", "rule": "hook"}

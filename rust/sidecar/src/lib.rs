@@ -235,7 +235,18 @@ pub fn run(
 /// `slack-alert send-test`.
 pub fn send_test(args: &SendTestArgs, out: &mut dyn Write) -> Result<(), Error> {
     let config = config_file::load(&args.config).map_err(Error::Config)?;
-    let said = send_test::send_test(&config).map_err(Error::SendTest)?;
-    writeln!(out, "{said}")?;
-    Ok(())
+    // Every destination is tried, so one bad webhook does not hide the
+    // others; the first failure decides the exit code.
+    let mut failed = None;
+    for result in send_test::send_test(&config) {
+        match result {
+            Ok(said) => writeln!(out, "{said}")?,
+            Err(e) if failed.is_none() => failed = Some(e),
+            Err(e) => writeln!(out, "failed: {e}")?,
+        }
+    }
+    match failed {
+        Some(e) => Err(Error::SendTest(e)),
+        None => Ok(()),
+    }
 }
