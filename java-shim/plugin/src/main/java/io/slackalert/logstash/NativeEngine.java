@@ -41,6 +41,12 @@ final class NativeEngine {
     static final int LOGS_PENDING = 0x40000000;
     /** Returned by {@link #matchBatch} and {@link #submit} for a closed handle. */
     static final int CLOSED = -1;
+    /** {@link #submitKeys} mask: decided, no alert rule matched the event. */
+    static final byte DECIDED_UNMATCHED = 0;
+    /** {@link #submitKeys} mask: not decided; submit the event with every field. It matched. */
+    static final byte UNDECIDED = 1;
+    /** {@link #submitKeys} mask: decided, and an alert rule matched the event. */
+    static final byte DECIDED_MATCHED = 2;
 
     private NativeEngine() {
     }
@@ -72,6 +78,24 @@ final class NativeEngine {
     /** @return counter values in {@link #counterNames()} order; null once closed */
     static native long[] counters(long handle);
 
+    /** @return the names of the rules, in configuration order ({@code default} without rules); null once closed */
+    static native String[] ruleNames(long handle);
+
+    /** @return the names of the per-rule counters */
+    static native String[] ruleCounterNames();
+
+    /**
+     * @return per-rule counter values, row-major: rule {@code r}'s counter {@code c} at
+     *     {@code r * ruleCounterNames().length + c}, rules in {@link #ruleNames} order; null once closed
+     */
+    static native long[] ruleCounters(long handle);
+
+    /**
+     * @return true if and only if a rule (a flatline rule without levels) wants events that have no
+     *     level, so those are candidates too; false once closed
+     */
+    static native boolean admitsMissingLevel(long handle);
+
     /**
      * Matches the levels in the first {@code count} slots of {@code slots} and writes the mask.
      *
@@ -82,15 +106,18 @@ final class NativeEngine {
     static native int matchBatch(long handle, ByteBuffer slots, int count);
 
     /**
-     * Submits matched events by their key fields: the engine decides about each (a repeat, held
-     * back by the rate limit, ...) unless the event gets a Slack message of its own, which needs
-     * every field: those it marks, and the caller submits them again through {@link #submit}.
+     * Submits candidate events by their key fields: the engine decides about each (no alert rule
+     * matched, a repeat, held back by the rate limit, ...) unless a rule posts a message of its own
+     * for it, which needs every field: those it marks, and the caller submits them again through
+     * {@link #submit}.
      *
      * @param fields     a direct buffer whose first {@code length} bytes hold
      *                   {@code eventCount × keyRefs.length} values, event after event, each
      *                   JSON-encoded (see {@link #appendValue}) in UTF-8 and followed by {@code '\n'}
      * @param slots      the calling thread's slot buffer: the library writes, for each event
-     *                   {@code k}, 1 at {@code MASK_OFFSET + k} if it was not decided, else 0
+     *                   {@code k}, at {@code MASK_OFFSET + k}: {@link #DECIDED_UNMATCHED} (decided,
+     *                   no alert rule matched it), {@link #UNDECIDED} (submit it with every field;
+     *                   it matched) or {@link #DECIDED_MATCHED} (decided, an alert rule matched it)
      * @return the number of events not decided, or-ed with {@link #LOGS_PENDING}; {@link #CLOSED}
      * @throws IllegalArgumentException if the buffers or counts do not fit the layout
      */
@@ -111,9 +138,10 @@ final class NativeEngine {
     /**
      * Unregisters the handle and shuts the engine down, within its {@code shutdown_timeout}.
      *
-     * @return {@code [report, counters, level, message, ...]}: the one-line shutdown report, the
-     *     final counter values as comma-separated decimals in {@link #counterNames()} order, and
-     *     the log lines still buffered; null if the handle was already closed
+     * @return {@code [report, counters, ruleCounters, level, message, ...]}: the one-line shutdown
+     *     report, the final counter values as comma-separated decimals in {@link #counterNames()}
+     *     order, the final per-rule counters the same way in {@link #ruleCounters} order, and the
+     *     log lines still buffered; null if the handle was already closed
      */
     static native String[] close(long handle);
 

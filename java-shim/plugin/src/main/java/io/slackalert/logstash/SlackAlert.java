@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -37,8 +38,13 @@ import org.apache.logging.log4j.Logger;
  * whether it closed). Nothing is allocated for events that do not alert. Matched events cross in a second
  * call with the few fields the engine decides on (level, fingerprint, service), and only those the
  * engine will post a message for cross a third time with every field, so that an error storm of
- * repeats stays cheap. Events pass through unchanged; matched events are reported to the match
- * listener, so {@code add_field}/{@code add_tag} apply to them.
+ * repeats stays cheap. Events pass through unchanged; events an alert rule matched are reported to
+ * the match listener, so {@code add_field}/{@code add_tag} apply to them (a candidate by level that no
+ * rule took, because of its conditions or {@code exclude}, is not).
+ *
+ * <p>With {@code rules} the same holds over several rules: the shim passes them to the engine as
+ * JSON and knows none of them; it only learns whether events without a level are candidates (a
+ * flatline rule without levels) and publishes each rule's counters under {@code rules.<name>}.
  */
 @LogstashPlugin(name = "slack_alert")
 public final class SlackAlert implements Filter {
@@ -66,6 +72,33 @@ public final class SlackAlert implements Filter {
     public static final PluginConfigSpec<Boolean> DRY_RUN = PluginConfigSpec.booleanSetting("dry_run", false);
     public static final PluginConfigSpec<Boolean> ALLOW_CUSTOM_WEBHOOK =
             PluginConfigSpec.booleanSetting("allow_custom_webhook", false);
+    /**
+     * Several alert rules, each a hash with a {@code name} and any rule option; passed to the engine
+     * as JSON, which validates every rule (errors name {@code rules[i] (name).option}).
+     */
+    public static final PluginConfigSpec<List<Object>> RULES = PluginConfigSpec.arraySetting("rules");
+    /** Field reference → text or list of texts the field must equal. */
+    public static final PluginConfigSpec<Map<String, Object>> EQUALS = PluginConfigSpec.hashSetting("equals");
+    /** Field reference → text or list of texts the field must contain. */
+    public static final PluginConfigSpec<Map<String, Object>> CONTAINS = PluginConfigSpec.hashSetting("contains");
+    /** Field reference → regular expression or list of them the field must match. */
+    public static final PluginConfigSpec<Map<String, Object>> REGEX = PluginConfigSpec.hashSetting("regex");
+    /** Field reference → regular expression or list of them that silence an event. */
+    public static final PluginConfigSpec<Map<String, Object>> EXCLUDE = PluginConfigSpec.hashSetting("exclude");
+    public static final PluginConfigSpec<Long> THRESHOLD = PluginConfigSpec.numSetting("threshold");
+    public static final PluginConfigSpec<String> THRESHOLD_WINDOW = PluginConfigSpec.stringSetting("threshold_window");
+    public static final PluginConfigSpec<String> GROUP_BY = PluginConfigSpec.stringSetting("group_by");
+    /** Level name (or {@code default}) → mention text such as {@code <!here>}. */
+    public static final PluginConfigSpec<Map<String, Object>> MENTIONS = PluginConfigSpec.hashSetting("mentions");
+    public static final PluginConfigSpec<String> LINK_TEMPLATE = PluginConfigSpec.stringSetting("link_template");
+    public static final PluginConfigSpec<String> LINK_TEXT = PluginConfigSpec.stringSetting("link_text");
+    /** {@code slack} or {@code json}. */
+    public static final PluginConfigSpec<String> DESTINATION = PluginConfigSpec.stringSetting("destination");
+    /**
+     * The body of a {@code json} destination: a hash, or a string holding JSON (a string or a list
+     * reaches the engine as written, which accepts any JSON value).
+     */
+    public static final PluginConfigSpec<Map<String, Object>> BODY_TEMPLATE = PluginConfigSpec.hashSetting("body_template");
     /** Shim-only: a JNI library the user built, for platforms without a bundled one. */
     public static final PluginConfigSpec<String> NATIVE_LIBRARY = PluginConfigSpec.stringSetting("native_library");
 
@@ -73,7 +106,9 @@ public final class SlackAlert implements Filter {
     static final List<PluginConfigSpec<?>> ENGINE_OPTIONS = Collections.unmodifiableList(Arrays.asList(
             WEBHOOK_URL, LEVELS, MIN_LEVEL, LEVEL_FIELD, CHANNEL, USERNAME, ICON_EMOJI, ICON_URL, TITLE,
             FORMAT, DEDUP_FIELDS, DEDUP_WINDOW, RATE_LIMIT, BURST, QUEUE_SIZE, MAX_TRACKED, TIMEOUT,
-            MAX_RETRIES, SHUTDOWN_TIMEOUT, DRY_RUN, ALLOW_CUSTOM_WEBHOOK));
+            MAX_RETRIES, SHUTDOWN_TIMEOUT, DRY_RUN, ALLOW_CUSTOM_WEBHOOK, EQUALS, CONTAINS, REGEX, EXCLUDE,
+            THRESHOLD, THRESHOLD_WINDOW, GROUP_BY, MENTIONS, LINK_TEMPLATE, LINK_TEXT, DESTINATION, BODY_TEMPLATE,
+            RULES));
 
     /** Per worker thread: the slot buffer and scratch arrays, reused for every batch. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -86,6 +121,9 @@ public final class SlackAlert implements Filter {
     private final String[] keyRefs;
     private final String[] eventRefs;
     private final String[] counterNames;
+    /** Rule names and per-rule counter names, for the gauges under {@code rules.<name>}. */
+    private final String[] ruleNames;
+    private final String[] ruleCounterNames;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean failureLogged = new AtomicBoolean();
     /** Failures contained in {@link #filter}; native panics are also in {@code internal_errors}. */
@@ -121,6 +159,17 @@ public final class SlackAlert implements Filter {
             this.keyRefs = keys;
             this.eventRefs = fields;
             this.counterNames = NativeEngine.counterNames();
+            String[] rules = NativeEngine.ruleNames(handle);
+            if (rules == null) {
+                throw new IllegalStateException("slack_alert: the engine closed while starting");
+            }
+            this.ruleNames = rules;
+            this.ruleCounterNames = NativeEngine.ruleCounterNames();
+            if (NativeEngine.admitsMissingLevel(handle)) {
+                // A flatline rule without levels watches every event: one without a level is a
+                // candidate too, known up front so that it never needs a native call to say so.
+                verdicts = Verdicts.NONE.withAbsent(true);
+            }
             drainLogs();
         } catch (RuntimeException | Error e) {
             // Logstash never closes a filter whose constructor threw: stop the engine here.
@@ -177,6 +226,14 @@ public final class SlackAlert implements Filter {
                 items.add(plain(item));
             }
             return items;
+        }
+        if (value instanceof Map) {
+            // Rules and condition hashes: keys as Logstash wrote them, values unwrapped the same way.
+            Map<String, Object> entries = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> entry : ((Map<?, ?>) value).entrySet()) {
+                entries.put(String.valueOf(entry.getKey()), plain(entry.getValue()));
+            }
+            return entries;
         }
         return value;
     }
@@ -291,8 +348,14 @@ public final class SlackAlert implements Filter {
             scratch.lagAt += count;
             scratch.matchedHigh = Math.max(scratch.matchedHigh, n);
             int submitted = submit(scratch, picked, n);
-            for (int k = 0; k < n; k++) {
-                matchListener.filterMatched(picked[k]);
+            if (submitted != NativeEngine.CLOSED) {
+                // Candidates by level that no alert rule matched (conditions, exclude, a flatline
+                // rule's heartbeat) are not reported: add_field/add_tag mark alerting events only.
+                for (int k = 0; k < n; k++) {
+                    if (scratch.slots.get(NativeEngine.MASK_OFFSET + k) != NativeEngine.DECIDED_UNMATCHED) {
+                        matchListener.filterMatched(picked[k]);
+                    }
+                }
             }
             open = submitted != NativeEngine.CLOSED;
             logsPending |= open && (submitted & NativeEngine.LOGS_PENDING) != 0;
@@ -329,8 +392,9 @@ public final class SlackAlert implements Filter {
     }
 
     /**
-     * Sends the {@code n} matched events: their key fields to the engine in one call, then every
-     * field of the events it did not decide (those it posts a message for) in a second. Returns
+     * Sends the {@code n} candidate events: their key fields to the engine in one call, then every
+     * field of the events it did not decide (those it posts a message for) in a second. Leaves the
+     * first call's mask in {@code scratch.slots} (see {@link NativeEngine#submitKeys}). Returns
      * the last result, or {@link NativeEngine#CLOSED}.
      */
     private int submit(Scratch scratch, Event[] picked, int n) {
@@ -352,7 +416,7 @@ public final class SlackAlert implements Filter {
         String[] values = scratch.values(count * width);
         int m = 0;
         for (int k = 0; k < n && m < count; k++) {
-            if (scratch.slots.get(NativeEngine.MASK_OFFSET + k) != 0) {
+            if (scratch.slots.get(NativeEngine.MASK_OFFSET + k) == NativeEngine.UNDECIDED) {
                 for (int f = 0; f < width; f++) {
                     Object value = picked[k].getField(eventRefs[f]);
                     values[m * width + f] = value == null ? null : NativeEngine.toJson(value);
@@ -447,6 +511,24 @@ public final class SlackAlert implements Filter {
         metric.gauge("filter_failures", filterFailures.get());
     }
 
+    /**
+     * Publishes per-rule counters as gauges in {@code rules.<rule name>} below the plugin's
+     * namespace (row-major values, as {@link NativeEngine#ruleCounters} returns them).
+     */
+    private void publishRules(long[] values) {
+        int width = ruleCounterNames.length;
+        if (values == null || width == 0) {
+            return;
+        }
+        NamespacedMetric metric = context.getMetric(this);
+        for (int r = 0; r < ruleNames.length && (r + 1) * width <= values.length; r++) {
+            NamespacedMetric rule = metric.namespace("rules", ruleNames[r]);
+            for (int c = 0; c < width; c++) {
+                rule.gauge(ruleCounterNames[c], values[r * width + c]);
+            }
+        }
+    }
+
     @Override
     public boolean requiresFlush() {
         return true;
@@ -464,6 +546,7 @@ public final class SlackAlert implements Filter {
             try {
                 drainLogs();
                 publish(NativeEngine.counters(handle));
+                publishRules(NativeEngine.ruleCounters(handle));
             } catch (RuntimeException e) {
                 filterFailures.incrementAndGet();
                 logger.warn("slack_alert: could not read the engine's logs and counters: {}", e.toString());
@@ -485,12 +568,13 @@ public final class SlackAlert implements Filter {
             logger.error("slack_alert: stopping the alert engine failed: {}", e.toString());
             return;
         }
-        if (result == null || result.length < 2) {
+        if (result == null || result.length < 3) {
             return;
         }
         // The engine logged its shutdown report (result[0]) among the remaining lines.
-        logPairs(result, 2);
+        logPairs(result, 3);
         publish(parseCounters(result[1]));
+        publishRules(parseCounters(result[2]));
     }
 
     private static long[] parseCounters(String csv) {

@@ -30,7 +30,43 @@ class ConfigurationTest {
             "dedup_window", "rate_limit", "burst", "queue_size", "max_tracked", "timeout", "max_retries",
             "shutdown_timeout", "dry_run", "allow_custom_webhook");
 
+    /** The options of issue 8 (rules and what a rule may also say at the top level). */
+    private static final List<String> RULE_OPTIONS = Arrays.asList("equals", "contains", "regex", "exclude",
+            "threshold", "threshold_window", "group_by", "mentions", "link_template", "link_text", "destination",
+            "body_template", "rules");
+
     private final TestContext context = new TestContext();
+
+    @Test
+    void everyRuleOptionWithAWrongValueFailsAtStartNamingTheOption() {
+        Map<String, List<Object>> bad = new LinkedHashMap<>();
+        bad.put("equals", List.of("payments", 5L, Map.of("[a", "b"), Map.of("[a]", Map.of("x", "y"))));
+        bad.put("contains", List.of("x", Map.of("[a]", List.of()), Map.of("[a]", Map.of("b", "c"))));
+        bad.put("regex", List.of(List.of("x"), Map.of("[message]", "("), Map.of("[message]", "a".repeat(1001))));
+        bad.put("exclude", List.of("health", Map.of("[url.path]", "[")));
+        bad.put("threshold", List.of(0L, -1L, "many", 1.5));
+        bad.put("threshold_window", List.of("soon", "0s", "8d", 5.5));
+        bad.put("group_by", List.of("[a", 5L, List.of("[a]")));
+        bad.put("mentions", List.of("<!here>", Map.of("FATAL", "@here"), Map.of("LOUD", "<!here>"),
+                Map.of("ERROR", "<!here> and text")));
+        bad.put("link_template", List.of("ftp://x/%{[a]}", "https://%{[host]}/x", "not a url", 5L));
+        bad.put("link_text", List.of("x".repeat(76), 5L, ""));
+        bad.put("destination", List.of("teams", 5L, ""));
+        bad.put("body_template", List.of(Map.of("text", "%{message}")));
+        bad.put("rules", List.of(List.of(), "payments", List.of("payments"), Map.of("name", "x")));
+        assertEquals(RULE_OPTIONS, List.copyOf(bad.keySet()), "every rule option has wrong values listed");
+        for (Map.Entry<String, List<Object>> option : bad.entrySet()) {
+            for (Object value : option.getValue()) {
+                TestConfiguration config = TestConfiguration.of("webhook_url", new Password(SLACK_URL),
+                        "shutdown_timeout", "1s").with(option.getKey(), value);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> filter(config, context).close(), option.getKey() + " => " + value + " was accepted");
+                assertTrue(e.getMessage().startsWith(option.getKey()),
+                        option.getKey() + " => " + value + ": " + e.getMessage());
+                assertFalse(e.getMessage().contains(SECRET_TOKEN), e.getMessage());
+            }
+        }
+    }
 
     private static Set<String> names(SlackAlert filter) {
         return filter.configSchema().stream().map(PluginConfigSpec::name).collect(Collectors.toSet());
@@ -47,7 +83,8 @@ class ConfigurationTest {
                 "remove_field", "remove_tag"}) {
                 assertTrue(names.contains(common), common);
             }
-            assertEquals(ENGINE_OPTIONS.size() + 1 + 7, f.configSchema().size());
+            assertTrue(names.containsAll(RULE_OPTIONS), names.toString());
+            assertEquals(ENGINE_OPTIONS.size() + RULE_OPTIONS.size() + 1 + 7, f.configSchema().size());
             assertEquals("slack_alert", f.getName());
             assertEquals("slack_alert_test", f.getId());
         } finally {

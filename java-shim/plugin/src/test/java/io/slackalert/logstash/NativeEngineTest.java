@@ -110,7 +110,9 @@ class NativeEngineTest {
             String[] closed = NativeEngine.close(h);
             assertTrue(closed[0].startsWith("stopped in"), closed[0]);
             assertEquals(NativeEngine.counterNames().length, closed[1].split(",").length);
-            assertEquals(0, (closed.length - 2) % 2);
+            assertEquals(NativeEngine.ruleCounterNames().length, closed[2].split(",").length,
+                    "one rule (default): one row of rule counters");
+            assertEquals(0, (closed.length - 3) % 2);
         }
         assertNull(NativeEngine.close(h));
     }
