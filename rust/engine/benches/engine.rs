@@ -383,12 +383,127 @@ fn engine_submit(c: &mut Criterion) {
     engine.shutdown();
 }
 
+/// A realistic configuration of several rules (issue 8): one per service
+/// with `equals`, one that leaves out timeouts with an `exclude` regex, a
+/// threshold per service, and a flatline rule that watches every service
+/// logging at INFO or worse (so the union of levels is INFO and above).
+const RULES_CONFIG: &str = r##"{
+    "dry_run": true,
+    "rules": [
+        {"name": "checkout", "equals": {"[service.name]": "checkout"}, "channel": "#checkout"},
+        {"name": "not_timeouts", "exclude": {"[message]": "(?i)timed? ?out"}},
+        {"name": "bursts", "threshold": 20, "threshold_window": "1m", "group_by": "[service.name]"},
+        {"name": "silent", "type": "flatline", "silence": "10m", "min_level": "INFO",
+         "group_by": "[service.name]"}
+    ]
+}"##;
+
+const SERVICES: [&str; 3] = ["checkout", "payments", "inventory"];
+
+/// The same workloads as `match` and `engine`, through [`RULES_CONFIG`]:
+/// the batch matcher on the union of the rules' levels, and `submit` of a
+/// matched event through every rule.
+fn rules(c: &mut Criterion) {
+    let config = Config::from_json(RULES_CONFIG).expect("valid");
+    let log = Arc::new(BufferedLog::new(1024));
+    let engine = Engine::start(config, log).expect("engine starts");
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut group = c.benchmark_group("rules");
+
+    // (a) The union's matcher is the same lookup table as one rule's.
+    let matcher = engine.matcher();
+    for (name, levels) in [
+        ("match_union_ecs_batch_125", ecs_levels(BATCH, &mut rng)),
+        (
+            "match_union_mixed_vocabulary_batch_125",
+            mixed_levels(BATCH, &mut rng),
+        ),
+    ] {
+        let mut mask = [0u8; BATCH];
+        let allocs = allocations_per_call(10_000, || {
+            black_box(matcher.match_batch(levels.iter().copied(), &mut mask));
+        });
+        println!(
+            "allocations: rules/{name}: {:.3} per level",
+            allocs / BATCH as f64
+        );
+        group.throughput(Throughput::Elements(BATCH as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| matcher.match_batch(black_box(&levels).iter().copied(), &mut mask))
+        });
+    }
+
+    // (b) Matched events (ERROR, three services, 50 fingerprints each)
+    // through every rule: conditions, exclude regex, threshold, flatline
+    // groups, then dedup per alert rule.
+    let json_events: Vec<Value> = (0..1000)
+        .map(|i| {
+            let mut e = error_event(i % 50, &mut rng);
+            e["service.name"] = json!(SERVICES[i % SERVICES.len()]);
+            e
+        })
+        .collect();
+    let events: Vec<MatchedEvent> = json_events
+        .iter()
+        .map(|e| engine.event_from_json(e))
+        .collect();
+    let keys: Vec<MatchedEvent> = json_events
+        .iter()
+        .map(|e| engine.event_from_key_values(key_values(engine.key_refs(), e)))
+        .collect();
+    println!(
+        "field references per matched event (rules): {} (all), {} (keys)",
+        engine.event_refs().len(),
+        engine.key_refs().len()
+    );
+    group.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    let allocs = allocations_per_call(10_000, || {
+        black_box(engine.submit(&events[i % events.len()]));
+        i += 1;
+    });
+    println!("allocations: rules/submit: {allocs:.2} per event");
+    group.bench_function("submit", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            engine.submit(&events[i % events.len()])
+        })
+    });
+    // What the JNI library does first for every matched event: decide on
+    // the key fields alone (a repeat needs no more).
+    let mut i = 0;
+    let allocs = allocations_per_call(10_000, || {
+        black_box(engine.submit_keys(&keys[i % keys.len()]));
+        i += 1;
+    });
+    println!("allocations: rules/submit_keys: {allocs:.2} per event");
+    group.bench_function("submit_keys", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            engine.submit_keys(&keys[i % keys.len()])
+        })
+    });
+    group.finish();
+    engine.shutdown();
+}
+
+/// The values of `refs` in `event`, in order (as the JNI library passes them).
+fn key_values(refs: &[String], event: &Value) -> Vec<Option<Value>> {
+    let shape = EventShape::new(refs.to_vec());
+    let m = MatchedEvent::from_json(&shape, event);
+    refs.iter()
+        .map(|r| slack_alert_message::Fields::get(&m, r).cloned())
+        .collect()
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = matching, fingerprinting, engine_submit
+    targets = matching, fingerprinting, engine_submit, rules
 }
 
 /// Runs `f` `n` times; under `valgrind --tool=callgrind --toggle-collect=*measured*`
