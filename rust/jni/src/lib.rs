@@ -742,3 +742,32 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_injectPanic<'loc
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mask_says_whether_an_alert_rule_matched() {
+        for d in [
+            Decision::Alerted,
+            Decision::Repeat,
+            Decision::RateLimited,
+            Decision::Dropped,
+            Decision::BelowThreshold,
+        ] {
+            assert_eq!(mask_of(d), DECIDED_MATCHED, "{d:?}");
+        }
+        // Excluded events and a flatline rule's heartbeats are Ignored.
+        assert_eq!(mask_of(Decision::Ignored), DECIDED_UNMATCHED);
+        assert_eq!(mask_of(Decision::Closed), DECIDED_UNMATCHED);
+        assert_ne!(UNDECIDED, DECIDED_MATCHED);
+        assert_ne!(UNDECIDED, DECIDED_UNMATCHED);
+    }
+
+    #[test]
+    fn counters_cross_as_comma_separated_decimals() {
+        assert_eq!(csv(&[]), "");
+        assert_eq!(csv(&[0, 7, u64::MAX]), "0,7,18446744073709551615");
+    }
+}

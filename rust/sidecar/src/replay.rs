@@ -1039,6 +1039,101 @@ mod tests {
         assert_eq!((s.alerts, s.suppressed, s.summary_messages), (2, 1, 1));
     }
 
+    fn line(time: &str, level: Option<&str>, service: &str, message: &str) -> String {
+        let mut e = json!({"@timestamp": time, "service.name": service, "message": message});
+        if let Some(l) = level {
+            e["log.level"] = json!(l);
+        }
+        e.to_string()
+    }
+
+    /// Replays `lines` and returns, per record, the line, the decision (or
+    /// the timer's kinds) and the rules it names.
+    fn run_rules(extra: Value, lines: &[String]) -> (Vec<Value>, Summary) {
+        let input = lines.join("\n");
+        let mut records = Vec::new();
+        let summary = replay(config(extra), input.as_bytes(), 1 << 20, &mut |r| match r {
+            Record::Decision {
+                line,
+                decision,
+                rules,
+                excluded,
+                routes,
+                ..
+            } => records.push(json!({
+                "line": line, "decision": decision.as_str(), "rules": rules, "excluded": excluded,
+                "to": routes.iter().map(|r| r.rule.clone()).collect::<Vec<_>>()
+            })),
+            Record::Timer {
+                line, at, messages, ..
+            } => records.push(json!({
+                "line": line, "at": rfc3339(at),
+                "timer": messages.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>()
+            })),
+            _ => {}
+        })
+        .unwrap();
+        (records, summary)
+    }
+
+    #[test]
+    fn rules_decide_each_line_and_name_themselves() {
+        let (records, s) = run_rules(
+            json!({"rules": [
+                {"name": "errors", "exclude": {"[message]": "health"}},
+                {"name": "storm", "levels": ["WARN"], "threshold": 2, "threshold_window": "1m"},
+            ]}),
+            &[
+                line(
+                    "2026-11-20T09:00:00Z",
+                    Some("ERROR"),
+                    "api",
+                    "health check failed",
+                ),
+                line("2026-11-20T09:00:01Z", Some("ERROR"), "api", "db down"),
+                line("2026-11-20T09:00:02Z", Some("WARN"), "api", "slow"),
+                line("2026-11-20T09:00:03Z", Some("WARN"), "api", "slow"),
+                line("2026-11-20T09:00:04Z", Some("INFO"), "api", "fine"),
+            ],
+        );
+        assert_eq!(
+            records,
+            vec![
+                json!({"line": 1, "decision": "ignored", "rules": [], "excluded": ["errors"], "to": []}),
+                json!({"line": 2, "decision": "alerted", "rules": ["errors"], "excluded": [], "to": ["errors"]}),
+                json!({"line": 3, "decision": "below_threshold", "rules": ["storm"], "excluded": [], "to": []}),
+                json!({"line": 4, "decision": "alerted", "rules": ["storm"], "excluded": [], "to": ["storm"]}),
+            ]
+        );
+        assert_eq!(
+            (s.matched, s.alerts, s.below_threshold, s.excluded),
+            (3, 2, 1, 1)
+        );
+        assert_eq!(s.rules[0].0, "errors");
+        assert_eq!(s.rules[1].1[3], 1, "storm: one alert");
+    }
+
+    #[test]
+    fn flatline_timers_fire_in_event_time_also_for_lines_without_a_level() {
+        let (records, s) = run_rules(
+            json!({"rules": [{"name": "quiet", "type": "flatline", "silence": "1m"}]}),
+            &[
+                line("2026-11-20T09:00:00Z", Some("INFO"), "api", "up"),
+                line("2026-11-20T09:00:30Z", None, "api", "no level"),
+                line("2026-11-20T09:05:00Z", Some("DEBUG"), "api", "back"),
+            ],
+        );
+        assert_eq!(
+            records,
+            vec![
+                json!({"line": 2, "at": "2026-11-20T09:01:30.000Z", "timer": ["flatline"]}),
+                json!({"line": 3, "decision": "ignored", "rules": [], "excluded": [], "to": ["quiet"]}),
+            ]
+        );
+        assert_eq!(s.matched, 0, "a heartbeat is no alerting match");
+        assert_eq!((s.flatline_messages, s.recovered_messages), (1, 1));
+    }
+
     #[test]
     fn timestamps_are_written_in_utc() {
         assert_eq!(
