@@ -381,6 +381,26 @@ impl Alerter {
         Some(self.decide(level, fingerprint, fields, extras, now, outbox))
     }
 
+    /// [`Alerter::on_event_unless_alerting_with`] for a caller that already
+    /// learnt no message is due. Should the sender thread have made room in
+    /// the queue meanwhile, the event still cannot be rendered without its
+    /// fields: it is decided as dropped, and so counted in the next summary
+    /// rather than lost.
+    pub fn on_event_keys_only(
+        &mut self,
+        level: Level,
+        fingerprint: &Fingerprint,
+        fields: &dyn Fields,
+        extras: &AlertExtras,
+        now: Now,
+        outbox: &mut dyn Outbox,
+    ) -> Decision {
+        match self.on_event_unless_alerting_with(level, fingerprint, fields, extras, now, outbox) {
+            Some(decision) => decision,
+            None => self.decide(level, fingerprint, fields, extras, now, &mut NoRoom),
+        }
+    }
+
     /// The decision of [`Alerter::on_event`] after the timers ran.
     fn decide(
         &mut self,

@@ -450,9 +450,7 @@ impl RuleSet {
                     });
                 }
                 Some(if keys_only {
-                    alerter
-                        .on_event_unless_alerting_with(level, fp, event, &extras, now, outbox)
-                        .unwrap_or(Decision::Dropped)
+                    alerter.on_event_keys_only(level, fp, event, &extras, now, outbox)
                 } else {
                     alerter.on_event_with(level, fp, event, &extras, now, outbox)
                 })
@@ -669,6 +667,51 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A queue that is full when first asked and has room from then on: the
+    /// sender thread freeing a slot between two looks of a keys-only decision.
+    #[derive(Default)]
+    struct FreedMeanwhile {
+        asked: std::cell::Cell<u32>,
+        sent: Vec<Outgoing>,
+    }
+
+    impl crate::alerter::Outbox for FreedMeanwhile {
+        fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing> {
+            self.sent.push(message);
+            Ok(())
+        }
+
+        fn has_room(&self) -> bool {
+            let n = self.asked.get();
+            self.asked.set(n + 1);
+            n > 0
+        }
+    }
+
+    impl Outboxes for FreedMeanwhile {
+        fn outbox(&mut self, _destination: usize) -> &mut dyn crate::alerter::Outbox {
+            self
+        }
+    }
+
+    #[test]
+    fn room_made_during_a_keys_only_decision_still_counts_the_event() {
+        let config = Config::try_from(json!({"dry_run": true})).unwrap();
+        let counters = Arc::new(Counters::default());
+        let mut rules = RuleSet::new(Arc::new(config), Arc::clone(&counters), at(0));
+        let event = error("shop", "disk full");
+        let level = rules.matching().level(&event);
+        let prepared = rules.matching().prepare(level, &event).unwrap();
+        let mut queue = FreedMeanwhile::default();
+        let decision = rules.apply_unless_alerting(&prepared, &event, at(0), &mut queue);
+        assert_eq!(decision, Some(Decision::Dropped));
+        assert_eq!(counters.get("matched"), Some(1));
+        assert_eq!(counters.get("dropped"), Some(1));
+        rules.on_shutdown(at(1), &mut queue);
+        let accounted: u64 = queue.sent.iter().map(|m| m.events).sum();
+        assert_eq!(accounted, 1, "{:?}", queue.sent);
     }
 
     fn error(service: &str, message: &str) -> Value {
