@@ -561,6 +561,8 @@ def test_rules_fixture_decisions_name_their_rules(sidecar):
     assert hook["service"] == "payments" and hook["rule"] == "hook" and hook["kind"] == "alert"
     assert hook["order"] == 4711, "a leaf that is one reference keeps the value's JSON type"
     assert "attachments" not in hook and "blocks" not in hook
+    # A threshold alert says how many events within how long, and the group.
+    assert "3 events within 1m" in json.dumps(by_line[8]["messages"], ensure_ascii=False)
     # The flatline messages name the silent services; the recovery names api.
     flat = [texts(r)[0] for r in got if r.get("timer")]
     assert ["payments" in flat[0], "worker" in flat[1], "api" in flat[2]] == [True] * 3
