@@ -40,7 +40,9 @@ def main(paths):
             print(f"\n{t} thread{'s' if t > 1 else ''}, `{e}` events: ns/event (± 99.9% error), bytes allocated/event\n")
             print("| filter | quiet | quiet B/event | mix (1% ERROR) | mix B/event |")
             print("|---|---|---|---|---|")
-            for f in ("floor", "slack_alert", "pure_java"):
+            for f in ("floor", "slack_alert", "pure_java", "rules"):
+                if not any(k[0] == t and k[1] == e and k[3] == f for k in rows):
+                    continue
                 cells = []
                 for traffic in ("quiet", "mix"):
                     v = rows.get((t, e, traffic, f))

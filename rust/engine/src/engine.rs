@@ -18,7 +18,7 @@ use crate::counters::{Counters, RuleCounters};
 use crate::event::{EventShape, MatchedEvent};
 use crate::level::Level;
 use crate::log::{LogLevel, LogSink};
-use crate::matcher::Matcher;
+use crate::matcher::{Candidacy, Matcher, Triage};
 use crate::rules::{Matching, Outboxes, RuleSet};
 use crate::sender::{
     DryRunTransport, HttpTransport, QueueOutbox, SenderHandle, SenderReport, SenderSettings,
@@ -129,6 +129,8 @@ pub struct Engine {
     shape: Arc<EventShape>,
     /// The part of `shape` a decision reads (see [`Engine::submit_keys`]).
     key_shape: Arc<EventShape>,
+    /// What a heartbeat carries (see [`Engine::heartbeat`]).
+    heartbeat_shape: Arc<EventShape>,
     matching: Arc<Matching>,
     clock: Arc<dyn Clock>,
     counters: Arc<Counters>,
@@ -232,6 +234,7 @@ impl Engine {
         Ok(Engine {
             shape: EventShape::new(config.event_refs()),
             key_shape: EventShape::new(config.key_refs()),
+            heartbeat_shape: EventShape::new(config.heartbeat_refs()),
             matching,
             config,
             clock,
@@ -271,9 +274,31 @@ impl Engine {
         self.key_shape.refs()
     }
 
+    /// Field references a heartbeat must carry, in the order
+    /// [`Engine::event_from_heartbeat_values`] expects their values: the
+    /// flatline rules' groups (`group_by`, else the service), the fields
+    /// their conditions read, and the level fields if a flatline rule has
+    /// levels. Empty without flatline rules.
+    pub fn heartbeat_refs(&self) -> &[String] {
+        self.heartbeat_shape.refs()
+    }
+
     /// Matches the union of the rules' levels.
     pub fn matcher(&self) -> &Matcher {
         self.matching.matcher()
+    }
+
+    /// The batch matcher: each level's [`Candidacy`], in one table.
+    pub fn triage(&self) -> &Triage {
+        self.matching.triage()
+    }
+
+    /// Whether an event of `level` (`None`: none readable) is an alert
+    /// candidate (hand it to [`Engine::submit`] or [`Engine::submit_keys`]),
+    /// a heartbeat (hand its [`Engine::heartbeat_refs`] to
+    /// [`Engine::heartbeat`]) or neither (nothing to do).
+    pub fn candidacy(&self, level: Option<Level>) -> Candidacy {
+        self.matching.candidacy(level)
     }
 
     /// Returns true if and only if some rule (a flatline rule without
@@ -323,6 +348,17 @@ impl Engine {
     /// [`Engine::key_refs`] order.
     pub fn event_from_key_values(&self, values: Vec<Option<Value>>) -> MatchedEvent {
         MatchedEvent::from_values(&self.key_shape, values)
+    }
+
+    /// A heartbeat for [`Engine::heartbeat`] from values in
+    /// [`Engine::heartbeat_refs`] order.
+    pub fn event_from_heartbeat_values(&self, values: Vec<Option<Value>>) -> MatchedEvent {
+        MatchedEvent::from_values(&self.heartbeat_shape, values)
+    }
+
+    /// A heartbeat for [`Engine::heartbeat`] from a whole event.
+    pub fn heartbeat_from_json(&self, event: &Value) -> MatchedEvent {
+        MatchedEvent::from_json(&self.heartbeat_shape, event)
     }
 
     pub fn event_from_json(&self, event: &Value) -> MatchedEvent {
@@ -381,6 +417,27 @@ impl Engine {
             return Some(Decision::Closed);
         };
         rules.apply_unless_alerting(&prepared, event, self.clock.now(), outboxes)
+    }
+
+    /// Lets the flatline rules learn from an event only they take
+    /// ([`Candidacy::Heartbeat`]; made by
+    /// [`Engine::event_from_heartbeat_values`] or
+    /// [`Engine::heartbeat_from_json`]), standing for `events` events with
+    /// the same values (counted as that many): "its group logged now".
+    /// Their conditions apply; a group that was silent gets its recovered
+    /// message. No alert rule sees the event. Returns false once closed.
+    pub fn heartbeat(&self, event: &MatchedEvent, events: u64) -> bool {
+        if self.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        let level = self.matching.level(event);
+        let mut state = self.state.lock();
+        let State { rules, outboxes } = &mut *state;
+        let Some(outboxes) = outboxes.as_mut() else {
+            return false;
+        };
+        rules.heartbeat(level, event, events, self.clock.now(), outboxes);
+        true
     }
 
     /// Runs the timers now (the timer thread does this every tick).

@@ -13,6 +13,42 @@ use slack_alert_message::{FieldRef, Fields};
 
 use crate::hash::FoldBuildHasher;
 
+/// Most characters (UTF-16 code units, as Java counts them) of one string
+/// value the engine keeps. It shows at most 10,000 characters of any value
+/// and fingerprints a message by its first line, so the rest of a 10 MB
+/// message would only cost time (tens of milliseconds per matched event to
+/// hand over). Values of `dedup_fields` that differ only past this point
+/// count as the same problem, in the plugin and the sidecar alike. The Java
+/// shim asks for this bound and cuts before encoding.
+pub const MAX_VALUE_CHARS: usize = 16_384;
+
+/// `s` cut to [`MAX_VALUE_CHARS`] UTF-16 code units, never inside a
+/// character.
+fn cut_value(s: &mut String) {
+    // A UTF-16 unit takes at least one byte: shorter strings are within.
+    if s.len() <= MAX_VALUE_CHARS {
+        return;
+    }
+    let mut units = 0;
+    for (i, c) in s.char_indices() {
+        units += c.len_utf16();
+        if units > MAX_VALUE_CHARS {
+            s.truncate(i);
+            return;
+        }
+    }
+}
+
+/// Cuts every string in `value` (nested ones too) to [`MAX_VALUE_CHARS`].
+fn cut_strings(value: &mut Value) {
+    match value {
+        Value::String(s) => cut_value(s),
+        Value::Array(items) => items.iter_mut().for_each(cut_strings),
+        Value::Object(map) => map.values_mut().for_each(cut_strings),
+        _ => {}
+    }
+}
+
 /// The ordered list of canonical field references a matched event carries.
 #[derive(Debug)]
 pub struct EventShape {
@@ -56,8 +92,10 @@ impl MatchedEvent {
     pub fn from_values(shape: &Arc<EventShape>, mut values: Vec<Option<Value>>) -> MatchedEvent {
         values.resize(shape.refs.len(), None);
         for v in values.iter_mut() {
-            if matches!(v, Some(Value::Null)) {
-                *v = None;
+            match v {
+                Some(Value::Null) => *v = None,
+                Some(value) => cut_strings(value),
+                None => {}
             }
         }
         MatchedEvent {
@@ -101,6 +139,29 @@ mod tests {
         assert_eq!(e.get("[log][logger]"), None);
         assert_eq!(e.get("[message]"), None);
         assert_eq!(e.get("[other]"), None);
+    }
+
+    #[test]
+    fn long_strings_are_cut_to_the_bound_on_a_character_boundary() {
+        let shape = EventShape::new(vec!["[message]".into(), "[labels]".into()]);
+        let long = "y".repeat(MAX_VALUE_CHARS + 10);
+        // 😀 is two UTF-16 units: the cut never splits it.
+        let astral = format!("{}😀tail", "z".repeat(MAX_VALUE_CHARS - 1));
+        let e = MatchedEvent::from_values(
+            &shape,
+            vec![Some(json!(long)), Some(json!({"a": [astral.clone()]}))],
+        );
+        assert_eq!(
+            e.get("[message]").and_then(Value::as_str).map(str::len),
+            Some(MAX_VALUE_CHARS)
+        );
+        assert_eq!(
+            e.get("[labels]").unwrap()["a"][0],
+            json!("z".repeat(MAX_VALUE_CHARS - 1))
+        );
+        let exact = "é".repeat(MAX_VALUE_CHARS);
+        let e = MatchedEvent::from_json(&shape, &json!({"message": exact.clone()}));
+        assert_eq!(e.get("[message]"), Some(&json!(exact)));
     }
 
     #[test]

@@ -53,9 +53,9 @@ pub use config::{
 };
 pub use counters::{Counters, RuleCounters, COUNTER_NAMES, RULE_COUNTER_NAMES};
 pub use engine::{Engine, EngineOptions, ShutdownReport, StartError};
-pub use event::{EventShape, MatchedEvent};
+pub use event::{EventShape, MatchedEvent, MAX_VALUE_CHARS};
 pub use fingerprint::{Fingerprint, Fingerprinter};
 pub use level::Level;
 pub use log::{BufferedLog, LogLevel, LogSink, StderrLog};
-pub use matcher::Matcher;
+pub use matcher::{Candidacy, Matcher, Triage};
 pub use rules::{Matching, Outboxes, Prepared, RuleSet};

@@ -30,7 +30,7 @@ use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::flatline::Flatline;
 use crate::hash::FoldHasher;
 use crate::level::Level;
-use crate::matcher::Matcher;
+use crate::matcher::{Candidacy, Matcher, Triage};
 use crate::threshold::Threshold;
 
 /// Where a rule set puts messages: one outbox per destination.
@@ -66,6 +66,8 @@ pub struct Matching {
     /// The union of the rules' levels.
     matcher: Matcher,
     any_level: bool,
+    /// Alert candidate, heartbeat or neither, by level.
+    triage: Triage,
 }
 
 /// One rule an event matched.
@@ -124,6 +126,11 @@ impl Matching {
         Matching {
             matcher: Matcher::new(&config.candidate_levels()),
             any_level: config.admits_missing_level(),
+            triage: Triage::new(
+                &config.levels_of(RuleKind::Alert),
+                &config.levels_of(RuleKind::Flatline),
+                config.admits_missing_level(),
+            ),
             config,
             rules,
         }
@@ -151,13 +158,23 @@ impl Matching {
         Level::from_json(value)
     }
 
+    /// The candidacy of each level, as a table (the batch matcher).
+    pub fn triage(&self) -> &Triage {
+        &self.triage
+    }
+
+    /// Whether an event of `level` is an alert candidate (some alert rule
+    /// takes its level), a heartbeat (only flatline rules take it) or
+    /// neither (no allocation: the caller's fast path).
+    #[inline]
+    pub fn candidacy(&self, level: Option<Level>) -> Candidacy {
+        self.triage.of(level)
+    }
+
     /// Returns true if and only if some rule accepts `level` (no allocation:
     /// the caller's fast path).
     pub fn is_candidate(&self, level: Option<Level>) -> bool {
-        match level {
-            Some(l) => self.matcher.accepts(l),
-            None => self.any_level,
-        }
+        self.candidacy(level) != Candidacy::None
     }
 
     /// Which rules `fields` matches, with the alert rules' fingerprints.
@@ -166,12 +183,36 @@ impl Matching {
         if !self.is_candidate(level) {
             return None;
         }
+        Some(self.prepare_rules(level, fields, false))
+    }
+
+    /// [`Matching::prepare`] over the flatline rules only: what a heartbeat
+    /// (an event of [`Candidacy::Heartbeat`], carrying
+    /// [`Config::heartbeat_refs`]) matches. For such an event it gives what
+    /// `prepare` would, as no alert rule takes its level. `None` when no
+    /// flatline rule's level accepts it.
+    pub fn prepare_heartbeat(&self, level: Option<Level>, fields: &dyn Fields) -> Option<Prepared> {
+        if !self.is_candidate(level) {
+            return None;
+        }
+        Some(self.prepare_rules(level, fields, true))
+    }
+
+    fn prepare_rules(
+        &self,
+        level: Option<Level>,
+        fields: &dyn Fields,
+        flatline_only: bool,
+    ) -> Prepared {
         let mut prepared = Prepared {
             level,
             hits: Vec::with_capacity(1),
             excluded: Vec::new(),
         };
         for (i, (m, rule)) in self.rules.iter().zip(&self.config.rules).enumerate() {
+            if flatline_only && m.alert {
+                continue;
+            }
             let level_ok = m.any_level || level.is_some_and(|l| m.accept.accepts(l));
             if !level_ok || !rule.conditions.hold(fields) {
                 continue;
@@ -207,7 +248,7 @@ impl Matching {
                 fingerprint,
             });
         }
-        Some(prepared)
+        prepared
     }
 }
 
@@ -319,6 +360,31 @@ impl RuleSet {
         }
     }
 
+    /// Lets the flatline rules learn from a heartbeat: an event only they
+    /// take ([`Candidacy::Heartbeat`]), which need carry only
+    /// [`Config::heartbeat_refs`], standing for `events` events with the
+    /// same values at about `now` (counted as that many). Each flatline rule
+    /// whose level and conditions hold learns its group, and says if that
+    /// group was silent (recovered). No alert rule sees the event, so it is
+    /// never counted as matched by one; returns nothing, as the event's
+    /// fate is to pass.
+    pub fn heartbeat(
+        &mut self,
+        level: Option<Level>,
+        event: &dyn Fields,
+        events: u64,
+        now: Now,
+        outboxes: &mut dyn Outboxes,
+    ) {
+        let Some(prepared) = self.matching.prepare_heartbeat(level, event) else {
+            return;
+        };
+        self.count_matches_times(&prepared, events);
+        for hit in &prepared.hits {
+            self.decide(hit, level, event, now, outboxes, false);
+        }
+    }
+
     /// [`RuleSet::on_event`] after [`Matching::prepare`].
     pub fn apply(
         &mut self,
@@ -365,14 +431,19 @@ impl RuleSet {
     }
 
     fn count_matches(&self, prepared: &Prepared) {
+        self.count_matches_times(prepared, 1);
+    }
+
+    /// Counts `events` events that matched as `prepared` says.
+    fn count_matches_times(&self, prepared: &Prepared, events: u64) {
         for &i in &prepared.excluded {
-            Counters::add(&self.rule_counters[i].excluded, 1);
+            Counters::add(&self.rule_counters[i].excluded, events);
         }
         for hit in &prepared.hits {
-            Counters::add(&self.rule_counters[hit.rule].matched, 1);
+            Counters::add(&self.rule_counters[hit.rule].matched, events);
         }
         if prepared.matched_alert_rule() {
-            Counters::add(&self.counters.matched, 1);
+            Counters::add(&self.counters.matched, events);
         }
     }
 
@@ -854,6 +925,135 @@ mod tests {
         assert_eq!(s.counter("quiet", "recovered"), 1);
         assert_eq!(s.counter("quiet", "matched"), 3);
         assert_eq!(s.counter("errors", "matched"), 0);
+    }
+
+    #[test]
+    fn candidacy_tells_alert_candidates_from_heartbeats() {
+        let s = Scenario::new(json!({
+            "rules": [
+                {"name": "errors"},
+                {"name": "quiet", "type": "flatline", "silence": "10m"},
+            ]
+        }));
+        let m = s.rules.matching();
+        assert_eq!(m.candidacy(Some(Level::Error)), Candidacy::Alert);
+        assert_eq!(m.candidacy(Some(Level::Fatal)), Candidacy::Alert);
+        assert_eq!(m.candidacy(Some(Level::Info)), Candidacy::Heartbeat);
+        assert_eq!(
+            m.candidacy(None),
+            Candidacy::Heartbeat,
+            "missing or unknown"
+        );
+        let c = s.rules.config();
+        assert_eq!(
+            c.heartbeat_refs(),
+            vec!["[service.name]", "[service][name]"]
+        );
+        // Without a flatline rule nothing is a heartbeat.
+        let s = Scenario::new(json!({"levels": ["ERROR"]}));
+        assert_eq!(
+            s.rules.matching().candidacy(Some(Level::Warn)),
+            Candidacy::None
+        );
+        assert_eq!(s.rules.matching().candidacy(None), Candidacy::None);
+        assert!(s.rules.config().heartbeat_refs().is_empty());
+    }
+
+    #[test]
+    fn a_heartbeat_applies_the_flatline_conditions_and_is_never_an_alerting_match() {
+        let mut s = Scenario::new(json!({
+            "rules": [
+                {"name": "errors"},
+                {"name": "quiet", "type": "flatline", "silence": "10s",
+                 "group_by": "[host.name]", "equals": {"[env]": "prod"},
+                 "exclude": {"[url.path]": "^/health"}},
+            ]
+        }));
+        assert_eq!(
+            s.rules.config().heartbeat_refs(),
+            vec!["[host.name]", "[env]", "[url.path]"]
+        );
+        let beat = |s: &mut Scenario, ms: u64, e: Value| {
+            let level = s.rules.matching().level(&e);
+            assert_eq!(s.rules.matching().candidacy(level), Candidacy::Heartbeat);
+            s.rules.heartbeat(level, &e, 1, at(ms), &mut s.sent);
+        };
+        beat(
+            &mut s,
+            0,
+            json!({"host.name": "a", "env": "prod", "log.level": "INFO"}),
+        );
+        beat(&mut s, 0, json!({"host.name": "b", "env": "test"}));
+        beat(
+            &mut s,
+            0,
+            json!({"host.name": "c", "env": "prod", "url.path": "/healthz"}),
+        );
+        assert_eq!(s.counter("quiet", "matched"), 1);
+        assert_eq!(s.counter("quiet", "excluded"), 1);
+        assert_eq!(s.counter("errors", "matched"), 0);
+        assert_eq!(
+            s.counters
+                .matched
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0,
+            "a heartbeat is no alerting match"
+        );
+        s.tick(20_000);
+        assert_eq!(s.sent.len(), 1, "only host a was learnt: {:?}", s.sent);
+        beat(&mut s, 30_000, json!({"host.name": "a", "env": "prod"}));
+        assert_eq!(s.sent.len(), 2);
+        assert_eq!(s.sent[1].kind, MessageKind::Recovered);
+        assert_eq!(s.counter("quiet", "recovered"), 1);
+    }
+
+    #[test]
+    fn a_flatline_rule_with_levels_takes_heartbeats_of_those_levels_only() {
+        // WARN is a heartbeat; ERROR an alert candidate, which the WARN-only
+        // flatline rule ignores as it would any other level; INFO nothing.
+        let mut s = Scenario::new(json!({
+            "rules": [
+                {"name": "errors"},
+                {"name": "warned", "type": "flatline", "silence": "10s", "levels": ["WARN"]},
+            ]
+        }));
+        let m = Arc::clone(s.rules.matching());
+        assert_eq!(m.candidacy(Some(Level::Warn)), Candidacy::Heartbeat);
+        assert_eq!(m.candidacy(Some(Level::Error)), Candidacy::Alert);
+        assert_eq!(m.candidacy(Some(Level::Info)), Candidacy::None);
+        assert_eq!(m.candidacy(None), Candidacy::None);
+        assert_eq!(
+            s.rules.config().heartbeat_refs(),
+            vec![
+                "[log.level]",
+                "[log][level]",
+                "[level]",
+                "[service.name]",
+                "[service][name]"
+            ]
+        );
+        assert_eq!(s.event(0, error("shop", "boom")), Decision::Alerted);
+        assert_eq!(s.counter("warned", "matched"), 0, "ERROR is not WARN");
+        let warn = json!({"log.level": "WARN", "service.name": "pay"});
+        s.rules
+            .heartbeat(Some(Level::Warn), &warn, 3, at(1), &mut s.sent);
+        // A heartbeat whose level the rule does not take teaches it nothing.
+        let info = json!({"log.level": "INFO", "service.name": "cart"});
+        s.rules
+            .heartbeat(Some(Level::Info), &info, 1, at(1), &mut s.sent);
+        assert_eq!(
+            s.counter("warned", "matched"),
+            3,
+            "one heartbeat for three events"
+        );
+        s.tick(20_000);
+        let silent: Vec<String> = s
+            .sent_by("warned")
+            .iter()
+            .map(|m| m.payload.to_string())
+            .collect();
+        assert_eq!(silent.len(), 1, "{silent:?}");
+        assert!(silent[0].contains("pay"), "{silent:?}");
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! opaque id into a registry (see [`handles`]), every other call looks the id
 //! up and works on its own reference to the engine, and `close` unregisters it.
 //! Level values of a whole batch cross in one call through a reused direct
-//! `ByteBuffer` (see [`slots`]); only matched events send field values (see
+//! `ByteBuffer` (see [`slots`]), which sorts them into alert candidates,
+//! heartbeats (events only a flatline rule takes: they send their group and
+//! condition fields, once per run of equal ones, through `heartbeats`) and
+//! the rest; only alert candidates send field values (see
 //! [`values`]): first the few a decision reads, all of them in one call
 //! through a second reused direct buffer (`submitKeys`), then, in a third
 //! call, every field of the events the engine asks for, those whose message
@@ -23,11 +26,14 @@
 //! | `long create(String configJson)`               | handle; `IllegalArgumentException` naming a bad option, `IllegalStateException` if the engine cannot start |
 //! | `String[] levelRefs(long h)` / `eventRefs(long h)` | field references; `null` if closed             |
 //! | `String[] counterNames()`                      | counter names                                      |
+//! | `int maxValueChars()`                          | most characters of one string value the engine keeps (longer ones are cut) |
 //! | `long[] counters(long h)`                      | counter values in `counterNames()` order; `null` if closed |
-//! | `int matchBatch(long h, ByteBuffer slots, int count)` | matched count, `\| LOGS_PENDING`; `-1` if closed |
+//! | `int matchBatch(long h, ByteBuffer slots, int count)` | candidates (mask `1`: an alert rule takes the level; `2`: only flatline rules do, a heartbeat; `0`: none), `\| LOGS_PENDING`; `-1` if closed |
 //! | `String[] keyRefs(long h)`                     | the subset of `eventRefs` a decision reads; `null` if closed |
 //! | `int submitKeys(long h, ByteBuffer fields, int length, int eventCount, ByteBuffer slots)` | events the engine did not decide (mask `1` in `slots`; `0` decided, no alert rule matched; `2` decided, matched), `\| LOGS_PENDING`; `-1` if closed |
 //! | `int submit(long h, String[] values, int eventCount)` | events submitted, `\| LOGS_PENDING`; `-1` if closed |
+//! | `String[] heartbeatRefs(long h)`               | the fields a heartbeat (mask `2`) carries: the flatline rules' groups and condition fields; `null` if closed |
+//! | `int heartbeats(long h, ByteBuffer fields, int length, int eventCount)` | heartbeats taken (per heartbeat the values of `heartbeatRefs` then how many events it stands for, encoded as for `submitKeys`), `\| LOGS_PENDING`; `-1` if closed |
 //! | `String[] ruleNames(long h)`                   | rule names in configuration order; `null` if closed |
 //! | `String[] ruleCounterNames()`                  | per-rule counter names                             |
 //! | `long[] ruleCounters(long h)`                  | rules × `ruleCounterNames()`, row-major; `null` if closed |
@@ -63,10 +69,13 @@ use jni::sys::{jboolean, jint, jlong, jlongArray, jobjectArray, JNI_FALSE, JNI_T
 use jni::JNIEnv;
 use once_cell::sync::Lazy;
 use slack_alert_engine::{
-    BufferedLog, Config, Decision, Engine, LogSink, COUNTER_NAMES, RULE_COUNTER_NAMES,
+    BufferedLog, Config, Decision, Engine, LogSink, COUNTER_NAMES, MAX_VALUE_CHARS,
+    RULE_COUNTER_NAMES,
 };
 
 use crate::handles::Registry;
+#[cfg(test)]
+use crate::slots::{ALERT_CANDIDATE, HEARTBEAT_ONLY, NOT_CANDIDATE};
 use crate::slots::{CLOSED, DECIDED_MATCHED, DECIDED_UNMATCHED, LOGS_PENDING, UNDECIDED};
 
 /// Log lines kept for the shim between drains.
@@ -320,6 +329,18 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_counterNames<'lo
     })
 }
 
+/// `int maxValueChars()`: the engine's bound on one string value, so the
+/// shim cuts before encoding rather than copying a 10 MB message across.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_maxValueChars<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+) -> jint {
+    entry(&mut env, None, 0, |_| {
+        Ok(jint::try_from(MAX_VALUE_CHARS).unwrap_or(jint::MAX))
+    })
+}
+
 /// A Java `long[]` of `values` (past `i64::MAX`, which no counter reaches, saturated).
 fn long_array(env: &mut JNIEnv<'_>, values: Vec<u64>) -> Result<jlongArray, Failure> {
     let values: Vec<jlong> = values
@@ -431,8 +452,10 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_admitsMissingLev
     })
 }
 
-/// `int matchBatch(long h, ByteBuffer slots, int count)`: matches the levels
-/// in the first `count` slots and writes the mask (see [`slots`]).
+/// `int matchBatch(long h, ByteBuffer slots, int count)`: sorts the levels in
+/// the first `count` slots and writes the mask (see [`slots`]): 1 for an
+/// alert candidate, 2 for a heartbeat (only flatline rules take it), 0 for
+/// the rest. Returns how many are candidates of either kind.
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_matchBatch<'local>(
     mut env: JNIEnv<'local>,
@@ -465,14 +488,7 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_matchBatch<'loca
         // thread is blocked in this call, so nothing else touches the bytes.
         let bytes = unsafe { std::slice::from_raw_parts_mut(address, slots::BUFFER_SIZE) };
         let (levels, mask) = slots::split(bytes, count);
-        let matched = if h.engine.admits_missing_level() {
-            // A flatline rule without levels watches every event, whatever
-            // its level, also none or one no rule knows: all are candidates.
-            mask.fill(1);
-            count
-        } else {
-            h.engine.matcher().match_batch(levels, mask)
-        };
+        let matched = h.engine.triage().match_batch(levels, mask);
         h.engine.note_seen(count as u64);
         Ok(matched as jint | h.pending())
     })
@@ -602,6 +618,90 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_submitKeys<'loca
             return Ok(CLOSED);
         }
         Ok(undecided | h.pending())
+    })
+}
+
+/// `String[] heartbeatRefs(long h)`: the fields `heartbeats` expects for each
+/// event, in order: the flatline rules' groups and the fields their
+/// conditions read (empty without flatline rules).
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_heartbeatRefs<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    entry(
+        &mut env,
+        Some(handle),
+        ptr::null_mut(),
+        |env| match HANDLES.get(handle) {
+            Some(h) => string_array(env, h.engine.heartbeat_refs().iter().map(String::as_str)),
+            None => Ok(ptr::null_mut()),
+        },
+    )
+}
+
+/// `int heartbeats(long h, ByteBuffer fields, int length, int eventCount)`:
+/// lets the flatline rules learn from events only they take (mask 2 of
+/// `matchBatch`). `fields` holds `eventCount × (heartbeatRefs.length + 1)`
+/// values in its first `length` bytes, encoded as for `submitKeys`: per
+/// heartbeat the values of `heartbeatRefs`, then how many events of the batch
+/// it stands for (a positive whole number: the shim sends a run of
+/// consecutive events with equal values once). Nothing is decided for the
+/// shim: such events are never reported to the match listener. Returns
+/// `eventCount | LOGS_PENDING`, or `-1` if closed.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_heartbeats<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    fields: JByteBuffer<'local>,
+    length: jint,
+    event_count: jint,
+) -> jint {
+    entry(&mut env, Some(handle), CLOSED, |env| {
+        let events = slots::check_count(event_count.into())?;
+        let length = usize::try_from(length).map_err(|_| {
+            Failure::IllegalArgument(format!("length must not be negative, got {length}"))
+        })?;
+        let text_at = direct_region(env, &fields, length, "fields")?;
+        // SAFETY: a direct buffer of at least `length` bytes, alive for this
+        // call (its Java reference is held). Each worker thread of the shim
+        // owns its buffer and is blocked in this call.
+        let text: &[u8] = if length == 0 {
+            &[]
+        } else {
+            unsafe { std::slice::from_raw_parts(text_at, length) }
+        };
+        let Some(h) = HANDLES.get(handle) else {
+            return Ok(CLOSED);
+        };
+        let width = h.engine.heartbeat_refs().len();
+        let expected = events.checked_mul(width + 1).ok_or_else(|| {
+            Failure::IllegalArgument("eventCount × heartbeatRefs overflows".into())
+        })?;
+        let mut values = values::decode_lines(text, expected)
+            .map_err(Failure::IllegalArgument)?
+            .into_iter();
+        for k in 0..events {
+            let event = h
+                .engine
+                .event_from_heartbeat_values(values.by_ref().take(width).collect());
+            let stands_for = values
+                .next()
+                .flatten()
+                .and_then(|n| n.as_u64())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    Failure::IllegalArgument(format!(
+                        "fields: heartbeat {k} must end with how many events it stands for (a positive whole number)"
+                    ))
+                })?;
+            if !h.engine.heartbeat(&event, stands_for) {
+                return Ok(CLOSED);
+            }
+        }
+        Ok(event_count | h.pending())
     })
 }
 
@@ -763,6 +863,57 @@ mod tests {
         assert_eq!(mask_of(Decision::Closed), DECIDED_UNMATCHED);
         assert_ne!(UNDECIDED, DECIDED_MATCHED);
         assert_ne!(UNDECIDED, DECIDED_UNMATCHED);
+    }
+
+    #[test]
+    fn the_batch_mask_tells_alert_candidates_from_heartbeats() {
+        let config = Config::from_json(
+            r#"{"dry_run": true, "rules": [
+                {"name": "errors"},
+                {"name": "quiet", "type": "flatline", "silence": "10m"}]}"#,
+        )
+        .unwrap();
+        let engine = Engine::start(config, Arc::new(BufferedLog::new(16))).unwrap();
+        let mut buf = vec![0u8; slots::BUFFER_SIZE];
+        let levels: [&[u8]; 4] = [b"ERROR", b"INFO", b"", b"nonsense"];
+        for (i, l) in levels.iter().enumerate() {
+            let slot = &mut buf[i * slots::SLOT_SIZE..];
+            if l.is_empty() {
+                slot[0] = slots::NO_LEVEL;
+            } else {
+                slot[0] = l.len() as u8;
+                slot[1..1 + l.len()].copy_from_slice(l);
+            }
+        }
+        let (levels, mask) = slots::split(&mut buf, 4);
+        assert_eq!(engine.triage().match_batch(levels, mask), 4);
+        assert_eq!(
+            mask,
+            [
+                ALERT_CANDIDATE,
+                HEARTBEAT_ONLY,
+                HEARTBEAT_ONLY,
+                HEARTBEAT_ONLY
+            ]
+        );
+        assert_eq!(
+            engine.heartbeat_refs(),
+            ["[service.name]", "[service][name]"]
+        );
+        engine.shutdown();
+
+        let simple = Engine::start(
+            Config::from_json(r#"{"dry_run": true}"#).unwrap(),
+            Arc::new(BufferedLog::new(16)),
+        )
+        .unwrap();
+        let (levels, mask) = slots::split(&mut buf, 4);
+        assert_eq!(simple.triage().match_batch(levels, mask), 1);
+        assert_eq!(
+            mask,
+            [ALERT_CANDIDATE, NOT_CANDIDATE, NOT_CANDIDATE, NOT_CANDIDATE]
+        );
+        simple.shutdown();
     }
 
     #[test]

@@ -11,7 +11,12 @@
 //!        i * SLOT_SIZE             len 0..=31: ASCII level text in bytes 1..=len
 //!                                  len 0xFF (NO_LEVEL): missing, null, too long,
 //!                                  non-ASCII or of a type that is not a level
-//! offset MASK_OFFSET + i           mask byte for event i: 1 = alerts, 0 = not
+//! offset MASK_OFFSET + i           mask byte for event i (`matchBatch`):
+//!                                  0 = no rule takes it (NOT_CANDIDATE)
+//!                                  1 = an alert rule takes its level (ALERT_CANDIDATE):
+//!                                      send its key fields through `submitKeys`
+//!                                  2 = only flatline rules take it (HEARTBEAT_ONLY):
+//!                                      send its `heartbeatRefs` through `heartbeats`
 //! ```
 //!
 //! `submitKeys` writes the same region for the candidates it is given (by
@@ -36,6 +41,12 @@ pub const MASK_OFFSET: usize = MAX_BATCH * SLOT_SIZE;
 pub const BUFFER_SIZE: usize = MASK_OFFSET + MAX_BATCH;
 /// Length byte of a slot without a usable level.
 pub const NO_LEVEL: u8 = 0xFF;
+/// `matchBatch` mask: no rule takes the event's level.
+pub const NOT_CANDIDATE: u8 = 0;
+/// `matchBatch` mask: some alert rule takes the event's level.
+pub const ALERT_CANDIDATE: u8 = 1;
+/// `matchBatch` mask: only flatline rules take the event (a heartbeat).
+pub const HEARTBEAT_ONLY: u8 = 2;
 /// Or-ed into a non-negative result when the engine has log lines to drain.
 pub const LOGS_PENDING: i32 = 0x4000_0000;
 /// Returned instead of a count when the handle is closed or unknown.

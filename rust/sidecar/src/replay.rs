@@ -25,8 +25,8 @@ use serde::Serialize;
 use serde_json::Value;
 use slack_alert_engine::config::DEFAULT_RULE;
 use slack_alert_engine::{
-    Config, Counters, Decision, DestinationKind, EventShape, Level, MatchedEvent, MessageKind, Now,
-    Outgoing, RuleKind, RuleSet, RULE_COUNTER_NAMES,
+    Candidacy, Config, Counters, Decision, DestinationKind, EventShape, Level, MatchedEvent,
+    MessageKind, Now, Outgoing, RuleKind, RuleSet, RULE_COUNTER_NAMES,
 };
 use slack_alert_message::plain;
 
@@ -291,8 +291,14 @@ impl Replay {
         let matching = Arc::clone(self.rules.matching());
         let level = matching.level(&matched);
         // Only candidates go on, as in the live engine: an event no rule's
-        // level accepts costs nothing more.
-        let Some(prepared) = matching.prepare(level, &matched) else {
+        // level accepts costs nothing more, and a heartbeat (a line only
+        // flatline rules take) is seen by them alone, in event time.
+        let prepared = match matching.candidacy(level) {
+            Candidacy::Alert => matching.prepare(level, &matched),
+            Candidacy::Heartbeat => matching.prepare_heartbeat(level, &matched),
+            Candidacy::None => None,
+        };
+        let Some(prepared) = prepared else {
             return;
         };
         let now = self.clock.now();

@@ -237,6 +237,51 @@ impl Config {
             .collect()
     }
 
+    /// The union of the levels of the rules of `kind` (a flatline rule
+    /// without `levels` takes every level).
+    pub fn levels_of(&self, kind: RuleKind) -> BTreeSet<Level> {
+        self.rules
+            .iter()
+            .filter(|r| r.kind == kind)
+            .flat_map(|r| {
+                if r.any_level {
+                    Level::ALL.to_vec()
+                } else {
+                    r.levels.iter().copied().collect()
+                }
+            })
+            .collect()
+    }
+
+    /// The field references a heartbeat (an event only flatline rules
+    /// take) must carry, canonical and de-duplicated: each flatline rule's
+    /// group (`group_by`, else the service's candidates), the fields its
+    /// conditions read, and the level fields if some flatline rule has
+    /// levels. Empty without flatline rules.
+    pub fn heartbeat_refs(&self) -> Vec<String> {
+        let mut refs: Vec<String> = Vec::new();
+        let mut push = |r: &str| {
+            if !refs.iter().any(|x| x == r) {
+                refs.push(r.to_string());
+            }
+        };
+        let flatlines = || self.rules.iter().filter(|r| r.kind == RuleKind::Flatline);
+        if flatlines().any(|r| !r.any_level) {
+            self.level_refs.iter().for_each(|r| push(r));
+        }
+        for rule in flatlines() {
+            match &rule.group_by {
+                Some(r) => push(r),
+                None => slack_alert_message::ecs::SERVICE
+                    .candidates
+                    .iter()
+                    .for_each(|r| push(r)),
+            }
+            rule.conditions.references().for_each(&mut push);
+        }
+        refs
+    }
+
     /// Returns true if and only if some rule admits events whatever their
     /// level, also without one (a flatline rule without `levels`).
     pub fn admits_missing_level(&self) -> bool {

@@ -24,7 +24,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use slack_alert_engine::{Config, Engine, LogLevel, LogSink, ShutdownReport, StartError};
+use slack_alert_engine::{
+    Candidacy, Config, Engine, Level, LogLevel, LogSink, ShutdownReport, StartError,
+};
 use slack_alert_message::FieldRef;
 
 /// Connection threads parse JSON (nesting is capped at 128 by serde_json) and
@@ -150,21 +152,27 @@ impl Hub {
         }
     }
 
-    /// Hands one event to the engine. Only a candidate (its level is one some
-    /// rule accepts) is picked apart, so the common case costs one field
-    /// lookup; with a flatline rule without levels every event is one.
+    /// Hands one event to the engine, as the plugin does. Only an alert
+    /// candidate (its level is one some alert rule accepts) is picked apart
+    /// whole; a heartbeat (an event only a flatline rule takes, e.g. every
+    /// event with a flatline rule without levels) carries only the fields
+    /// the flatline rules read; the common case costs one field lookup.
     pub(crate) fn ingest(&self, event: &Value) {
         self.engine.note_seen(1);
-        let candidate = self.engine.admits_missing_level()
-            || self
-                .level_refs
-                .iter()
-                .find_map(|r| r.resolve(event).filter(|v| !v.is_null()))
-                .and_then(|v| self.engine.matcher().match_json(v))
-                .is_some();
-        if candidate {
-            let matched = self.engine.event_from_json(event);
-            self.engine.submit(&matched);
+        let level = self
+            .level_refs
+            .iter()
+            .find_map(|r| r.resolve(event).filter(|v| !v.is_null()))
+            .and_then(Level::from_json);
+        match self.engine.candidacy(level) {
+            Candidacy::Alert => {
+                self.engine.submit(&self.engine.event_from_json(event));
+            }
+            Candidacy::Heartbeat => {
+                self.engine
+                    .heartbeat(&self.engine.heartbeat_from_json(event), 1);
+            }
+            Candidacy::None => {}
         }
     }
 

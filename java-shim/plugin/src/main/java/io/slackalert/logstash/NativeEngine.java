@@ -19,7 +19,9 @@ import java.util.Map;
  * <pre>
  * offset i * SLOT_SIZE       slot of event i: byte 0 = length 0..31 of the ASCII level text in
  *                            bytes 1..31, or NO_LEVEL (missing, null, too long, non-ASCII, other type)
- * offset MASK_OFFSET + i     written by the library: 1 if event i alerts, else 0
+ * offset MASK_OFFSET + i     written by {@link #matchBatch}: ALERT_CANDIDATE (1) if an alert rule
+ *                            takes event i's level, HEARTBEAT_ONLY (2) if only flatline rules take
+ *                            it, NOT_CANDIDATE (0) otherwise
  * </pre>
  * The same constants are defined in {@code rust/jni/src/slots.rs}; change both together.
  */
@@ -41,6 +43,12 @@ final class NativeEngine {
     static final int LOGS_PENDING = 0x40000000;
     /** Returned by {@link #matchBatch} and {@link #submit} for a closed handle. */
     static final int CLOSED = -1;
+    /** {@link #matchBatch} mask: no rule takes the event. */
+    static final byte NOT_CANDIDATE = 0;
+    /** {@link #matchBatch} mask: an alert rule takes the event's level; see {@link #submitKeys}. */
+    static final byte ALERT_CANDIDATE = 1;
+    /** {@link #matchBatch} mask: only flatline rules take the event; see {@link #heartbeats}. */
+    static final byte HEARTBEAT_ONLY = 2;
     /** {@link #submitKeys} mask: decided, no alert rule matched the event. */
     static final byte DECIDED_UNMATCHED = 0;
     /** {@link #submitKeys} mask: not decided; submit the event with every field. It matched. */
@@ -97,10 +105,12 @@ final class NativeEngine {
     static native boolean admitsMissingLevel(long handle);
 
     /**
-     * Matches the levels in the first {@code count} slots of {@code slots} and writes the mask.
+     * Sorts the levels in the first {@code count} slots of {@code slots} and writes the mask:
+     * {@link #ALERT_CANDIDATE}, {@link #HEARTBEAT_ONLY} or {@link #NOT_CANDIDATE} per event.
      *
      * @param slots a direct buffer of at least {@link #BUFFER_SIZE} bytes, used by one thread
-     * @return the number of matched events, or-ed with {@link #LOGS_PENDING}; {@link #CLOSED}
+     * @return the number of candidates of either kind, or-ed with {@link #LOGS_PENDING};
+     *     {@link #CLOSED}
      * @throws IllegalArgumentException if count exceeds {@link #MAX_BATCH} or the buffer is unfit
      */
     static native int matchBatch(long handle, ByteBuffer slots, int count);
@@ -132,6 +142,26 @@ final class NativeEngine {
      */
     static native int submit(long handle, String[] values, int eventCount);
 
+    /**
+     * @return the field references whose values {@link #heartbeats} expects per event: the flatline
+     *     rules' groups and the fields their conditions read (empty without flatline rules); null
+     *     once closed
+     */
+    static native String[] heartbeatRefs(long handle);
+
+    /**
+     * Lets the flatline rules learn from events only they take ({@link #HEARTBEAT_ONLY}): "this
+     * group logged now". Nothing comes back per event: such events are never reported to the match
+     * listener.
+     *
+     * @param fields a direct buffer whose first {@code length} bytes hold
+     *               {@code eventCount × heartbeatRefs.length} values, encoded as for
+     *               {@link #submitKeys}
+     * @return {@code eventCount}, or-ed with {@link #LOGS_PENDING}; {@link #CLOSED}
+     * @throws IllegalArgumentException if the buffer or counts do not fit the layout
+     */
+    static native int heartbeats(long handle, ByteBuffer fields, int length, int eventCount);
+
     /** @return {@code [level, message, level, message, ...]}, levels ERROR/WARN/INFO/DEBUG */
     static native String[] drainLogs(long handle);
 
@@ -152,27 +182,39 @@ final class NativeEngine {
     static native void injectPanic(long handle, int countdown);
 
     /**
-     * Most characters of one string an event value passes to the engine. The engine shows at most
-     * 10,000 characters of any value and fingerprints a message by its first line, so the rest of
-     * a 10 MB message would only cost time (tens of milliseconds per matched event). Values of
-     * {@code dedup_fields} that differ only past this point count as the same problem.
+     * Most characters of one string value the engine keeps; it cuts longer ones (see
+     * {@code MAX_VALUE_CHARS} in {@code rust/engine/src/event.rs}). The rule lives there; the shim
+     * only asks for the number, so as not to copy the rest of a 10 MB message across.
      */
-    static final int MAX_VALUE_CHARS = 16_384;
+    static native int maxValueChars();
+
+    /** {@link #maxValueChars()}, learnt when the library is loaded; until then nothing is cut. */
+    private static volatile int valueBound = Integer.MAX_VALUE;
+
+    /** Reads the engine's bound; called by {@link NativeLibrary#load} once the library is in. */
+    static void learnValueBound() {
+        valueBound = maxValueChars();
+    }
+
+    /** The bound strings are cut to before encoding: the engine's, once the library is loaded. */
+    static int valueBound() {
+        return valueBound;
+    }
 
     /**
      * Encodes a field value as JSON: strings, numbers, booleans, maps, lists and null as
      * themselves; anything else (e.g. a Logstash timestamp) as the string of its
-     * {@code toString()}. Strings are cut to {@link #MAX_VALUE_CHARS}.
+     * {@code toString()}. Strings are cut to {@link #valueBound()}.
      */
     static String toJson(Object value) {
         StringBuilder out = new StringBuilder();
-        appendJson(out, value, MAX_VALUE_CHARS);
+        appendJson(out, value, valueBound);
         return out.toString();
     }
 
     /** Appends {@code value} as {@link #toJson} encodes it. */
     static void appendValue(StringBuilder out, Object value) {
-        appendJson(out, value, MAX_VALUE_CHARS);
+        appendJson(out, value, valueBound);
     }
 
     /** Encodes {@code value} as JSON, whole (the configuration). */

@@ -61,6 +61,7 @@ final class NativeLibrary {
             throw new IllegalStateException("slack_alert could not load its native library "
                     + file + " (" + e.getMessage() + "). " + advice(), e);
         }
+        NativeEngine.learnValueBound();
         loadedFrom = file.toString();
         return loadedFrom;
     }

@@ -21,6 +21,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -45,6 +46,11 @@ import org.apache.logging.log4j.Logger;
  * <p>With {@code rules} the same holds over several rules: the shim passes them to the engine as
  * JSON and knows none of them; it only learns whether events without a level are candidates (a
  * flatline rule without levels) and publishes each rule's counters under {@code rules.<name>}.
+ * An event only flatline rules take (a <em>heartbeat</em>: with a flatline rule without levels,
+ * every event no alert rule takes) only tells them "this group logged now": the shim reads just
+ * the fields the engine names for it ({@link NativeEngine#heartbeatRefs}, the group and the flatline
+ * rules' condition fields), skips one whose values equal the previous heartbeat's in the batch,
+ * sends the rest in one call per chunk, and never reports heartbeats to the match listener.
  */
 @LogstashPlugin(name = "slack_alert")
 public final class SlackAlert implements Filter {
@@ -120,6 +126,8 @@ public final class SlackAlert implements Filter {
     private final String[] levelRefs;
     private final String[] keyRefs;
     private final String[] eventRefs;
+    /** What a heartbeat carries; empty without flatline rules. */
+    private final String[] heartbeatRefs;
     private final String[] counterNames;
     /** Rule names and per-rule counter names, for the gauges under {@code rules.<name>}. */
     private final String[] ruleNames;
@@ -152,12 +160,14 @@ public final class SlackAlert implements Filter {
             String[] levels = NativeEngine.levelRefs(handle);
             String[] keys = NativeEngine.keyRefs(handle);
             String[] fields = NativeEngine.eventRefs(handle);
-            if (levels == null || keys == null || fields == null) {
+            String[] beats = NativeEngine.heartbeatRefs(handle);
+            if (levels == null || keys == null || fields == null || beats == null) {
                 throw new IllegalStateException("slack_alert: the engine closed while starting");
             }
             this.levelRefs = levels;
             this.keyRefs = keys;
             this.eventRefs = fields;
+            this.heartbeatRefs = beats;
             this.counterNames = NativeEngine.counterNames();
             String[] rules = NativeEngine.ruleNames(handle);
             if (rules == null) {
@@ -165,11 +175,11 @@ public final class SlackAlert implements Filter {
             }
             this.ruleNames = rules;
             this.ruleCounterNames = NativeEngine.ruleCounterNames();
-            if (NativeEngine.admitsMissingLevel(handle)) {
-                // A flatline rule without levels watches every event: one without a level is a
-                // candidate too, known up front so that it never needs a native call to say so.
-                verdicts = Verdicts.NONE.withAbsent(true);
-            }
+            // An event without a level is never an alert candidate (alert rules need a level); with
+            // a flatline rule without levels it is a heartbeat. Known up front, so that it never
+            // needs a native call to say so.
+            verdicts = Verdicts.NONE.withAbsent(NativeEngine.admitsMissingLevel(handle)
+                    ? NativeEngine.HEARTBEAT_ONLY : NativeEngine.NOT_CANDIDATE);
             drainLogs();
         } catch (RuntimeException | Error e) {
             // Logstash never closes a filter whose constructor threw: stop the engine here.
@@ -252,7 +262,7 @@ public final class SlackAlert implements Filter {
                 byte[] hits = scratch.hits;
                 int count = 0;
                 int unknown = 0;
-                int knownHits = 0;
+                int knownCandidates = 0;
                 while (count < NativeEngine.MAX_BATCH && lead.hasNext()) {
                     Object level = level(lead.next());
                     int verdict = known.of(level);
@@ -263,12 +273,12 @@ public final class SlackAlert implements Filter {
                         verdict = level == null ? -2 : -1;
                     } else {
                         scratch.levels[count * NativeEngine.SLOT_SIZE] = NativeEngine.NO_LEVEL;
-                        knownHits += verdict;
+                        knownCandidates += verdict;
                     }
                     hits[count] = (byte) verdict;
                     count++;
                 }
-                boolean open = processChunk(scratch, events, start, count, unknown, knownHits, matchListener);
+                boolean open = processChunk(scratch, events, start, count, unknown, knownCandidates, matchListener);
                 if (!open) {
                     break;
                 }
@@ -300,12 +310,14 @@ public final class SlackAlert implements Filter {
 
     /**
      * Matches the chunk of {@code count} events from position {@code start} of {@code events},
-     * whose verdicts are in {@code scratch.hits} (1 alerts, 0 does not, negative for the
-     * {@code unknown} ones the engine must match), and submits its matched events. Returns false
-     * once the engine is closed.
+     * whose verdicts are in {@code scratch.hits} ({@link NativeEngine#ALERT_CANDIDATE},
+     * {@link NativeEngine#HEARTBEAT_ONLY}, {@link NativeEngine#NOT_CANDIDATE}, negative for the
+     * {@code unknown} ones the engine must match; {@code knownCandidates} is non-zero if and only if
+     * a known one is a candidate), sends its heartbeats and submits its alert candidates. Returns
+     * false once the engine is closed.
      */
     private boolean processChunk(Scratch scratch, Collection<Event> events, int start, int count, int unknown,
-            int knownHits, FilterMatchListener matchListener) {
+            int knownCandidates, FilterMatchListener matchListener) {
         byte[] hits = scratch.hits;
         ByteBuffer slots = scratch.slots;
         // With every level known, an empty call still tells whether the engine has log lines to
@@ -320,33 +332,52 @@ public final class SlackAlert implements Filter {
             return false;
         }
         boolean logsPending = (result & NativeEngine.LOGS_PENDING) != 0;
-        int matched = knownHits + (result & ~NativeEngine.LOGS_PENDING);
+        int candidates = knownCandidates + (result & ~NativeEngine.LOGS_PENDING);
         if (toMatch > 0) {
             for (int i = 0; i < count; i++) {
                 if (hits[i] < 0) {
-                    boolean hit = slots.get(NativeEngine.MASK_OFFSET + i) != 0;
-                    learn(scratch.levels, i, hits[i] == -2, hit);
-                    hits[i] = (byte) (hit ? 1 : 0);
+                    byte verdict = slots.get(NativeEngine.MASK_OFFSET + i);
+                    learn(scratch.levels, i, hits[i] == -2, verdict);
+                    hits[i] = verdict;
                 }
             }
         } else {
             seenHere.add(count);
         }
         boolean open = true;
-        if (matched > 0) {
-            // A second iterator picks the matched events: no reference to an event is kept for
-            // the (usual) chunk without matches.
+        if (candidates > 0) {
+            // A second iterator picks the candidates: no reference to an event is kept for the
+            // (usual) chunk without any.
             Iterator<Event> lag = scratch.lag(events, start);
             Event[] picked = scratch.matched;
             int n = 0;
+            int beats = 0;
+            scratch.clearFields();
+            scratch.lastBeatSet = false;
             for (int i = 0; i < count; i++) {
                 Event event = lag.next();
-                if (hits[i] > 0) {
+                if (hits[i] == NativeEngine.ALERT_CANDIDATE) {
                     picked[n++] = event;
+                } else if (hits[i] == NativeEngine.HEARTBEAT_ONLY && scratch.newBeat(event, heartbeatRefs)) {
+                    beats++;
                 }
             }
             scratch.lagAt += count;
             scratch.matchedHigh = Math.max(scratch.matchedHigh, n);
+            if (beats > 0) {
+                scratch.endBeats();
+                int taken = NativeEngine.heartbeats(handle, scratch.fields(), scratch.fieldsLength(), beats);
+                if (taken == NativeEngine.CLOSED) {
+                    return false;
+                }
+                logsPending |= (taken & NativeEngine.LOGS_PENDING) != 0;
+            }
+            if (n == 0) {
+                if (logsPending) {
+                    drainLogs();
+                }
+                return true;
+            }
             int submitted = submit(scratch, picked, n);
             if (submitted != NativeEngine.CLOSED) {
                 // Candidates by level that no alert rule matched (conditions, exclude, a flatline
@@ -370,12 +401,12 @@ public final class SlackAlert implements Filter {
      * Remembers the engine's verdict for the level in slot {@code index}: for an event without a
      * level if {@code absent}, else for the level text in the slot, if it had one.
      */
-    private void learn(byte[] slots, int index, boolean absent, boolean alerts) {
+    private void learn(byte[] slots, int index, boolean absent, byte verdict) {
         Verdicts current = verdicts;
         if (absent) {
             if (current.of(null) < 0) {
                 synchronized (this) {
-                    verdicts = verdicts.withAbsent(alerts);
+                    verdicts = verdicts.withAbsent(verdict);
                 }
             }
             return;
@@ -387,7 +418,7 @@ public final class SlackAlert implements Filter {
         }
         String text = new String(slots, base + 1, len, StandardCharsets.ISO_8859_1);
         synchronized (this) {
-            verdicts = verdicts.with(text, alerts);
+            verdicts = verdicts.with(text, verdict);
         }
     }
 
@@ -612,7 +643,8 @@ public final class SlackAlert implements Filter {
     }
 
     /**
-     * The engine's verdict (alerts or not) for level texts it has matched before, so that a batch
+     * The engine's verdict ({@link NativeEngine#ALERT_CANDIDATE}, {@link NativeEngine#HEARTBEAT_ONLY}
+     * or {@link NativeEngine#NOT_CANDIDATE}) for level texts it has matched before, so that a batch
      * whose levels all have one needs no native call. This remembers answers; it knows no rule: a
      * text is only ever added after the engine matched it, and a verdict never changes for a given
      * engine. At most {@link #CAPACITY} texts are kept (pipelines use a handful of level spellings);
@@ -625,6 +657,7 @@ public final class SlackAlert implements Filter {
         static final Verdicts NONE = new Verdicts(new String[SLOTS], new byte[SLOTS], 0, -1);
 
         private final String[] texts;
+        /** The verdict of each text. */
         private final byte[] alerts;
         private final int size;
         /** The verdict for an event without a level, or -1. */
@@ -638,8 +671,8 @@ public final class SlackAlert implements Filter {
         }
 
         /**
-         * 1 if {@code level} (null: none) alerts, 0 if not, -1 if the engine has not answered for
-         * it.
+         * The verdict for {@code level} (null: none): 1 alert candidate, 2 heartbeat only, 0
+         * neither, -1 if the engine has not answered for it.
          */
         int of(Object level) {
             if (level == null) {
@@ -685,7 +718,7 @@ public final class SlackAlert implements Filter {
         }
 
         /** These verdicts and one more, unless full or already known. */
-        Verdicts with(String text, boolean alert) {
+        Verdicts with(String text, byte verdict) {
             if (full() || of(text) >= 0) {
                 return this;
             }
@@ -696,13 +729,13 @@ public final class SlackAlert implements Filter {
                 i = (i + 1) & (SLOTS - 1);
             }
             t[i] = text;
-            a[i] = (byte) (alert ? 1 : 0);
+            a[i] = verdict;
             return new Verdicts(t, a, size + 1, absent);
         }
 
         /** These verdicts with the one for events without a level. */
-        Verdicts withAbsent(boolean alert) {
-            return new Verdicts(texts, alerts, size, alert ? 1 : 0);
+        Verdicts withAbsent(byte verdict) {
+            return new Verdicts(texts, alerts, size, verdict);
         }
     }
 
@@ -711,7 +744,7 @@ public final class SlackAlert implements Filter {
         final ByteBuffer slots = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
         /** Slots are written here, then copied to {@link #slots} in one go. */
         final byte[] levels = new byte[NativeEngine.MASK_OFFSET];
-        /** Per event of the chunk: 1 alerts, 0 does not, -1 not known yet. */
+        /** Per event of the chunk: its verdict (0, 1, 2), or negative while not known yet. */
         final byte[] hits = new byte[NativeEngine.MAX_BATCH];
         /** The matched events of the chunk being submitted; cleared after each batch. */
         final Event[] matched = new Event[NativeEngine.MAX_BATCH];
@@ -725,6 +758,50 @@ public final class SlackAlert implements Filter {
         private int fieldLength;
         private ByteBuffer fields = ByteBuffer.allocateDirect(16 * 1024);
         private final StringBuilder json = new StringBuilder(256);
+        /** The heartbeat values being read, and the last heartbeat's sent in this chunk. */
+        private Object[] beat = new Object[0];
+        private Object[] lastBeat = new Object[0];
+        /** Whether {@link #lastBeat} holds a heartbeat of this chunk. */
+        boolean lastBeatSet;
+        /** How many events the last heartbeat stands for so far. */
+        private int run;
+
+        /**
+         * Reads {@code event}'s heartbeat fields and, unless they equal the last heartbeat's of the
+         * chunk (then that one stands for one more event), appends how many events the last one
+         * stands for, then these values (as {@link #appendField} does), and returns true. See
+         * {@link NativeEngine#heartbeats}; {@link #endBeats} ends the last one.
+         */
+        boolean newBeat(Event event, String[] refs) {
+            int width = refs.length;
+            if (beat.length < width) {
+                beat = new Object[width];
+                lastBeat = new Object[width];
+                lastBeatSet = false;
+            }
+            boolean same = lastBeatSet;
+            for (int f = 0; f < width; f++) {
+                Object value = event.getField(refs[f]);
+                beat[f] = value;
+                same = same && Objects.equals(value, lastBeat[f]);
+            }
+            if (same) {
+                run++;
+                return false;
+            }
+            if (lastBeatSet) {
+                appendCount(run);
+            }
+            for (int f = 0; f < width; f++) {
+                appendField(beat[f]);
+            }
+            run = 1;
+            Object[] swap = lastBeat;
+            lastBeat = beat;
+            beat = swap;
+            lastBeatSet = true;
+            return true;
+        }
         private String[] values = new String[0];
 
         /** A values array of exactly {@code n} entries, reused while batches keep that size. */
@@ -772,6 +849,28 @@ public final class SlackAlert implements Filter {
             fieldLength = at;
         }
 
+        /** Ends the chunk's last heartbeat: how many events it stands for. */
+        void endBeats() {
+            if (lastBeatSet) {
+                appendCount(run);
+            }
+        }
+
+        /** Appends a positive count, as JSON, and a newline (no allocation). */
+        private void appendCount(int n) {
+            ensureFieldBytes(fieldLength + 12);
+            int digits = 1;
+            for (int v = n; v >= 10; v /= 10) {
+                digits++;
+            }
+            int at = fieldLength + digits;
+            for (int v = n, i = at - 1; i >= fieldLength; i--, v /= 10) {
+                fieldBytes[i] = (byte) ('0' + v % 10);
+            }
+            fieldBytes[at] = '\n';
+            fieldLength = at + 1;
+        }
+
         private void ensureFieldBytes(int needed) {
             if (needed > fieldBytes.length) {
                 fieldBytes = Arrays.copyOf(fieldBytes, Math.max(needed, 2 * fieldBytes.length));
@@ -806,6 +905,11 @@ public final class SlackAlert implements Filter {
 
         /** Drops the references to the last batch's events. */
         void releaseMatched() {
+            if (lastBeatSet) {
+                Arrays.fill(lastBeat, null);
+                Arrays.fill(beat, null);
+                lastBeatSet = false;
+            }
             if (lag != null) {
                 lag = null;
             }

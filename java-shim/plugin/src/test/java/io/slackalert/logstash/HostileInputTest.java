@@ -191,7 +191,7 @@ class HostileInputTest {
         // before it crosses to the engine, so it costs what a message of the cut's length does.
         SlackAlert dryRun = filter(Fixtures.dryRun("dedup_window", "0s", "rate_limit", 3600L, "burst", 1000L),
                 new TestContext());
-        String cutLength = "y".repeat(NativeEngine.MAX_VALUE_CHARS);
+        String cutLength = "y".repeat(NativeEngine.valueBound());
         Latencies cutAlert = new Latencies("an alerting event with a message of the cut's length");
         Latencies hugeAlert = new Latencies("an alerting 10 MB event of 10,000 fields");
         try {
@@ -231,7 +231,9 @@ class HostileInputTest {
 
     @Test
     void aStringIsCutBeforeItCrossesToNativeCodeNeverInsideASurrogatePair() {
-        int max = NativeEngine.MAX_VALUE_CHARS;
+        NativeLibrary.load(null);
+        int max = NativeEngine.valueBound();
+        assertEquals(16_384, max, "the engine's bound (MAX_VALUE_CHARS in rust/engine/src/event.rs)");
         assertEquals(max + 2, NativeEngine.toJson("x".repeat(max + 10)).length());
         // A pair straddling the cut is dropped whole; one just before it is kept.
         String straddling = "x".repeat(max - 1) + "\uD83D\uDE00" + "tail";

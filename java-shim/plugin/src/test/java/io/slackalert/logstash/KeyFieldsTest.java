@@ -210,25 +210,29 @@ class KeyFieldsTest {
         assertEquals(-1, v.of("ERROR"));
         assertEquals(-1, v.of(null));
         assertEquals(-1, v.of(3L));
-        v = v.with("ERROR", true).with("INFO", false).withAbsent(false);
+        v = v.with("ERROR", NativeEngine.ALERT_CANDIDATE).with("INFO", NativeEngine.NOT_CANDIDATE)
+                .with("DEBUG", NativeEngine.HEARTBEAT_ONLY).withAbsent(NativeEngine.NOT_CANDIDATE);
         assertEquals(1, v.of("ERROR"));
         assertEquals(1, v.of(new String("ERROR".toCharArray())));
         assertEquals(0, v.of("INFO"));
+        assertEquals(2, v.of("DEBUG"), "a heartbeat only a flatline rule takes");
+        assertEquals(2, v.withAbsent(NativeEngine.HEARTBEAT_ONLY).of(null));
         assertEquals(-1, v.of("Info"), "a verdict is for one exact text");
         assertEquals(-1, v.of("error"));
         assertEquals(-1, v.of(""));
         assertEquals(0, v.of(null));
         assertEquals(-1, v.of(3L), "only strings are remembered");
         for (int i = 0; i < 40; i++) {
-            v = v.with("level" + i, i % 2 == 0);
+            v = v.with("level" + i, i % 2 == 0 ? NativeEngine.ALERT_CANDIDATE : NativeEngine.NOT_CANDIDATE);
         }
         assertTrue(v.full());
         assertEquals(1, v.of("ERROR"));
         assertEquals(1, v.of("level0"));
-        assertEquals(0, v.of("level13"));
-        assertEquals(-1, v.of("level14"), "full: not remembered");
+        assertEquals(0, v.of("level11"));
+        assertEquals(-1, v.of("level13"), "full: not remembered");
         // Texts that share a slot (same length and first letter) are told apart.
-        SlackAlert.Verdicts w = SlackAlert.Verdicts.NONE.with("WARN", false).with("WXYZ", true).with("W", true);
+        SlackAlert.Verdicts w = SlackAlert.Verdicts.NONE.with("WARN", NativeEngine.NOT_CANDIDATE)
+                .with("WXYZ", NativeEngine.ALERT_CANDIDATE).with("W", NativeEngine.ALERT_CANDIDATE);
         assertEquals(0, w.of("WARN"));
         assertEquals(1, w.of("WXYZ"));
         assertEquals(-1, w.of("WARM"));

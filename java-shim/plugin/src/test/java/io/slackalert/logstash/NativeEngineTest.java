@@ -70,6 +70,51 @@ class NativeEngineTest {
     }
 
     @Test
+    void withAFlatlineRuleTheMaskTellsAlertCandidatesFromHeartbeats() {
+        long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\",\"rules\":["
+                + "{\"name\":\"errors\"},{\"name\":\"quiet\",\"type\":\"flatline\",\"silence\":\"10m\"}]}");
+        try {
+            assertTrue(NativeEngine.admitsMissingLevel(h));
+            ByteBuffer buf = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
+            String[] levels = {"INFO", "ERROR", null, "nonsense"};
+            for (int i = 0; i < levels.length; i++) {
+                slot(buf, i, levels[i]);
+            }
+            int r = NativeEngine.matchBatch(h, buf, levels.length);
+            assertEquals(4, r & ~NativeEngine.LOGS_PENDING, "candidates of either kind");
+            byte[] mask = new byte[levels.length];
+            for (int i = 0; i < mask.length; i++) {
+                mask[i] = buf.get(NativeEngine.MASK_OFFSET + i);
+            }
+            assertEquals(Arrays.toString(new byte[] {NativeEngine.HEARTBEAT_ONLY, NativeEngine.ALERT_CANDIDATE,
+                    NativeEngine.HEARTBEAT_ONLY, NativeEngine.HEARTBEAT_ONLY}), Arrays.toString(mask));
+
+            assertEquals(List.of("[service.name]", "[service][name]"), Arrays.asList(NativeEngine.heartbeatRefs(h)));
+            // Two heartbeats: checkout standing for three events, search for one.
+            byte[] text = "\"checkout\"\nnull\n3\nnull\n\"search\"\n1\n".getBytes(StandardCharsets.UTF_8);
+            ByteBuffer fields = ByteBuffer.allocateDirect(text.length).put(text);
+            assertEquals(2, NativeEngine.heartbeats(h, fields, text.length, 2) & ~NativeEngine.LOGS_PENDING);
+            String[] rules = NativeEngine.ruleNames(h);
+            long[] counters = NativeEngine.ruleCounters(h);
+            int width = NativeEngine.ruleCounterNames().length;
+            int matched = Arrays.asList(NativeEngine.ruleCounterNames()).indexOf("matched");
+            assertEquals("quiet", rules[1]);
+            assertEquals(4, counters[width + matched], "heartbeats count the events they stand for");
+            assertEquals(0, counters[matched], "no alert rule saw them");
+
+            byte[] noCount = "\"checkout\"\nnull\n".getBytes(StandardCharsets.UTF_8);
+            ByteBuffer bad = ByteBuffer.allocateDirect(noCount.length).put(noCount);
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.heartbeats(h, bad, noCount.length, 1));
+            assertThrows(IllegalArgumentException.class,
+                    () -> NativeEngine.heartbeats(h, ByteBuffer.allocate(8), 8, 1));
+        } finally {
+            NativeEngine.close(h);
+        }
+        assertEquals(NativeEngine.CLOSED, NativeEngine.heartbeats(h, ByteBuffer.allocateDirect(1), 0, 0));
+        assertNull(NativeEngine.heartbeatRefs(h));
+    }
+
+    @Test
     void badArgumentsAreIllegalArgumentExceptions() {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
         try {

@@ -293,6 +293,27 @@ class RulesTest {
     }
 
     @Test
+    void heartbeatsNeverReachTheMatchListenerAndEveryServiceOfABatchIsLearnt() {
+        SlackAlert f = start(posting("dry_run", true, "rules", List.of(
+                rule("errors"),
+                rule("silent", "type", "flatline", "silence", "10s"))));
+        CountingMatchListener listener = new CountingMatchListener();
+        // Runs of equal heartbeats cross once; a second service in the same batch is still learnt.
+        f.filter(List.of(event("INFO", "checkout", "a"), event("INFO", "checkout", "b"),
+                event(null, "checkout", "c"), event("DEBUG", "search", "d"), event("INFO", "checkout", "e"),
+                event("ERROR", "checkout", "boom")), listener);
+        assertEquals(1, listener.count(), "only the ERROR event is an alerting match");
+        f.flush(listener);
+        assertEquals(6L, ruleGauge("silent", "matched"), "every event counted, runs included");
+        assertEquals(1L, ruleGauge("errors", "matched"));
+        Fixtures.await("both services gone silent", Duration.ofSeconds(25), () -> {
+            f.flush(listener);
+            return ruleGauge("silent", "flatline_alerts") == 2L;
+        });
+        assertEquals(1, listener.count());
+    }
+
+    @Test
     void aJsonDestinationPostsTheTemplatedBody() {
         Map<String, Object> body = map("text", "%{[@alert][title]}", "service", "%{[service.name]}",
                 "rule", "%{[@alert][rule]}", "kind", "%{[@alert][kind]}", "status", "%{[http.status]}");

@@ -8,6 +8,7 @@ import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -23,7 +24,7 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * The JVM cost of the filter: nanoseconds per event of {@code filter()} on batches of 125
  * realistic ECS events, for SlackAlert, the floor (reads the level, nothing else) and the pure-Java
- * peer, in one run. {@code quiet} traffic is INFO/DEBUG/WARN only (what most batches are);
+ * peer, in one run ({@code rules}: see {@link #rules()}). {@code quiet} traffic is INFO/DEBUG/WARN only (what most batches are);
  * {@code mix} has 1% ERROR events from 50 fingerprints. {@code event} is how {@code getField}
  * returns values (see {@link BenchEvent}): {@code converting} makes a new String per call, as
  * Logstash does; {@code plain} returns the stored value, the cheapest possible floor. Thread count
@@ -45,7 +46,7 @@ public class FilterBenchmark {
 
     private static final FilterMatchListener NO_OP = event -> { };
 
-    @Param({"floor", "slack_alert", "pure_java"})
+    @Param({"floor", "slack_alert", "pure_java", "rules"})
     public String filter;
 
     @Param({"quiet", "mix"})
@@ -72,6 +73,9 @@ public class FilterBenchmark {
             case "pure_java":
                 instance = new PureJavaAlert();
                 break;
+            case "rules":
+                instance = rules();
+                break;
             default:
                 throw new IllegalArgumentException("unknown filter " + filter);
         }
@@ -85,6 +89,26 @@ public class FilterBenchmark {
             config = config.with("native_library", library);
         }
         return new SlackAlert("bench", config, new TestContext());
+    }
+
+    /**
+     * SlackAlert with four rules, as a dry run: one per service with {@code equals}, one with an
+     * {@code exclude} regex, a threshold grouped by service, and a flatline rule without levels,
+     * which makes every event a candidate: its key fields cross to the engine, whatever its level.
+     */
+    static SlackAlert rules() {
+        List<Map<String, Object>> rules = List.of(
+                Map.of("name", "checkout", "equals", Map.of("[service.name]", "checkout")),
+                Map.of("name", "not_timeouts", "exclude", Map.of("[message]", "(?i)timed? ?out")),
+                Map.of("name", "bursts", "threshold", 20L, "threshold_window", "1m",
+                        "group_by", "[service.name]"),
+                Map.of("name", "silent", "type", "flatline", "silence", "10m"));
+        TestConfiguration config = TestConfiguration.of("dry_run", true, "rules", rules);
+        String library = System.getProperty("slackalert.native");
+        if (library != null && !library.isEmpty()) {
+            config = config.with("native_library", library);
+        }
+        return new SlackAlert("bench-rules", config, new TestContext());
     }
 
     @TearDown
