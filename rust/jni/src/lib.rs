@@ -33,6 +33,7 @@
 //! | `int submitKeys(long h, ByteBuffer fields, int length, int eventCount, ByteBuffer slots)` | events the engine did not decide (mask `1` in `slots`; `0` decided, no alert rule matched; `2` decided, matched), `\| LOGS_PENDING`; `-1` if closed |
 //! | `int submit(long h, String[] values, int eventCount)` | events submitted, `\| LOGS_PENDING`; `-1` if closed |
 //! | `String[] heartbeatRefs(long h)`               | the fields a heartbeat (mask `2`) carries: the flatline rules' groups and condition fields; `null` if closed |
+//! | `int[] heartbeatFallbacks(long h)`             | per `heartbeatRefs` entry, the entry it only backs up (read only when that one names nothing), or `-1`; `null` if closed |
 //! | `int heartbeats(long h, ByteBuffer fields, int length, int eventCount)` | heartbeats taken (per heartbeat the values of `heartbeatRefs` then how many events it stands for, encoded as for `submitKeys`), `\| LOGS_PENDING`; `-1` if closed |
 //! | `String[] ruleNames(long h)`                   | rule names in configuration order; `null` if closed |
 //! | `String[] ruleCounterNames()`                  | per-rule counter names                             |
@@ -65,7 +66,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Once};
 
 use jni::objects::{JByteBuffer, JClass, JObject, JObjectArray, JString};
-use jni::sys::{jboolean, jint, jlong, jlongArray, jobjectArray, JNI_FALSE, JNI_TRUE};
+use jni::sys::{jboolean, jint, jintArray, jlong, jlongArray, jobjectArray, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use once_cell::sync::Lazy;
 use slack_alert_engine::{
@@ -639,6 +640,33 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_heartbeatRefs<'l
             None => Ok(ptr::null_mut()),
         },
     )
+}
+
+/// `int[] heartbeatFallbacks(long h)`: per `heartbeatRefs` entry, the index
+/// of the entry it only backs up (`[service][name]` behind `[service.name]`),
+/// or -1: the shim sends it as missing when that one names a value.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_heartbeatFallbacks<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jintArray {
+    entry(&mut env, Some(handle), ptr::null_mut(), |env| {
+        let Some(h) = HANDLES.get(handle) else {
+            return Ok(ptr::null_mut());
+        };
+        let values: Vec<jint> = h
+            .engine
+            .heartbeat_fallbacks()
+            .iter()
+            .map(|f| f.and_then(|i| jint::try_from(i).ok()).unwrap_or(-1))
+            .collect();
+        let len = jint::try_from(values.len())
+            .map_err(|_| Failure::IllegalState("too many references for a Java array".into()))?;
+        let array = env.new_int_array(len)?;
+        env.set_int_array_region(&array, 0, &values)?;
+        Ok(array.into_raw())
+    })
 }
 
 /// `int heartbeats(long h, ByteBuffer fields, int length, int eventCount)`:

@@ -150,6 +150,15 @@ final class NativeEngine {
     static native String[] heartbeatRefs(long handle);
 
     /**
+     * @return per {@link #heartbeatRefs} entry, the index of the entry it only backs up, or -1: an
+     *     entry {@code j} with {@code fallbacks[j] = i} is read by the engine only when entry
+     *     {@code i} names nothing (is missing, null or an empty string, and so is whatever {@code i}
+     *     backs up), so the shim may send it as missing otherwise (e.g. {@code [service][name]} behind
+     *     {@code [service.name]}); null once closed
+     */
+    static native int[] heartbeatFallbacks(long handle);
+
+    /**
      * Lets the flatline rules learn from events only they take ({@link #HEARTBEAT_ONLY}): "this
      * group logged now". Nothing comes back per event: such events are never reported to the match
      * listener.

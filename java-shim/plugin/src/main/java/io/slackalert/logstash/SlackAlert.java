@@ -128,6 +128,8 @@ public final class SlackAlert implements Filter {
     private final String[] eventRefs;
     /** What a heartbeat carries; empty without flatline rules. */
     private final String[] heartbeatRefs;
+    /** Per heartbeat reference, the one it only backs up, or -1 (see {@link NativeEngine#heartbeatFallbacks}). */
+    private final int[] heartbeatFallbacks;
     private final String[] counterNames;
     /** Rule names and per-rule counter names, for the gauges under {@code rules.<name>}. */
     private final String[] ruleNames;
@@ -161,13 +163,16 @@ public final class SlackAlert implements Filter {
             String[] keys = NativeEngine.keyRefs(handle);
             String[] fields = NativeEngine.eventRefs(handle);
             String[] beats = NativeEngine.heartbeatRefs(handle);
-            if (levels == null || keys == null || fields == null || beats == null) {
+            int[] fallbacks = NativeEngine.heartbeatFallbacks(handle);
+            if (levels == null || keys == null || fields == null || beats == null || fallbacks == null
+                    || fallbacks.length != beats.length) {
                 throw new IllegalStateException("slack_alert: the engine closed while starting");
             }
             this.levelRefs = levels;
             this.keyRefs = keys;
             this.eventRefs = fields;
             this.heartbeatRefs = beats;
+            this.heartbeatFallbacks = fallbacks;
             this.counterNames = NativeEngine.counterNames();
             String[] rules = NativeEngine.ruleNames(handle);
             if (rules == null) {
@@ -263,8 +268,11 @@ public final class SlackAlert implements Filter {
                 int count = 0;
                 int unknown = 0;
                 int knownCandidates = 0;
+                int beats = 0;
+                scratch.startBeats();
                 while (count < NativeEngine.MAX_BATCH && lead.hasNext()) {
-                    Object level = level(lead.next());
+                    Event event = lead.next();
+                    Object level = level(event);
                     int verdict = known.of(level);
                     if (verdict < 0) {
                         encodeLevel(scratch.levels, count, level);
@@ -273,12 +281,20 @@ public final class SlackAlert implements Filter {
                         verdict = level == null ? -2 : -1;
                     } else {
                         scratch.levels[count * NativeEngine.SLOT_SIZE] = NativeEngine.NO_LEVEL;
+                        if (verdict == NativeEngine.HEARTBEAT_ONLY) {
+                            // Read now, while the event is at hand: no second pass for heartbeats.
+                            if (scratch.newBeat(event, heartbeatRefs, heartbeatFallbacks)) {
+                                beats++;
+                            }
+                            verdict = NativeEngine.NOT_CANDIDATE;
+                        }
                         knownCandidates += verdict;
                     }
                     hits[count] = (byte) verdict;
                     count++;
                 }
-                boolean open = processChunk(scratch, events, start, count, unknown, knownCandidates, matchListener);
+                boolean open = processChunk(scratch, events, start, count, unknown, knownCandidates, beats,
+                        matchListener);
                 if (!open) {
                     break;
                 }
@@ -313,11 +329,12 @@ public final class SlackAlert implements Filter {
      * whose verdicts are in {@code scratch.hits} ({@link NativeEngine#ALERT_CANDIDATE},
      * {@link NativeEngine#HEARTBEAT_ONLY}, {@link NativeEngine#NOT_CANDIDATE}, negative for the
      * {@code unknown} ones the engine must match; {@code knownCandidates} is non-zero if and only if
-     * a known one is a candidate), sends its heartbeats and submits its alert candidates. Returns
-     * false once the engine is closed.
+     * a known one is an alert candidate), sends its heartbeats (the {@code beats} already read, known
+     * ones, and those among the unknown ones) and submits its alert candidates. Returns false once
+     * the engine is closed.
      */
     private boolean processChunk(Scratch scratch, Collection<Event> events, int start, int count, int unknown,
-            int knownCandidates, FilterMatchListener matchListener) {
+            int knownCandidates, int beats, FilterMatchListener matchListener) {
         byte[] hits = scratch.hits;
         ByteBuffer slots = scratch.slots;
         // With every level known, an empty call still tells whether the engine has log lines to
@@ -345,39 +362,33 @@ public final class SlackAlert implements Filter {
             seenHere.add(count);
         }
         boolean open = true;
+        Event[] picked = scratch.matched;
+        int n = 0;
         if (candidates > 0) {
             // A second iterator picks the candidates: no reference to an event is kept for the
             // (usual) chunk without any.
             Iterator<Event> lag = scratch.lag(events, start);
-            Event[] picked = scratch.matched;
-            int n = 0;
-            int beats = 0;
-            scratch.clearFields();
-            scratch.lastBeatSet = false;
             for (int i = 0; i < count; i++) {
                 Event event = lag.next();
                 if (hits[i] == NativeEngine.ALERT_CANDIDATE) {
                     picked[n++] = event;
-                } else if (hits[i] == NativeEngine.HEARTBEAT_ONLY && scratch.newBeat(event, heartbeatRefs)) {
+                } else if (hits[i] == NativeEngine.HEARTBEAT_ONLY
+                        && scratch.newBeat(event, heartbeatRefs, heartbeatFallbacks)) {
                     beats++;
                 }
             }
             scratch.lagAt += count;
             scratch.matchedHigh = Math.max(scratch.matchedHigh, n);
-            if (beats > 0) {
-                scratch.endBeats();
-                int taken = NativeEngine.heartbeats(handle, scratch.fields(), scratch.fieldsLength(), beats);
-                if (taken == NativeEngine.CLOSED) {
-                    return false;
-                }
-                logsPending |= (taken & NativeEngine.LOGS_PENDING) != 0;
+        }
+        if (beats > 0) {
+            scratch.endBeats();
+            int taken = NativeEngine.heartbeats(handle, scratch.fields(), scratch.fieldsLength(), beats);
+            if (taken == NativeEngine.CLOSED) {
+                return false;
             }
-            if (n == 0) {
-                if (logsPending) {
-                    drainLogs();
-                }
-                return true;
-            }
+            logsPending |= (taken & NativeEngine.LOGS_PENDING) != 0;
+        }
+        if (n > 0) {
             int submitted = submit(scratch, picked, n);
             if (submitted != NativeEngine.CLOSED) {
                 // Candidates by level that no alert rule matched (conditions, exclude, a flatline
@@ -761,8 +772,16 @@ public final class SlackAlert implements Filter {
         /** The heartbeat values being read, and the last heartbeat's sent in this chunk. */
         private Object[] beat = new Object[0];
         private Object[] lastBeat = new Object[0];
+        /** Per heartbeat reference: whether it (or one it backs up) names a value. */
+        private boolean[] named = new boolean[0];
         /** Whether {@link #lastBeat} holds a heartbeat of this chunk. */
-        boolean lastBeatSet;
+        private boolean lastBeatSet;
+
+        /** Starts a chunk's heartbeats (in the field buffer, which {@link #clearFields} also clears). */
+        void startBeats() {
+            clearFields();
+            lastBeatSet = false;
+        }
         /** How many events the last heartbeat stands for so far. */
         private int run;
 
@@ -772,16 +791,26 @@ public final class SlackAlert implements Filter {
          * stands for, then these values (as {@link #appendField} does), and returns true. See
          * {@link NativeEngine#heartbeats}; {@link #endBeats} ends the last one.
          */
-        boolean newBeat(Event event, String[] refs) {
+        boolean newBeat(Event event, String[] refs, int[] fallbacks) {
             int width = refs.length;
             if (beat.length < width) {
                 beat = new Object[width];
                 lastBeat = new Object[width];
+                named = new boolean[width];
                 lastBeatSet = false;
             }
             boolean same = lastBeatSet;
             for (int f = 0; f < width; f++) {
-                Object value = event.getField(refs[f]);
+                int backs = fallbacks[f];
+                Object value;
+                if (backs >= 0 && named[backs]) {
+                    // Only read when the reference it backs up names nothing: the engine would not.
+                    value = null;
+                    named[f] = true;
+                } else {
+                    value = event.getField(refs[f]);
+                    named[f] = value != null && !(value instanceof String && ((String) value).isEmpty());
+                }
                 beat[f] = value;
                 same = same && Objects.equals(value, lastBeat[f]);
             }

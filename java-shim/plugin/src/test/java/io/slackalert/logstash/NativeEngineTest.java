@@ -90,6 +90,8 @@ class NativeEngineTest {
                     NativeEngine.HEARTBEAT_ONLY, NativeEngine.HEARTBEAT_ONLY}), Arrays.toString(mask));
 
             assertEquals(List.of("[service.name]", "[service][name]"), Arrays.asList(NativeEngine.heartbeatRefs(h)));
+            assertEquals("[-1, 0]", Arrays.toString(NativeEngine.heartbeatFallbacks(h)),
+                    "[service][name] is read only when [service.name] names nothing");
             // Two heartbeats: checkout standing for three events, search for one.
             byte[] text = "\"checkout\"\nnull\n3\nnull\n\"search\"\n1\n".getBytes(StandardCharsets.UTF_8);
             ByteBuffer fields = ByteBuffer.allocateDirect(text.length).put(text);
@@ -112,6 +114,7 @@ class NativeEngineTest {
         }
         assertEquals(NativeEngine.CLOSED, NativeEngine.heartbeats(h, ByteBuffer.allocateDirect(1), 0, 0));
         assertNull(NativeEngine.heartbeatRefs(h));
+        assertNull(NativeEngine.heartbeatFallbacks(h));
     }
 
     @Test

@@ -301,14 +301,17 @@ class RulesTest {
         // Runs of equal heartbeats cross once; a second service in the same batch is still learnt.
         f.filter(List.of(event("INFO", "checkout", "a"), event("INFO", "checkout", "b"),
                 event(null, "checkout", "c"), event("DEBUG", "search", "d"), event("INFO", "checkout", "e"),
-                event("ERROR", "checkout", "boom")), listener);
+                event("ERROR", "checkout", "boom"),
+                new TestEvent(map("log.level", "INFO", "service", map("name", "billing"))),
+                event("INFO", "", "an empty [service.name] falls back to [service][name]",
+                        "service", map("name", "ledger"))), listener);
         assertEquals(1, listener.count(), "only the ERROR event is an alerting match");
         f.flush(listener);
-        assertEquals(6L, ruleGauge("silent", "matched"), "every event counted, runs included");
+        assertEquals(8L, ruleGauge("silent", "matched"), "every event counted, runs included");
         assertEquals(1L, ruleGauge("errors", "matched"));
         Fixtures.await("both services gone silent", Duration.ofSeconds(25), () -> {
             f.flush(listener);
-            return ruleGauge("silent", "flatline_alerts") == 2L;
+            return ruleGauge("silent", "flatline_alerts") == 4L;
         });
         assertEquals(1, listener.count());
     }
