@@ -312,8 +312,8 @@ impl Engine {
 
     /// Returns true if and only if some rule (a flatline rule without
     /// levels) takes every event, also one with no level or an unknown one:
-    /// then hand every event to the engine, not only those the matcher
-    /// accepts.
+    /// then an event without a level is a heartbeat
+    /// ([`Engine::candidacy`] of `None`), else it is no candidate.
     pub fn admits_missing_level(&self) -> bool {
         self.matching.admits_missing_level()
     }

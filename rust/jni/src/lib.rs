@@ -38,7 +38,7 @@
 //! | `String[] ruleNames(long h)`                   | rule names in configuration order; `null` if closed |
 //! | `String[] ruleCounterNames()`                  | per-rule counter names                             |
 //! | `long[] ruleCounters(long h)`                  | rules × `ruleCounterNames()`, row-major; `null` if closed |
-//! | `boolean admitsMissingLevel(long h)`           | whether events without a level are candidates (a flatline rule without levels); `false` if closed |
+//! | `boolean admitsMissingLevel(long h)`           | whether events without a level are heartbeats (mask `2`: a flatline rule without levels); else they are no candidates; `false` if closed |
 //! | `String[] drainLogs(long h)`                   | `[level, message, …]`; empty if closed             |
 //! | `String[] close(long h)`                       | `[report, counters, ruleCounters, level, message, …]`; `null` if already closed |
 //! | `void injectPanic(long h, int countdown)`      | test-only fault injection                          |
