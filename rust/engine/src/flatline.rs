@@ -7,10 +7,11 @@
 //! forgotten (and counted), so a `group_by` field with unbounded values
 //! cannot grow memory.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use crate::clock::Now;
+use crate::recency::Recency;
 
 #[derive(Debug)]
 struct Group {
@@ -18,6 +19,7 @@ struct Group {
     last_seen_wall: SystemTime,
     /// A flatline alert was raised and the group has not logged since.
     alerted: bool,
+    /// The stamp of this group's latest record in `Flatline::order`.
     stamp: u64,
 }
 
@@ -49,8 +51,8 @@ pub struct Flatline {
     silence_ms: u64,
     max_groups: usize,
     groups: HashMap<String, Group>,
-    order: VecDeque<(u64, String)>,
-    next_stamp: u64,
+    /// The groups' names, least recently seen first.
+    order: Recency<String>,
 }
 
 impl Flatline {
@@ -59,8 +61,7 @@ impl Flatline {
             silence_ms: silence.as_millis() as u64,
             max_groups: max_groups.max(1),
             groups: HashMap::new(),
-            order: VecDeque::new(),
-            next_stamp: 0,
+            order: Recency::new(),
         }
     }
 
@@ -81,8 +82,6 @@ impl Flatline {
     /// An event of `group` at `now`.
     pub fn observe(&mut self, group: &str, now: Now) -> Observed {
         let mut observed = Observed::default();
-        let stamp = self.next_stamp;
-        self.next_stamp += 1;
         match self.groups.get_mut(group) {
             Some(g) => {
                 if g.alerted {
@@ -94,12 +93,13 @@ impl Flatline {
                 g.alerted = false;
                 g.last_seen_ms = g.last_seen_ms.max(now.mono_ms);
                 g.last_seen_wall = now.wall;
-                g.stamp = stamp;
+                g.stamp = self.order.touch(group.to_string());
             }
             None => {
                 if self.groups.len() >= self.max_groups {
                     observed.evicted = self.evict_oldest();
                 }
+                let stamp = self.order.touch(group.to_string());
                 self.groups.insert(
                     group.to_string(),
                     Group {
@@ -111,7 +111,6 @@ impl Flatline {
                 );
             }
         }
-        self.order.push_back((stamp, group.to_string()));
         self.compact();
         observed
     }
@@ -134,23 +133,22 @@ impl Flatline {
     }
 
     fn evict_oldest(&mut self) -> bool {
-        while let Some((stamp, key)) = self.order.pop_front() {
-            if self.groups.get(&key).is_some_and(|g| g.stamp == stamp) {
-                self.groups.remove(&key);
-                return true;
-            }
+        match self.order.evict_oldest(current(&self.groups)) {
+            Some(key) => self.groups.remove(&key).is_some(),
+            None => false,
         }
-        false
     }
 
+    /// Keeps `order` within twice the groups (plus slack), so that a few hot
+    /// groups seen millions of times do not grow it.
     fn compact(&mut self) {
-        if self.order.len() <= 2 * self.groups.len() + 64 {
-            return;
-        }
-        let groups = &self.groups;
-        self.order
-            .retain(|(stamp, key)| groups.get(key).is_some_and(|g| g.stamp == *stamp));
+        self.order.compact(self.groups.len(), current(&self.groups));
     }
+}
+
+/// Returns a test of whether `stamp` is the latest record of group `key`.
+fn current(groups: &HashMap<String, Group>) -> impl Fn(&String, u64) -> bool + '_ {
+    |key, stamp| groups.get(key).is_some_and(|g| g.stamp == stamp)
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@ pub mod limiter;
 pub mod log;
 pub mod matcher;
 pub mod normalize;
+mod recency;
 pub mod rules;
 pub mod sender;
 pub mod slack_error;

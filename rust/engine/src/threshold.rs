@@ -9,12 +9,13 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::hash::IdentityBuildHasher;
+use crate::recency::Recency;
 
 #[derive(Debug)]
 struct Group {
     /// Times (monotonic ms) of the latest matches, oldest first; at most N.
     times: VecDeque<u64>,
-    /// The stamp of this group's latest entry in `Threshold::order`.
+    /// The stamp of this group's latest record in `Threshold::order`.
     stamp: u64,
 }
 
@@ -34,10 +35,8 @@ pub struct Threshold {
     window_ms: u64,
     max_groups: usize,
     groups: HashMap<u64, Group, IdentityBuildHasher>,
-    /// Least recently seen first: (stamp, key). Stale entries (the group was
-    /// seen again since) are skipped when popped and compacted away.
-    order: VecDeque<(u64, u64)>,
-    next_stamp: u64,
+    /// The groups' keys, least recently seen first.
+    order: Recency<u64>,
 }
 
 impl Threshold {
@@ -48,8 +47,7 @@ impl Threshold {
             window_ms,
             max_groups: max_groups.max(1),
             groups: HashMap::default(),
-            order: VecDeque::new(),
-            next_stamp: 0,
+            order: Recency::new(),
         }
     }
 
@@ -84,8 +82,7 @@ impl Threshold {
         if !self.groups.contains_key(&key) && self.groups.len() >= self.max_groups {
             observed.evicted = self.evict_oldest();
         }
-        let stamp = self.next_stamp;
-        self.next_stamp += 1;
+        let stamp = self.order.touch(key);
         let n = self.n;
         let group = self.groups.entry(key).or_insert_with(|| Group {
             times: VecDeque::with_capacity(n.min(64)),
@@ -102,30 +99,21 @@ impl Threshold {
             group.times.clear();
             observed.reached = true;
         }
-        self.order.push_back((stamp, key));
         self.compact();
         observed
     }
 
     fn evict_oldest(&mut self) -> bool {
-        while let Some((stamp, key)) = self.order.pop_front() {
-            if self.groups.get(&key).is_some_and(|g| g.stamp == stamp) {
-                self.groups.remove(&key);
-                return true;
-            }
+        match self.order.evict_oldest(current(&self.groups)) {
+            Some(key) => self.groups.remove(&key).is_some(),
+            None => false,
         }
-        false
     }
 
     /// Keeps `order` within twice the groups (plus slack), so that a few hot
     /// groups seen millions of times do not grow it.
     fn compact(&mut self) {
-        if self.order.len() <= 2 * self.groups.len() + 64 {
-            return;
-        }
-        let groups = &self.groups;
-        self.order
-            .retain(|(stamp, key)| groups.get(key).is_some_and(|g| g.stamp == *stamp));
+        self.order.compact(self.groups.len(), current(&self.groups));
     }
 
     /// Forgets groups whose every match is outside the window (a timer calls
@@ -136,6 +124,11 @@ impl Threshold {
             .retain(|_, g| g.times.back().is_some_and(|t| *t >= since));
         self.compact();
     }
+}
+
+/// Returns a test of whether `stamp` is the latest record of group `key`.
+fn current(groups: &HashMap<u64, Group, IdentityBuildHasher>) -> impl Fn(&u64, u64) -> bool + '_ {
+    |key, stamp| groups.get(key).is_some_and(|g| g.stamp == stamp)
 }
 
 #[cfg(test)]
