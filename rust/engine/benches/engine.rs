@@ -233,7 +233,7 @@ fn fingerprinting(c: &mut Criterion) {
     let events: Vec<MatchedEvent> = (0..1000)
         .map(|i| MatchedEvent::from_json(&shape, &error_event(i % 50, &mut rng)))
         .collect();
-    let fingerprinter = Fingerprinter::new(config.dedup_fields.clone());
+    let fingerprinter = Fingerprinter::new(config.rules[0].dedup_fields.clone());
     let counters = Arc::new(Counters::default());
     let mut alerter = Alerter::new(Arc::clone(&config), counters, at(0));
     let mut group = c.benchmark_group("fingerprint");
@@ -529,7 +529,7 @@ fn callgrind(case: &str) {
     let events: Vec<MatchedEvent> = (0..1000)
         .map(|i| MatchedEvent::from_json(&shape, &error_event(i % 50, &mut rng)))
         .collect();
-    let fingerprinter = Fingerprinter::new(config.dedup_fields.clone());
+    let fingerprinter = Fingerprinter::new(config.rules[0].dedup_fields.clone());
     let mut alerter = Alerter::new(Arc::clone(&config), Arc::new(Counters::default()), at(0));
     let mut mask = [0u8; BATCH];
     let mut i = 0;

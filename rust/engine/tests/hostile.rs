@@ -116,7 +116,7 @@ impl Scenario {
         Scenario {
             alerter: Alerter::new(Arc::clone(&config), Arc::default(), at(0)),
             shape: EventShape::new(config.event_refs()),
-            fingerprinter: Fingerprinter::new(config.dedup_fields.clone()),
+            fingerprinter: Fingerprinter::new(config.rules[0].dedup_fields.clone()),
             sent: Vec::new(),
         }
     }

@@ -274,11 +274,12 @@ mod tests {
              format: \"lvl: %{[log.level]}\\nmsg: %{message}\"\n",
         )
         .unwrap();
-        assert_eq!(c.webhook_url.unwrap().expose(), URL);
-        assert_eq!(c.dedup_window, Duration::from_secs(600));
-        assert_eq!(c.burst, 7);
-        assert_eq!(c.style.channel.as_deref(), Some("#ops-core"));
-        assert!(c.format.is_some());
+        let rule = &c.rules[0];
+        assert_eq!(rule.webhook_url.as_ref().unwrap().expose(), URL);
+        assert_eq!(rule.dedup_window, Duration::from_secs(600));
+        assert_eq!(rule.burst, 7);
+        assert_eq!(rule.style.channel.as_deref(), Some("#ops-core"));
+        assert!(rule.format.is_some());
     }
 
     #[test]

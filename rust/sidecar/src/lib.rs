@@ -106,10 +106,15 @@ impl From<io::Error> for Error {
     }
 }
 
-/// One line about a valid configuration; webhooks only redacted.
+/// One line about a valid configuration, from its rules; webhooks only
+/// redacted. The simple form's one rule is described by its options, rules
+/// by their names and kinds.
 pub fn describe_config(config: &Config) -> String {
-    let simple = config.rules.len() == 1 && config.rules[0].name == DEFAULT_RULE;
-    if !simple {
+    let simple = match config.rules.as_slice() {
+        [rule] if rule.name == DEFAULT_RULE => Some(rule),
+        _ => None,
+    };
+    let Some(rule) = simple else {
         let rules: Vec<String> = config
             .rules
             .iter()
@@ -126,9 +131,9 @@ pub fn describe_config(config: &Config) -> String {
             config.rules.len(),
             rules.join(", ")
         );
-    }
-    let levels: Vec<&str> = config.levels.iter().map(|l| l.name()).collect();
-    let target = match (&config.webhook_url, config.dry_run) {
+    };
+    let levels: Vec<&str> = rule.levels.iter().map(|l| l.name()).collect();
+    let target = match (&rule.webhook_url, config.dry_run) {
         (_, true) => "dry_run (nothing is posted)".to_string(),
         (Some(w), false) => format!("webhook {}", w.redacted()),
         (None, false) => "no webhook".to_string(),
@@ -136,9 +141,9 @@ pub fn describe_config(config: &Config) -> String {
     format!(
         "levels {}; dedup_window {}; rate_limit {}/min, burst {}; {target}",
         levels.join(", "),
-        show_duration(config.dedup_window),
-        config.rate_limit,
-        config.burst
+        show_duration(rule.dedup_window),
+        rule.rate_limit,
+        rule.burst
     )
 }
 

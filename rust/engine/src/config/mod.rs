@@ -28,7 +28,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
-use slack_alert_message::{Style, Template};
 
 use crate::level::Level;
 
@@ -98,42 +97,19 @@ pub const ENGINE_OPTIONS: &[&str] = &[
 /// the bare `level` most JSON loggers use.
 pub const DEFAULT_LEVEL_REFS: &[&str] = &["[log.level]", "[log][level]", "[level]"];
 
-/// A validated configuration.
+/// A validated configuration: the engine-wide options and the rules.
 ///
-/// The rule-option fields (`webhook_url`, `levels`, `style`, ...) hold the
-/// top-level values: the rule of the simple form, or the defaults the rules
-/// inherit. What each rule does is in [`Config::rules`].
+/// The top-level rule options (`webhook_url`, `levels`, `dedup_window`, ...)
+/// are not kept apart: they are the one rule of the simple form, or what
+/// every rule inherits, and each [`RuleConfig`] in [`Config::rules`] holds
+/// its values with them filled in.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "Value")]
 pub struct Config {
-    /// The incoming-webhook URL. `None` only with `dry_run`.
-    pub webhook_url: Option<Webhook>,
-    /// Which canonical levels raise an alert (from `levels` or `min_level`).
-    /// Default: ERROR and FATAL (which includes CRITICAL, ALERT, EMERGENCY, PANIC).
-    pub levels: BTreeSet<Level>,
     /// Field references the level is read from, tried in order.
     pub level_refs: Vec<String>,
-    /// Operator-written presentation options passed to Slack.
-    pub style: Style,
-    /// Header template; `None` renders "LEVEL in service".
-    pub title: Option<Template>,
-    /// Body template; `None` renders the default body.
-    pub format: Option<Template>,
-    /// Fields whose values make the fingerprint, as canonical references;
-    /// empty means the default fingerprint (level, logger, error type,
-    /// normalised first line of the message).
-    pub dedup_fields: Vec<String>,
-    /// How long repeats of one fingerprint are folded into one alert.
-    /// Zero turns deduplication off.
-    pub dedup_window: Duration,
-    /// Alerts per minute to one webhook (token refill rate).
-    pub rate_limit: u32,
-    /// How many alerts may go out back to back before `rate_limit` applies.
-    pub burst: u32,
     /// Capacity of the queue in front of each sender thread.
     pub queue_size: usize,
-    /// Bound on the number of fingerprints the dedup window tracks.
-    pub max_tracked: usize,
     /// Per-request timeout when posting to Slack.
     pub timeout: Duration,
     /// Retries after a 5xx or network failure (429 is retried as told).
@@ -152,7 +128,8 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// The defaults, with no webhook (valid only as a dry run).
+    /// The defaults: one rule, `default`, with every option at its default
+    /// and no webhook (valid only as a dry run).
     fn default() -> Config {
         Config::try_from(serde_json::json!({"dry_run": true}))
             .expect("the defaults are a valid configuration")
@@ -392,7 +369,7 @@ impl TryFrom<Value> for Config {
             raw_rules.is_some(),
         )?;
         let mut rules = match &raw_rules {
-            None => vec![top.clone()],
+            None => vec![top],
             Some(items) => {
                 let mut rules: Vec<RuleConfig> = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
@@ -427,20 +404,10 @@ impl TryFrom<Value> for Config {
         }
 
         Ok(Config {
-            webhook_url: top.webhook_url,
-            levels: top.levels,
             level_refs,
-            style: top.style,
-            title: top.title,
-            format: top.format,
-            dedup_fields: top.dedup_fields,
-            dedup_window: top.dedup_window,
-            rate_limit: top.rate_limit,
-            burst: top.burst,
             queue_size: opts
                 .int("queue_size", 1, 1_000_000)?
                 .unwrap_or(RuleDefaults::QUEUE_SIZE) as usize,
-            max_tracked: top.max_tracked,
             timeout: opts
                 .duration(
                     "timeout",
@@ -480,15 +447,17 @@ pub(super) mod tests {
     #[test]
     fn defaults() {
         let c = parse(json!({"webhook_url": URL})).unwrap();
+        assert_eq!(c.rule_names(), [DEFAULT_RULE]);
+        let rule = &c.rules[0];
         assert_eq!(
-            c.levels,
+            rule.levels,
             [Level::Error, Level::Fatal]
                 .into_iter()
                 .collect::<BTreeSet<_>>()
         );
-        assert_eq!(c.dedup_window, Duration::from_secs(300));
+        assert_eq!(rule.dedup_window, Duration::from_secs(300));
         assert_eq!(
-            (c.rate_limit, c.burst, c.queue_size, c.max_tracked),
+            (rule.rate_limit, rule.burst, c.queue_size, rule.max_tracked),
             (20, 5, 1000, 10_000)
         );
         assert_eq!(c.timeout, Duration::from_secs(10));
@@ -510,16 +479,17 @@ pub(super) mod tests {
             "dry_run": "false", "allow_custom_webhook": false
         }))
         .unwrap();
+        let rule = &c.rules[0];
         assert_eq!(
-            c.levels,
+            rule.levels,
             [Level::Warn, Level::Error, Level::Fatal]
                 .into_iter()
                 .collect::<BTreeSet<_>>()
         );
         assert_eq!(c.level_refs, vec!["[log][level]"]);
-        assert_eq!(c.dedup_fields, vec!["[service.name]", "[error.type]"]);
-        assert_eq!(c.style.channel.as_deref(), Some("#ops"));
-        assert_eq!(c.dedup_window, Duration::from_secs(30));
+        assert_eq!(rule.dedup_fields, vec!["[service.name]", "[error.type]"]);
+        assert_eq!(rule.style.channel.as_deref(), Some("#ops"));
+        assert_eq!(rule.dedup_window, Duration::from_secs(30));
         assert_eq!(c.max_retries, 0);
         let refs = c.event_refs();
         assert_eq!(refs[0], "[log][level]");
@@ -531,13 +501,16 @@ pub(super) mod tests {
     fn levels_as_string_and_list() {
         let c = parse(json!({"dry_run": true, "levels": "error, critical"})).unwrap();
         assert_eq!(
-            c.levels,
+            c.rules[0].levels,
             [Level::Error, Level::Fatal]
                 .into_iter()
                 .collect::<BTreeSet<_>>()
         );
         let c = parse(json!({"dry_run": true, "levels": ["WARN"]})).unwrap();
-        assert_eq!(c.levels, [Level::Warn].into_iter().collect::<BTreeSet<_>>());
+        assert_eq!(
+            c.rules[0].levels,
+            [Level::Warn].into_iter().collect::<BTreeSet<_>>()
+        );
     }
 
     #[test]
@@ -639,7 +612,7 @@ pub(super) mod tests {
     #[test]
     fn deserialises_through_serde() {
         let c: Config = serde_json::from_str(r#"{"dry_run": true, "burst": 2}"#).unwrap();
-        assert_eq!(c.burst, 2);
+        assert_eq!(c.rules[0].burst, 2);
         let e = serde_json::from_str::<Config>(r#"{"dry_run": true, "burst": 0}"#).unwrap_err();
         assert!(
             e.to_string().contains("burst: must be a whole number"),

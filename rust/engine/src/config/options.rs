@@ -402,6 +402,6 @@ mod tests {
         assert_eq!(show_duration(Duration::from_secs(300)), "5m");
         assert_eq!(show_duration(Duration::from_millis(1500)), "1500ms");
         let c = parse(json!({"dry_run": true, "dedup_window": 90})).unwrap();
-        assert_eq!(c.dedup_window, Duration::from_secs(90));
+        assert_eq!(c.rules[0].dedup_window, Duration::from_secs(90));
     }
 }

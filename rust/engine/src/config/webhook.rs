@@ -131,14 +131,15 @@ mod tests {
         let c =
             parse(json!({"webhook_url": "http://127.0.0.1:9/hook", "allow_custom_webhook": true}))
                 .unwrap();
-        assert_eq!(c.webhook_url.unwrap().expose(), "http://127.0.0.1:9/hook");
+        let w = c.rules[0].webhook_url.as_ref().unwrap();
+        assert_eq!(w.expose(), "http://127.0.0.1:9/hook");
         assert!(parse(json!({"webhook_url": "ftp://x/y", "allow_custom_webhook": true})).is_err());
     }
 
     #[test]
     fn webhook_is_redacted_everywhere_it_can_be_printed() {
         let c = parse(json!({"webhook_url": URL})).unwrap();
-        let w = c.webhook_url.clone().unwrap();
+        let w = c.rules[0].webhook_url.clone().unwrap();
         assert_eq!(w.to_string(), "https://hooks.slack.com/services/***");
         for shown in [format!("{w:?}"), format!("{c:?}"), w.to_string()] {
             assert!(!shown.contains("secretsecret"), "{shown}");
