@@ -209,6 +209,28 @@ fn entry<'local, R>(
     }
 }
 
+/// Runs an entry point about the engine behind `handle`: [`entry`] (so a
+/// panic is contained and counted on that engine), then `body` with the
+/// handle, or `closed` without calling `body` if the handle is closed or
+/// unknown. `closed` is also what a thrown exception returns; Java ignores
+/// that value, since it sees the exception.
+///
+/// Entry points that take a batch (`matchBatch`, `submitKeys`, `heartbeats`,
+/// `submit`) call [`entry`] and look the handle up themselves once their
+/// arguments are checked, so a bad argument raises its exception even on a
+/// closed handle.
+fn with_handle<'local, R: Copy>(
+    env: &mut JNIEnv<'local>,
+    handle: jlong,
+    closed: R,
+    body: impl FnOnce(&mut JNIEnv<'local>, &Handle) -> Result<R, Failure>,
+) -> R {
+    entry(env, Some(handle), closed, |env| match HANDLES.get(handle) {
+        Some(h) => body(env, &h),
+        None => Ok(closed),
+    })
+}
+
 /// Raises `failure` in the JVM unless an exception is already pending (which
 /// then says more than we could).
 fn throw(env: &mut JNIEnv<'_>, failure: Failure) {
@@ -289,15 +311,9 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_levelRefs<'local
     _class: JClass<'local>,
     handle: jlong,
 ) -> jobjectArray {
-    entry(
-        &mut env,
-        Some(handle),
-        ptr::null_mut(),
-        |env| match HANDLES.get(handle) {
-            Some(h) => string_array(env, h.engine.level_refs().iter().map(String::as_str)),
-            None => Ok(ptr::null_mut()),
-        },
-    )
+    with_handle(&mut env, handle, ptr::null_mut(), |env, h| {
+        string_array(env, h.engine.level_refs().iter().map(String::as_str))
+    })
 }
 
 /// `String[] eventRefs(long h)`: the fields a matched event must carry, in
@@ -308,15 +324,9 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_eventRefs<'local
     _class: JClass<'local>,
     handle: jlong,
 ) -> jobjectArray {
-    entry(
-        &mut env,
-        Some(handle),
-        ptr::null_mut(),
-        |env| match HANDLES.get(handle) {
-            Some(h) => string_array(env, h.engine.event_refs().iter().map(String::as_str)),
-            None => Ok(ptr::null_mut()),
-        },
-    )
+    with_handle(&mut env, handle, ptr::null_mut(), |env, h| {
+        string_array(env, h.engine.event_refs().iter().map(String::as_str))
+    })
 }
 
 /// `String[] counterNames()`.
@@ -371,15 +381,9 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_counters<'local>
     _class: JClass<'local>,
     handle: jlong,
 ) -> jlongArray {
-    entry(
-        &mut env,
-        Some(handle),
-        ptr::null_mut(),
-        |env| match HANDLES.get(handle) {
-            Some(h) => long_array(env, h.engine.counters()),
-            None => Ok(ptr::null_mut()),
-        },
-    )
+    with_handle(&mut env, handle, ptr::null_mut(), |env, h| {
+        long_array(env, h.engine.counters())
+    })
 }
 
 /// `String[] ruleNames(long h)`: the rules' names in configuration order
@@ -391,18 +395,10 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_ruleNames<'local
     _class: JClass<'local>,
     handle: jlong,
 ) -> jobjectArray {
-    entry(
-        &mut env,
-        Some(handle),
-        ptr::null_mut(),
-        |env| match HANDLES.get(handle) {
-            Some(h) => {
-                let names = h.engine.rule_names();
-                string_array(env, names.iter().map(String::as_str))
-            }
-            None => Ok(ptr::null_mut()),
-        },
-    )
+    with_handle(&mut env, handle, ptr::null_mut(), |env, h| {
+        let names = h.engine.rule_names();
+        string_array(env, names.iter().map(String::as_str))
+    })
 }
 
 /// `String[] ruleCounterNames()`: the per-rule counters, in the order of
@@ -425,15 +421,9 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_ruleCounters<'lo
     _class: JClass<'local>,
     handle: jlong,
 ) -> jlongArray {
-    entry(
-        &mut env,
-        Some(handle),
-        ptr::null_mut(),
-        |env| match HANDLES.get(handle) {
-            Some(h) => long_array(env, h.engine.rule_counters()),
-            None => Ok(ptr::null_mut()),
-        },
-    )
+    with_handle(&mut env, handle, ptr::null_mut(), |env, h| {
+        long_array(env, h.engine.rule_counters())
+    })
 }
 
 /// `boolean admitsMissingLevel(long h)`: true if and only if an event without
@@ -445,10 +435,11 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_admitsMissingLev
     _class: JClass<'local>,
     handle: jlong,
 ) -> jboolean {
-    entry(&mut env, Some(handle), JNI_FALSE, |_| {
-        Ok(match HANDLES.get(handle) {
-            Some(h) if h.engine.admits_missing_level() => JNI_TRUE,
-            _ => JNI_FALSE,
+    with_handle(&mut env, handle, JNI_FALSE, |_, h| {
+        Ok(if h.engine.admits_missing_level() {
+            JNI_TRUE
+        } else {
+            JNI_FALSE
         })
     })
 }
@@ -503,15 +494,9 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_keyRefs<'local>(
     _class: JClass<'local>,
     handle: jlong,
 ) -> jobjectArray {
-    entry(
-        &mut env,
-        Some(handle),
-        ptr::null_mut(),
-        |env| match HANDLES.get(handle) {
-            Some(h) => string_array(env, h.engine.key_refs().iter().map(String::as_str)),
-            None => Ok(ptr::null_mut()),
-        },
-    )
+    with_handle(&mut env, handle, ptr::null_mut(), |env, h| {
+        string_array(env, h.engine.key_refs().iter().map(String::as_str))
+    })
 }
 
 /// The address of a direct buffer with at least `len` bytes, or an
@@ -631,15 +616,9 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_heartbeatRefs<'l
     _class: JClass<'local>,
     handle: jlong,
 ) -> jobjectArray {
-    entry(
-        &mut env,
-        Some(handle),
-        ptr::null_mut(),
-        |env| match HANDLES.get(handle) {
-            Some(h) => string_array(env, h.engine.heartbeat_refs().iter().map(String::as_str)),
-            None => Ok(ptr::null_mut()),
-        },
-    )
+    with_handle(&mut env, handle, ptr::null_mut(), |env, h| {
+        string_array(env, h.engine.heartbeat_refs().iter().map(String::as_str))
+    })
 }
 
 /// `int[] heartbeatFallbacks(long h)`: per `heartbeatRefs` entry, the index
@@ -651,10 +630,7 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_heartbeatFallbac
     _class: JClass<'local>,
     handle: jlong,
 ) -> jintArray {
-    entry(&mut env, Some(handle), ptr::null_mut(), |env| {
-        let Some(h) = HANDLES.get(handle) else {
-            return Ok(ptr::null_mut());
-        };
+    with_handle(&mut env, handle, ptr::null_mut(), |env, h| {
         let values: Vec<jint> = h
             .engine
             .heartbeat_fallbacks()
@@ -862,11 +838,9 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_injectPanic<'loc
     handle: jlong,
     countdown: jint,
 ) {
-    entry(&mut env, Some(handle), (), |_| {
-        if let Some(h) = HANDLES.get(handle) {
-            h.panic_countdown
-                .store(countdown.max(0).into(), Ordering::SeqCst);
-        }
+    with_handle(&mut env, handle, (), |_, h| {
+        h.panic_countdown
+            .store(countdown.max(0).into(), Ordering::SeqCst);
         Ok(())
     })
 }
