@@ -48,9 +48,9 @@ import org.apache.logging.log4j.Level;
  *       (default 125) events; {@code flush} runs every {@code --flush-seconds} (default 5), then
  *       {@code close}.</li>
  *   <li>The plugin's log (including what a {@code dry_run} would post) goes to stderr, at INFO and
- *       above ({@code --quiet}: WARN and above). Stdout gets {@code events N}, {@code matched N}
- *       (events reported to the match listener) and then one {@code name value} line per engine
- *       counter.</li>
+ *       above ({@code --quiet}: WARN and above). Stdout gets one line with the events handed to
+ *       {@code filter()} and those reported to the match listener, then one {@code name value}
+ *       line per gauge of the filter (the engine's counters).</li>
  * </ul>
  *
  * <p>Exit status: 0 on success, 2 for bad usage or a configuration the plugin rejects (its message
@@ -197,8 +197,9 @@ public final class Demo {
             throw new IllegalStateException("a worker failed", failures.get(0));
         }
 
-        out.println("events " + events);
-        out.println("matched " + listener.count());
+        // The driver's own count first, then the plugin's gauges (which count the same from inside).
+        out.println("demo: " + events + " events handed to filter(), " + listener.count()
+                + " reported to filterMatched; the filter's gauges:");
         for (Map.Entry<String, Object> counter : context.metricOf(filter.getId()).gauges().entrySet()) {
             out.println(counter.getKey() + " " + counter.getValue());
         }
