@@ -444,6 +444,29 @@ pub(super) mod tests {
         parse(v).expect_err("config should be rejected")
     }
 
+    /// The three option lists are written out for the README's order and the
+    /// error messages; this keeps them one set: every rule option but the
+    /// rule-only ones is accepted at the top, beside the engine-wide ones.
+    #[test]
+    fn option_lists_agree() {
+        use std::collections::BTreeSet;
+        let top: BTreeSet<&str> = OPTIONS.iter().copied().collect();
+        assert_eq!(top.len(), OPTIONS.len(), "OPTIONS repeats a name");
+        let engine: BTreeSet<&str> = ENGINE_OPTIONS.iter().copied().collect();
+        let rule: BTreeSet<&str> = RULE_OPTIONS.iter().copied().collect();
+        assert!(
+            engine.is_disjoint(&rule),
+            "{:?}",
+            engine.intersection(&rule)
+        );
+        let expected: BTreeSet<&str> = engine
+            .union(&rule)
+            .copied()
+            .filter(|o| !rule::RULE_ONLY.contains(o))
+            .collect();
+        assert_eq!(top, expected);
+    }
+
     #[test]
     fn defaults() {
         let c = parse(json!({"webhook_url": URL})).unwrap();
