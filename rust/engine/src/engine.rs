@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::alerter::{Decision, Outbox};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{show_duration, Config, DestinationKind};
+use crate::contain::{EngineThread, FaultHook};
 use crate::counters::{Counters, RuleCounters};
 use crate::event::{EventShape, MatchedEvent};
 use crate::level::Level;
@@ -21,8 +22,8 @@ use crate::log::{LogLevel, LogSink};
 use crate::matcher::{Candidacy, Matcher, Triage};
 use crate::rules::{Matching, Outboxes, RuleSet};
 use crate::sender::{
-    DryRunTransport, HttpTransport, QueueOutbox, SenderHandle, SenderReport, SenderSettings,
-    Transport,
+    self, DryRunTransport, HttpTransport, QueueOutbox, RealTime, SenderClock, SenderHandle,
+    SenderReport, SenderSettings, Transport,
 };
 
 /// How the engine is wired; [`EngineOptions::new`] gives production values.
@@ -37,6 +38,8 @@ pub struct EngineOptions {
     pub retry_base: Duration,
     /// How often windows and summaries are checked.
     pub tick: Duration,
+    /// How the senders tell time and wait (tests record the waits instead).
+    pub sender_clock: Arc<dyn SenderClock>,
 }
 
 impl EngineOptions {
@@ -48,6 +51,7 @@ impl EngineOptions {
             pace: Duration::from_secs(1),
             retry_base: Duration::from_secs(1),
             tick: Duration::from_millis(250),
+            sender_clock: Arc::new(RealTime),
         }
     }
 }
@@ -76,6 +80,9 @@ pub struct ShutdownReport {
     pub undelivered_messages: u64,
     pub undelivered_events: u64,
     pub thread_still_running: bool,
+    /// Each sender's own account, in destination order (one for all in a
+    /// dry run or with an injected transport).
+    pub senders: Vec<SenderReport>,
 }
 
 impl fmt::Display for ShutdownReport {
@@ -139,7 +146,7 @@ pub struct Engine {
     log: Arc<dyn LogSink>,
     state: Arc<Mutex<State>>,
     senders: Mutex<Vec<SenderHandle>>,
-    timer: Mutex<Option<(ChannelSender<()>, JoinHandle<()>)>>,
+    timer: Mutex<Option<Timer>>,
     closed: AtomicBool,
     report: Mutex<Option<ShutdownReport>>,
 }
@@ -217,6 +224,7 @@ impl Engine {
                 Arc::clone(&counters),
                 undelivered.clone(),
                 Arc::clone(&options.log),
+                Arc::clone(&options.sender_clock),
             )
             .map_err(|e| StartError(format!("could not start the sender thread: {e}")))?;
             senders.push(sender);
@@ -341,6 +349,26 @@ impl Engine {
     /// Counts events the matcher looked at.
     pub fn note_seen(&self, n: u64) {
         Counters::add(&self.counters.events, n);
+    }
+
+    /// **Test-only** fault injection: makes the `n`-th next unit of work on
+    /// `thread` panic inside it (a tick of the timer; a message on each
+    /// sender), so tests can check that the engine's own threads contain
+    /// panics. 0 disarms.
+    #[doc(hidden)]
+    pub fn inject_panic(&self, thread: EngineThread, n: u32) {
+        match thread {
+            EngineThread::Timer => {
+                if let Some(timer) = self.timer.lock().as_ref() {
+                    timer.fault.arm(n);
+                }
+            }
+            EngineThread::Sender => {
+                for sender in self.senders.lock().iter() {
+                    sender.inject_panic(n);
+                }
+            }
+        }
     }
 
     /// Counts a failure that was contained (a panic caught at the FFI
@@ -482,7 +510,7 @@ impl Engine {
         let started = Instant::now();
         let deadline = started + self.config.shutdown_timeout;
         self.closed.store(true, Ordering::Release);
-        if let Some((stop, thread)) = self.timer.lock().take() {
+        if let Some(Timer { stop, thread, .. }) = self.timer.lock().take() {
             drop(stop);
             let _ = thread.join();
         }
@@ -493,9 +521,9 @@ impl Engine {
                 rules.on_shutdown(self.clock.now(), &mut outboxes);
             }
         }
+        let senders = sender::finish_all(&mut self.senders.lock(), deadline);
         let mut sender_report = SenderReport::default();
-        for sender in self.senders.lock().iter_mut() {
-            let r = sender.finish(deadline);
+        for r in &senders {
             sender_report.abandoned_messages += r.abandoned_messages;
             sender_report.abandoned_events += r.abandoned_events;
             sender_report.thread_still_running |= r.thread_still_running;
@@ -507,6 +535,7 @@ impl Engine {
             undelivered_messages: sender_report.abandoned_messages,
             undelivered_events: sender_report.abandoned_events,
             thread_still_running: sender_report.thread_still_running,
+            senders,
         };
         let level = if r.undelivered_messages > 0 {
             LogLevel::Warn
@@ -535,12 +564,23 @@ fn redacted(config: &Config, i: usize) -> String {
         .unwrap_or_else(|| "(dry run)".into())
 }
 
+/// The timer thread and what stops it.
+struct Timer {
+    /// Dropping it stops the thread.
+    stop: ChannelSender<()>,
+    thread: JoinHandle<()>,
+    /// Test-only: makes a chosen next tick panic.
+    fault: Arc<FaultHook>,
+}
+
 fn spawn_timer(
     state: Arc<Mutex<State>>,
     clock: Arc<dyn Clock>,
     tick: Duration,
-) -> std::io::Result<(ChannelSender<()>, JoinHandle<()>)> {
+) -> std::io::Result<Timer> {
     let (stop_tx, stop_rx) = bounded::<()>(0);
+    let fault = Arc::new(FaultHook::default());
+    let thread_fault = Arc::clone(&fault);
     let thread = std::thread::Builder::new()
         .name("slack_alert-timer".into())
         .spawn(move || loop {
@@ -549,7 +589,10 @@ fn spawn_timer(
                     let mut guard = state.lock();
                     let State { rules, outboxes } = &mut *guard;
                     match outboxes.as_mut() {
-                        Some(outboxes) => rules.on_tick(clock.now(), outboxes),
+                        Some(outboxes) => {
+                            thread_fault.strike("timer");
+                            rules.on_tick(clock.now(), outboxes)
+                        }
                         None => return,
                     }
                 }
@@ -557,7 +600,11 @@ fn spawn_timer(
                 _ => return,
             }
         })?;
-    Ok((stop_tx, thread))
+    Ok(Timer {
+        stop: stop_tx,
+        thread,
+        fault,
+    })
 }
 
 #[cfg(test)]

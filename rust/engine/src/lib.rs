@@ -29,6 +29,7 @@ pub mod alerter;
 pub mod clock;
 pub mod conditions;
 pub mod config;
+mod contain;
 pub mod counters;
 mod engine;
 pub mod event;
@@ -52,6 +53,7 @@ pub use clock::{Clock, ManualClock, Now, SystemClock};
 pub use config::{
     Config, ConfigError, Destination, DestinationKind, RuleConfig, RuleKind, Webhook,
 };
+pub use contain::EngineThread;
 pub use counters::{Counters, RuleCounters, COUNTER_NAMES, RULE_COUNTER_NAMES};
 pub use engine::{Engine, EngineOptions, ShutdownReport, StartError};
 pub use event::{EventShape, MatchedEvent, MAX_VALUE_CHARS};

@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 
 use crate::alerter::{MessageKind, Outbox, Outgoing};
 use crate::config::{Config, DestinationKind, Webhook};
+use crate::contain::FaultHook;
 use crate::counters::Counters;
 use crate::log::{LogLevel, LogOnce, LogSink};
 use crate::slack_error::{explain, is_transient};
@@ -49,6 +50,59 @@ pub trait Transport: Send {
     ) -> Result<Reply, String> {
         let _ = message;
         self.post(body, timeout)
+    }
+}
+
+/// What a sender waits for (see [`SenderClock::sleep`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Slack's one message a second, between messages.
+    Pace,
+    /// After a 429: `Retry-After`, or backoff when it is missing or too short.
+    RateLimited,
+    /// Before retrying a 5xx or a network failure.
+    Backoff,
+}
+
+/// Rings when shutdown begins: what a sleeping sender listens for.
+pub struct Alarm(Receiver<()>);
+
+impl Alarm {
+    /// Waits up to `d`; returns early if the alarm rang.
+    pub fn wait(&self, d: Duration) {
+        match self.0.recv_timeout(d) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+            // The handle is gone: nobody will ring; wait in short steps so
+            // the caller keeps re-checking the deadline.
+            Err(RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(d.min(Duration::from_millis(10)))
+            }
+        }
+    }
+}
+
+/// The sender's time: what time it is and how it waits. [`RealTime`] in
+/// production; tests inject one that records the waits the sender asked for
+/// (and moves its own time on by them) instead of sleeping.
+pub trait SenderClock: Send + Sync {
+    fn now(&self) -> Instant;
+
+    /// Waits `d` for `why`, or less if `alarm` rings (shutdown began: the
+    /// sender then re-checks the deadline and may sleep again).
+    fn sleep(&self, d: Duration, why: Wait, alarm: &Alarm);
+}
+
+/// The real clock.
+#[derive(Debug, Default)]
+pub struct RealTime;
+
+impl SenderClock for RealTime {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep(&self, d: Duration, _: Wait, alarm: &Alarm) {
+        alarm.wait(d)
     }
 }
 
@@ -233,6 +287,8 @@ struct Shared {
     log: Arc<dyn LogSink>,
     log_once: LogOnce,
     deadline: Mutex<Option<Instant>>,
+    /// Test-only: makes a chosen next message's handling panic.
+    fault: FaultHook,
     /// Messages (and the events they carried) abandoned at the shutdown deadline.
     abandoned_messages: AtomicU64,
     abandoned_events: AtomicU64,
@@ -267,6 +323,8 @@ pub struct SenderHandle {
     done: Receiver<()>,
     thread: Option<JoinHandle<()>>,
     shared: Arc<Shared>,
+    /// When [`SenderHandle::tell`] was called.
+    told: Option<Instant>,
 }
 
 /// The outbox in front of the sender thread.
@@ -292,6 +350,12 @@ pub struct SenderReport {
     /// The thread was still busy at the deadline (it stops within one
     /// request timeout clipped to the deadline, so this should not happen).
     pub thread_still_running: bool,
+    /// When the sender was told the shutdown deadline.
+    pub told: Option<Instant>,
+    /// When shutdown began waiting for its thread. Every sender of an
+    /// engine is told before any is waited for, so that one stuck sender
+    /// cannot delay telling the next.
+    pub waited: Option<Instant>,
 }
 
 impl SenderHandle {
@@ -302,6 +366,7 @@ impl SenderHandle {
         counters: Arc<Counters>,
         undelivered: Vec<Arc<AtomicU64>>,
         log: Arc<dyn LogSink>,
+        clock: Arc<dyn SenderClock>,
     ) -> std::io::Result<(SenderHandle, QueueOutbox)> {
         let (queue_tx, queue_rx) = bounded::<Outgoing>(settings.queue_size);
         let queued = queue_rx.clone();
@@ -313,6 +378,7 @@ impl SenderHandle {
             log,
             log_once: LogOnce::default(),
             deadline: Mutex::new(None),
+            fault: FaultHook::default(),
             abandoned_messages: AtomicU64::new(0),
             abandoned_events: AtomicU64::new(0),
             in_flight_events: AtomicU64::new(0),
@@ -325,7 +391,8 @@ impl SenderHandle {
                 let mut worker = Worker {
                     settings,
                     shared: thread_shared,
-                    wake: wake_rx,
+                    alarm: Alarm(wake_rx),
+                    clock,
                     last_post: None,
                     failing_since: None,
                     failures_while_down: 0,
@@ -343,23 +410,52 @@ impl SenderHandle {
                 done: done_rx,
                 thread: Some(thread),
                 shared,
+                told: None,
             },
             outbox,
         ))
     }
 
-    /// Delivers what is queued until `deadline`, then stops the thread.
-    /// Every clone of the outbox must be dropped first, or the thread keeps
-    /// waiting for more until the deadline.
-    pub fn finish(&mut self, deadline: Instant) -> SenderReport {
+    /// **Test-only** fault injection: the `n`-th next message this sender
+    /// handles panics inside its thread (0 disarms).
+    #[doc(hidden)]
+    pub fn inject_panic(&self, n: u32) {
+        self.shared.fault.arm(n);
+    }
+
+    /// Tells the thread the shutdown deadline: it delivers what is queued
+    /// until then, cuts every wait short at it and clips every request to
+    /// it. Every clone of the outbox must be dropped too, or the thread keeps
+    /// waiting for more until the deadline. Returns at once.
+    pub fn tell(&mut self, deadline: Instant) {
+        if self.told.is_some() {
+            return;
+        }
         *self.shared.deadline.lock() = Some(deadline);
+        self.told = Some(Instant::now());
         self.queue.take();
         let _ = self.wake.try_send(());
-        // The thread ends on its own once the queue is drained or the
-        // deadline passes; allow a little slack for the last request to return.
-        let grace = Duration::from_millis(500);
-        let wait = deadline.saturating_duration_since(Instant::now()) + grace;
-        let finished = !matches!(self.done.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
+    }
+
+    /// Delivers what is queued until `deadline`, then stops the thread:
+    /// [`SenderHandle::tell`], then [`SenderHandle::wait`] until the deadline
+    /// and [`SHUTDOWN_GRACE`].
+    pub fn finish(&mut self, deadline: Instant) -> SenderReport {
+        self.tell(deadline);
+        self.wait(deadline + SHUTDOWN_GRACE)
+    }
+
+    /// Waits until `until` for the thread told by [`SenderHandle::tell`] to
+    /// end, then reports what it left undelivered.
+    pub fn wait(&mut self, until: Instant) -> SenderReport {
+        let waited = Some(Instant::now());
+        if self.told.is_none() {
+            self.tell(until);
+        }
+        let finished = !matches!(
+            self.done.recv_deadline(until),
+            Err(RecvTimeoutError::Timeout)
+        );
         if finished {
             if let Some(t) = self.thread.take() {
                 let _ = t.join();
@@ -378,6 +474,8 @@ impl SenderHandle {
             abandoned_messages: self.shared.abandoned_messages.load(Ordering::Relaxed),
             abandoned_events: self.shared.abandoned_events.load(Ordering::Relaxed),
             thread_still_running: !finished,
+            told: self.told,
+            waited,
         };
         if !finished && self.shared.in_flight.load(Ordering::Acquire) {
             // A request that outlived the deadline (Slack hung before
@@ -397,10 +495,21 @@ impl Drop for SenderHandle {
     }
 }
 
+/// How long shutdown waits past the deadline for a sender thread to end:
+/// the last request was clipped to the deadline and needs only to return.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+/// Tells every sender the deadline, then waits for them (see
+/// [`SenderHandle::finish`]).
+pub fn finish_all(senders: &mut [SenderHandle], deadline: Instant) -> Vec<SenderReport> {
+    senders.iter_mut().map(|s| s.finish(deadline)).collect()
+}
+
 struct Worker {
     settings: SenderSettings,
     shared: Arc<Shared>,
-    wake: Receiver<()>,
+    alarm: Alarm,
+    clock: Arc<dyn SenderClock>,
     last_post: Option<Instant>,
     failing_since: Option<Instant>,
     failures_while_down: u64,
@@ -421,7 +530,8 @@ impl Worker {
                 continue;
             }
             if let Some(last) = self.last_post {
-                self.sleep(self.settings.pace.saturating_sub(last.elapsed()));
+                let since = self.clock.now().saturating_duration_since(last);
+                self.sleep(self.settings.pace.saturating_sub(since), Wait::Pace);
                 if self.past_deadline() {
                     self.abandon(&message);
                     continue;
@@ -431,6 +541,7 @@ impl Worker {
                 .in_flight_events
                 .store(message.events + message.undelivered, Ordering::Relaxed);
             self.shared.in_flight.store(true, Ordering::Release);
+            self.shared.fault.strike("sender");
             let outcome = self.deliver(&message, transport);
             self.shared.in_flight.store(false, Ordering::Release);
             match outcome {
@@ -464,7 +575,7 @@ impl Worker {
             let answer = transport.post_message(message, &body, timeout);
             // Pace from when Slack answered, so request latency cannot bunch
             // two posts into one of Slack's seconds.
-            self.last_post = Some(Instant::now());
+            self.last_post = Some(self.clock.now());
             let (transient, problem, wait) = match answer {
                 Ok(r) if (200..300).contains(&r.status) => {
                     self.recovered();
@@ -486,7 +597,7 @@ impl Worker {
                             wait.as_secs_f32()
                         ),
                     );
-                    self.sleep(wait);
+                    self.sleep(wait, Wait::RateLimited);
                     if self.past_deadline() {
                         return Outcome::Abandoned;
                     }
@@ -510,7 +621,8 @@ impl Worker {
                 }
                 Err(e) => (true, e, None::<Duration>),
             };
-            self.failing_since.get_or_insert_with(Instant::now);
+            let now = self.clock.now();
+            self.failing_since.get_or_insert(now);
             if !transient {
                 self.failures_while_down += 1;
                 self.log_once(
@@ -542,7 +654,7 @@ impl Worker {
             Counters::add(&self.shared.counters.retries, 1);
             let jittered = self.jitter(wait.unwrap_or(backoff));
             backoff = (backoff * 2).min(self.settings.max_backoff);
-            self.sleep(jittered);
+            self.sleep(jittered, Wait::Backoff);
             if self.past_deadline() {
                 return Outcome::Abandoned;
             }
@@ -563,7 +675,7 @@ impl Worker {
                     LogLevel::Info,
                     &format!(
                         "Slack is accepting messages again after {:.0}s; {} messages failed meanwhile",
-                        since.elapsed().as_secs_f32(),
+                        self.clock.now().saturating_duration_since(since).as_secs_f32(),
                         self.failures_while_down
                     ),
                 );
@@ -584,7 +696,9 @@ impl Worker {
     }
 
     fn past_deadline(&self) -> bool {
-        self.shared.deadline().is_some_and(|d| Instant::now() >= d)
+        self.shared
+            .deadline()
+            .is_some_and(|d| self.clock.now() >= d)
     }
 
     /// The request timeout, clipped to the shutdown deadline; `None` once
@@ -593,34 +707,29 @@ impl Worker {
         match self.shared.deadline() {
             None => Some(self.settings.timeout),
             Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
+                let left = d.saturating_duration_since(self.clock.now());
                 (!left.is_zero()).then(|| self.settings.timeout.min(left))
             }
         }
     }
 
     /// Sleeps, but wakes early when shutdown starts and never past its deadline.
-    fn sleep(&self, d: Duration) {
+    fn sleep(&self, d: Duration, why: Wait) {
         if d.is_zero() {
             return;
         }
-        let until = Instant::now() + d;
+        let until = self.clock.now() + d;
         loop {
-            let mut left = until.saturating_duration_since(Instant::now());
+            let now = self.clock.now();
+            let mut left = until.saturating_duration_since(now);
             if let Some(deadline) = self.shared.deadline() {
-                left = left.min(deadline.saturating_duration_since(Instant::now()));
+                left = left.min(deadline.saturating_duration_since(now));
             }
             if left.is_zero() {
                 return;
             }
-            match self.wake.recv_timeout(left) {
-                // Shutdown started: re-check against its deadline.
-                Ok(()) => continue,
-                Err(RecvTimeoutError::Timeout) => return,
-                Err(RecvTimeoutError::Disconnected) => {
-                    std::thread::sleep(left.min(Duration::from_millis(10)))
-                }
-            }
+            // Returns early when shutdown starts: re-check against its deadline.
+            self.clock.sleep(left, why, &self.alarm);
         }
     }
 
@@ -706,6 +815,7 @@ mod tests {
             Arc::clone(&counters),
             vec![Arc::clone(&undelivered)],
             log.clone(),
+            Arc::new(RealTime),
         )
         .unwrap();
         Rig {
@@ -827,6 +937,7 @@ mod tests {
             Arc::clone(&counters),
             vec![Arc::new(AtomicU64::new(0))],
             Arc::new(BufferedLog::new(10)),
+            Arc::new(RealTime),
         )
         .unwrap();
         let start = Instant::now();
@@ -875,6 +986,7 @@ mod tests {
             Arc::default(),
             vec![Arc::new(AtomicU64::new(0))],
             Arc::new(BufferedLog::new(10)),
+            Arc::new(RealTime),
         )
         .unwrap();
         outbox.offer(alert(7)).unwrap();
@@ -913,6 +1025,7 @@ mod tests {
             Arc::clone(&counters),
             vec![Arc::new(AtomicU64::new(0))],
             Arc::new(BufferedLog::new(10)),
+            Arc::new(RealTime),
         )
         .unwrap();
         for events in [1, 2, 3, 4] {
@@ -956,12 +1069,14 @@ mod tests {
                 log: Arc::new(BufferedLog::new(1)),
                 log_once: LogOnce::default(),
                 deadline: Mutex::new(None),
+                fault: FaultHook::default(),
                 abandoned_messages: AtomicU64::new(0),
                 abandoned_events: AtomicU64::new(0),
                 in_flight_events: AtomicU64::new(0),
                 in_flight: AtomicBool::new(false),
             }),
-            wake: bounded(1).1,
+            alarm: Alarm(bounded(1).1),
+            clock: Arc::new(RealTime),
             last_post: None,
             failing_since: None,
             failures_while_down: 0,

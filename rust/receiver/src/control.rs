@@ -68,6 +68,7 @@ pub(crate) fn stats_json(stats: &Stats) -> Value {
         "rate_limited": stats.rate_limited,
         "max_posts_in_any_1s": stats.max_posts_in_any_1s,
         "violations": stats.violations,
+        "huge_body_bytes_written": stats.huge_body_bytes_written,
     })
 }
 
@@ -87,6 +88,15 @@ pub(crate) fn mode_json(mode: &Mode) -> Value {
         Mode::FailNext { count, then } => {
             json!({"mode": "fail_next", "count": count, "then": mode_json(then)})
         }
+        Mode::RawRetryAfter {
+            status,
+            error,
+            retry_after,
+        } => json!({"mode": "raw_retry_after", "status": status, "error": error,
+                    "retry_after": retry_after}),
+        Mode::HugeBody { status, bytes } => {
+            json!({"mode": "huge_body", "status": status, "bytes": bytes})
+        }
     }
 }
 
@@ -103,11 +113,13 @@ pub(crate) fn mode_from_json(value: &Value) -> Result<Mode, String> {
         .ok_or("`mode` must be one of ok, status, hang, close, fail_next")?;
     let allowed: &[&str] = match name {
         "ok" | "hang" | "close" | "close_immediately" => &[],
-        "status" => &["status", "error", "retry_after"],
+        "status" | "raw_retry_after" => &["status", "error", "retry_after"],
+        "huge_body" => &["status", "bytes"],
         "fail_next" => &["count", "then"],
         other => {
             return Err(format!(
-                "unknown `mode` {other:?}: use ok, status, hang, close or fail_next"
+                "unknown `mode` {other:?}: use ok, status, hang, close, fail_next, \
+                 raw_retry_after or huge_body"
             ))
         }
     };
@@ -122,6 +134,30 @@ pub(crate) fn mode_from_json(value: &Value) -> Result<Mode, String> {
         "hang" => Mode::Hang,
         "close" | "close_immediately" => Mode::CloseImmediately,
         "status" => status_mode(fields)?,
+        "raw_retry_after" => {
+            let Mode::Status { status, error, .. } = status_mode(&without_retry_after(fields))?
+            else {
+                unreachable!("status_mode makes a Mode::Status")
+            };
+            let retry_after = fields
+                .get("retry_after")
+                .and_then(Value::as_str)
+                .ok_or("`retry_after` must be the header's text, e.g. \"-1\"")?
+                .to_string();
+            Mode::RawRetryAfter {
+                status,
+                error,
+                retry_after,
+            }
+        }
+        "huge_body" => {
+            let status = http_status(fields)?;
+            let bytes = fields
+                .get("bytes")
+                .and_then(Value::as_u64)
+                .ok_or("`bytes` must be a whole number")?;
+            Mode::HugeBody { status, bytes }
+        }
         _ => {
             let count = fields
                 .get("count")
@@ -136,12 +172,22 @@ pub(crate) fn mode_from_json(value: &Value) -> Result<Mode, String> {
     })
 }
 
-fn status_mode(fields: &Map<String, Value>) -> Result<Mode, String> {
-    let status = fields
+fn without_retry_after(fields: &Map<String, Value>) -> Map<String, Value> {
+    let mut fields = fields.clone();
+    fields.remove("retry_after");
+    fields
+}
+
+fn http_status(fields: &Map<String, Value>) -> Result<u16, String> {
+    Ok(fields
         .get("status")
         .and_then(Value::as_u64)
         .filter(|s| (100..=599).contains(s))
-        .ok_or("`status` must be an HTTP status between 100 and 599")? as u16;
+        .ok_or("`status` must be an HTTP status between 100 and 599")? as u16)
+}
+
+fn status_mode(fields: &Map<String, Value>) -> Result<Mode, String> {
+    let status = http_status(fields)?;
     let error = match fields.get("error") {
         None | Some(Value::Null) => slack_error_for(status).to_string(),
         Some(Value::String(error)) => error.clone(),
@@ -185,6 +231,11 @@ mod tests {
             Mode::rate_limited(Some(2)),
             Mode::status(500, "rollup_error"),
             Mode::fail_next(3, Mode::fail_next(1, Mode::rate_limited(None))),
+            Mode::raw_retry_after("18446744073709551615"),
+            Mode::HugeBody {
+                status: 200,
+                bytes: 1 << 20,
+            },
         ] {
             assert_eq!(mode_from_json(&mode_json(&mode)), Ok(mode));
         }

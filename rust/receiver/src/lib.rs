@@ -28,7 +28,7 @@
 //! | `GET /_receiver/violations` | JSON array of strings                                     |
 //! | `GET /_receiver/stats`      | JSON object of [`Stats`]                                  |
 //! | `GET /_receiver/mode`       | the current mode, in the form `POST` takes                |
-//! | `POST /_receiver/mode`      | `{"mode":"ok"}`, `{"mode":"status","status":429,"error":"rate_limited","retry_after":2}` (`error` defaults to Slack's string for the status), `{"mode":"hang"}`, `{"mode":"close"}`, `{"mode":"fail_next","count":3,"then":{...}}` |
+//! | `POST /_receiver/mode`      | `{"mode":"ok"}`, `{"mode":"status","status":429,"error":"rate_limited","retry_after":2}` (`error` defaults to Slack's string for the status), `{"mode":"hang"}`, `{"mode":"close"}`, `{"mode":"fail_next","count":3,"then":{...}}`, `{"mode":"raw_retry_after","status":429,"retry_after":"-1"}` (the header verbatim), `{"mode":"huge_body","status":200,"bytes":67108864}` |
 //! | `POST /_receiver/reset`     | clears everything, mode back to ok                        |
 //!
 //! Any other path is answered 404 `no_service`, like Slack.

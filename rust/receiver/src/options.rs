@@ -80,6 +80,18 @@ pub enum Mode {
     CloseImmediately,
     /// Answer the next `count` posts as `then` would, afterwards behave as [`Mode::Ok`].
     FailNext { count: u32, then: Box<Mode> },
+    /// Answer every post with this status and body and a `Retry-After` header carrying
+    /// `retry_after` verbatim: an HTTP date, or what no Slack would send (a negative or
+    /// enormous number, garbage), to see that a client survives it.
+    RawRetryAfter {
+        status: u16,
+        error: String,
+        retry_after: String,
+    },
+    /// Answer every post with this status and a body of `bytes` bytes (`x` repeated),
+    /// streamed, so a client that reads a reply whole is seen reading all of it
+    /// ([`crate::Stats::huge_body_bytes_written`] counts what got out).
+    HugeBody { status: u16, bytes: u64 },
 }
 
 impl Mode {
@@ -98,6 +110,15 @@ impl Mode {
             status: 429,
             error: "rate_limited".to_string(),
             retry_after,
+        }
+    }
+
+    /// Shorthand for a 429 `rate_limited` answer with this `Retry-After` text.
+    pub fn raw_retry_after(retry_after: &str) -> Mode {
+        Mode::RawRetryAfter {
+            status: 429,
+            error: "rate_limited".to_string(),
+            retry_after: retry_after.to_string(),
         }
     }
 

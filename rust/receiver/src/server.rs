@@ -10,7 +10,7 @@ use crate::control;
 use crate::state::{Outcome, Shared};
 use slack_alert_http::{self as http, ReadError, Request, Response};
 use std::collections::HashMap;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -195,6 +195,18 @@ fn serve(stream: TcpStream, shared: &Shared) {
                     return;
                 }
             }
+            Reply::Raw(head) => {
+                if write_raw(&mut writer, &head, request.keep_alive).is_err() {
+                    return;
+                }
+            }
+            Reply::HugeBody { status, bytes } => {
+                // The client may stop reading at any point: then the connection is
+                // done for, and what got out is what the test wants to know.
+                let written = write_huge_body(&mut writer, status, bytes);
+                shared.note_huge_body_bytes(written);
+                return;
+            }
             Reply::Hang { generation } => return shared.wait_while_hung(generation),
             Reply::Close => return,
         }
@@ -207,6 +219,13 @@ fn serve(stream: TcpStream, shared: &Shared) {
 /// What a connection does after a request.
 enum Reply {
     Send(Response),
+    /// A response whose `Retry-After` is sent verbatim.
+    Raw(RawAnswer),
+    /// A status and a body of `bytes` bytes, then close.
+    HugeBody {
+        status: u16,
+        bytes: u64,
+    },
     /// Say nothing until the mode changes or the receiver stops, then close.
     Hang {
         generation: u64,
@@ -232,6 +251,16 @@ fn route(shared: &Shared, request: &Request) -> Reply {
                 response.retry_after = retry_after;
                 Reply::Send(response)
             }
+            Outcome::AnswerRaw {
+                status,
+                body,
+                retry_after,
+            } => Reply::Raw(RawAnswer {
+                status,
+                body,
+                retry_after,
+            }),
+            Outcome::HugeBody { status, bytes } => Reply::HugeBody { status, bytes },
             Outcome::Hang { generation } => Reply::Hang { generation },
             Outcome::Close => Reply::Close,
         };
@@ -245,4 +274,53 @@ fn route(shared: &Shared, request: &Request) -> Reply {
         ));
     }
     Reply::Send(Response::text(404, "no_service"))
+}
+
+/// An answer whose `Retry-After` header is whatever a test asked for.
+struct RawAnswer {
+    status: u16,
+    body: String,
+    retry_after: String,
+}
+
+fn write_raw(out: &mut impl Write, answer: &RawAnswer, keep_alive: bool) -> io::Result<()> {
+    // Control characters would split the header: keep the rest of the text.
+    let value: String = answer
+        .retry_after
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    write!(
+        out,
+        "HTTP/1.1 {} Answer\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
+         Connection: {}\r\nRetry-After: {value}\r\n\r\n{}",
+        answer.status,
+        answer.body.len(),
+        if keep_alive { "keep-alive" } else { "close" },
+        answer.body
+    )?;
+    out.flush()
+}
+
+/// Writes a `status` answer with a body of `bytes` bytes; returns how many body bytes
+/// got out before the client stopped reading.
+fn write_huge_body(out: &mut impl Write, status: u16, bytes: u64) -> u64 {
+    let head = format!(
+        "HTTP/1.1 {status} Answer\r\nContent-Type: text/plain\r\nContent-Length: {bytes}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    if out.write_all(head.as_bytes()).is_err() {
+        return 0;
+    }
+    let chunk = [b'x'; 64 * 1024];
+    let mut written = 0u64;
+    while written < bytes {
+        let n = (bytes - written).min(chunk.len() as u64) as usize;
+        match out.write(&chunk[..n]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => written += n as u64,
+        }
+    }
+    let _ = out.flush();
+    written
 }

@@ -48,6 +48,8 @@ pub struct Stats {
     pub max_posts_in_any_1s: u32,
     /// Violations recorded (see [`crate::Receiver::violations`]).
     pub violations: u64,
+    /// Bytes of [`Mode::HugeBody`] answers written before the client stopped reading.
+    pub huge_body_bytes_written: u64,
 }
 
 /// What the connection should do with a post.
@@ -58,6 +60,14 @@ pub(crate) enum Outcome {
         body: String,
         retry_after: Option<u64>,
     },
+    /// Answer with `retry_after` sent verbatim as the `Retry-After` header.
+    AnswerRaw {
+        status: u16,
+        body: String,
+        retry_after: String,
+    },
+    /// Answer with a body of `bytes` bytes.
+    HugeBody { status: u16, bytes: u64 },
     /// Say nothing until the mode's generation moves past this one or the receiver stops.
     Hang { generation: u64 },
     /// Close the connection without a word.
@@ -71,6 +81,15 @@ enum Action {
         status: u16,
         error: String,
         retry_after: Option<u64>,
+    },
+    Raw {
+        status: u16,
+        error: String,
+        retry_after: String,
+    },
+    HugeBody {
+        status: u16,
+        bytes: u64,
     },
     Hang,
     Close,
@@ -146,6 +165,16 @@ impl State {
                 body: error,
                 retry_after,
             },
+            Action::Raw {
+                status,
+                error,
+                retry_after,
+            } => Outcome::AnswerRaw {
+                status,
+                body: error,
+                retry_after,
+            },
+            Action::HugeBody { status, bytes } => Outcome::HugeBody { status, bytes },
             Action::Validate => self.validate(limits::worst(&breaches), now),
         };
         self.record(now, body, raw.len(), &outcome);
@@ -192,6 +221,13 @@ impl State {
                 }
                 (*status, body.clone())
             }
+            Outcome::AnswerRaw { status, body, .. } => {
+                if *status == 429 {
+                    self.stats.rate_limited += 1;
+                }
+                (*status, body.clone())
+            }
+            Outcome::HugeBody { status, bytes } => (*status, format!("({bytes} bytes)")),
             Outcome::Hang { .. } => (0, "(hung)".to_string()),
             Outcome::Close => (0, "(closed)".to_string()),
         };
@@ -278,6 +314,19 @@ fn action_of(mode: &Mode) -> Action {
             error: error.clone(),
             retry_after: *retry_after,
         },
+        Mode::RawRetryAfter {
+            status,
+            error,
+            retry_after,
+        } => Action::Raw {
+            status: *status,
+            error: error.clone(),
+            retry_after: retry_after.clone(),
+        },
+        Mode::HugeBody { status, bytes } => Action::HugeBody {
+            status: *status,
+            bytes: *bytes,
+        },
         Mode::Hang => Action::Hang,
         Mode::CloseImmediately => Action::Close,
         Mode::FailNext { count: 0, .. } => Action::Validate,
@@ -319,6 +368,11 @@ impl Shared {
     /// Locks the state, shrugging off a panic elsewhere: the records stay readable.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts bytes of a [`Mode::HugeBody`] answer that got out.
+    pub(crate) fn note_huge_body_bytes(&self, n: u64) {
+        self.lock().stats.huge_body_bytes_written += n;
     }
 
     /// Answers one post to `/services/...`, printing the message if it was accepted.

@@ -238,7 +238,8 @@ fn control_api_round_trip() {
     let stats = control.request("GET", "/_receiver/stats", b"").json();
     assert_eq!(
         stats,
-        json!({"posts": 3, "accepted": 1, "rate_limited": 1, "max_posts_in_any_1s": 3, "violations": 1})
+        json!({"posts": 3, "accepted": 1, "rate_limited": 1, "max_posts_in_any_1s": 3, "violations": 1,
+               "huge_body_bytes_written": 0})
     );
 
     let bad = control.request("POST", "/_receiver/mode", br#"{"mode":"nap"}"#);
