@@ -11,14 +11,14 @@ use crossbeam_channel::{bounded, RecvTimeoutError, Sender as ChannelSender};
 use parking_lot::Mutex;
 use serde_json::Value;
 
-use crate::alerter::{Decision, Outbox};
+use crate::alerter::{Decision, Outbox, Outgoing};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{show_duration, Config, DestinationKind};
-use crate::contain::{EngineThread, FaultHook};
+use crate::contain::{Containment, EngineThread, FaultHook};
 use crate::counters::{Counters, RuleCounters};
 use crate::event::{EventShape, MatchedEvent};
 use crate::level::Level;
-use crate::log::{LogLevel, LogSink};
+use crate::log::{LogLevel, LogOnce, LogSink};
 use crate::matcher::{Candidacy, Matcher, Triage};
 use crate::rules::{Matching, Outboxes, RuleSet};
 use crate::sender::{
@@ -121,12 +121,55 @@ struct QueueOutboxes {
     queues: Vec<QueueOutbox>,
     /// Destination index → index into `queues`.
     route: Vec<usize>,
+    /// Where a message for a destination that does not exist goes.
+    misrouted: Misrouted,
 }
 
 impl Outboxes for QueueOutboxes {
     fn outbox(&mut self, destination: usize) -> &mut dyn Outbox {
-        let i = self.route.get(destination).copied().unwrap_or(0);
-        &mut self.queues[i]
+        match self
+            .route
+            .get(destination)
+            .and_then(|&i| self.queues.get_mut(i))
+        {
+            Some(queue) => queue,
+            None => {
+                self.misrouted.destination = destination;
+                &mut self.misrouted
+            }
+        }
+    }
+}
+
+/// The outbox for a destination index the configuration does not have: a
+/// bug, never a reason to post to someone else's webhook. It refuses every
+/// message (the alerter counts it as dropped), counts an internal error and
+/// logs the first time for each index.
+struct Misrouted {
+    destination: usize,
+    counters: Arc<Counters>,
+    log: Arc<dyn LogSink>,
+    logged: LogOnce,
+}
+
+impl Outbox for Misrouted {
+    fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing> {
+        Counters::add(&self.counters.internal_errors, 1);
+        if self.logged.first(&self.destination.to_string()) {
+            self.log.log(
+                LogLevel::Error,
+                &format!(
+                    "bug: rule {} sent a message to destination {}, which does not exist; \
+                     it was not posted anywhere (counted in internal_errors and dropped)",
+                    message.rule, self.destination
+                ),
+            );
+        }
+        Err(message)
+    }
+
+    fn has_room(&self) -> bool {
+        false
     }
 }
 
@@ -236,10 +279,30 @@ impl Engine {
             .collect();
         let state = Arc::new(Mutex::new(State {
             rules,
-            outboxes: Some(QueueOutboxes { queues, route }),
+            outboxes: Some(QueueOutboxes {
+                queues,
+                route,
+                misrouted: Misrouted {
+                    destination: 0,
+                    counters: Arc::clone(&counters),
+                    log: Arc::clone(&options.log),
+                    logged: LogOnce::default(),
+                },
+            }),
         }));
-        let timer = spawn_timer(Arc::clone(&state), Arc::clone(&clock), options.tick)
-            .map_err(|e| StartError(format!("could not start the timer thread: {e}")))?;
+        let timer = spawn_timer(
+            Arc::clone(&state),
+            Arc::clone(&clock),
+            options.tick,
+            Containment::new(
+                "timer",
+                "running windows, summaries and flatline checks",
+                "what that tick had not yet queued may be missing from the next summary",
+                Arc::clone(&counters),
+                Arc::clone(&options.log),
+            ),
+        )
+        .map_err(|e| StartError(format!("could not start the timer thread: {e}")))?;
         Ok(Engine {
             shape: EventShape::new(config.event_refs()),
             key_shape: EventShape::new(config.key_refs()),
@@ -514,6 +577,13 @@ impl Engine {
             drop(stop);
             let _ = thread.join();
         }
+        let mut senders = self.senders.lock();
+        // Every sender learns the deadline first: from now on what fails
+        // goes into this report rather than a summary that would come too
+        // late, and no sender's wait delays telling the next one.
+        for sender in senders.iter_mut() {
+            sender.tell(deadline);
+        }
         {
             let mut state = self.state.lock();
             let State { rules, outboxes } = &mut *state;
@@ -521,7 +591,9 @@ impl Engine {
                 rules.on_shutdown(self.clock.now(), &mut outboxes);
             }
         }
-        let senders = sender::finish_all(&mut self.senders.lock(), deadline);
+        // Then they are waited for all together, until the deadline and a
+        // little grace: at most shutdown_timeout + 50 ms whatever their number.
+        let senders = sender::finish_all(&mut senders, deadline);
         let mut sender_report = SenderReport::default();
         for r in &senders {
             sender_report.abandoned_messages += r.abandoned_messages;
@@ -573,10 +645,14 @@ struct Timer {
     fault: Arc<FaultHook>,
 }
 
+/// Starts the timer thread. A tick is its unit of work: a panic in one is
+/// contained (counted, logged once) and the next tick runs as usual, on
+/// state that locks which do not poison leave usable.
 fn spawn_timer(
     state: Arc<Mutex<State>>,
     clock: Arc<dyn Clock>,
     tick: Duration,
+    containment: Containment,
 ) -> std::io::Result<Timer> {
     let (stop_tx, stop_rx) = bounded::<()>(0);
     let fault = Arc::new(FaultHook::default());
@@ -590,8 +666,10 @@ fn spawn_timer(
                     let State { rules, outboxes } = &mut *guard;
                     match outboxes.as_mut() {
                         Some(outboxes) => {
-                            thread_fault.strike("timer");
-                            rules.on_tick(clock.now(), outboxes)
+                            containment.run(|| {
+                                thread_fault.strike("timer");
+                                rules.on_tick(clock.now(), outboxes)
+                            });
                         }
                         None => return,
                     }
@@ -870,6 +948,47 @@ mod tests {
                 "the URL must never be logged: {line}"
             );
         }
+    }
+
+    #[test]
+    fn a_message_for_an_unknown_destination_goes_nowhere_and_is_counted_loudly() {
+        // Regression: an index past the route fell back to queue 0, another
+        // team's webhook.
+        let log = Arc::new(BufferedLog::new(64));
+        let options = EngineOptions {
+            clock: Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH)),
+            ..EngineOptions::new(log.clone())
+        };
+        let engine =
+            Engine::start_with(Config::try_from(json!({"dry_run": true})).unwrap(), options)
+                .unwrap();
+        let message = |destination| crate::alerter::Outgoing {
+            kind: crate::alerter::MessageKind::Alert,
+            payload: json!({"text": "for nobody"}),
+            events: 1,
+            undelivered: 0,
+            rule: 0,
+            destination,
+        };
+        {
+            let mut state = engine.state.lock();
+            let outboxes = state.outboxes.as_mut().unwrap();
+            assert!(outboxes.outbox(0).has_room());
+            let unknown = outboxes.outbox(7);
+            assert!(!unknown.has_room());
+            assert!(unknown.offer(message(7)).is_err());
+        }
+        assert_eq!(engine.counter("internal_errors"), Some(1));
+        engine.shutdown();
+        let lines: Vec<String> = log.drain().into_iter().map(|(_, l)| l).collect();
+        assert!(
+            !lines.iter().any(|l| l.contains("for nobody")),
+            "posted anyway: {lines:#?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("destination 7")),
+            "{lines:#?}"
+        );
     }
 
     #[test]

@@ -8,10 +8,11 @@
 //! request's timeout is clipped to the shutdown deadline, so shutdown is
 //! bounded.
 
+use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{
     bounded, Receiver, RecvTimeoutError, Sender as ChannelSender, TrySendError,
@@ -20,7 +21,7 @@ use parking_lot::Mutex;
 
 use crate::alerter::{MessageKind, Outbox, Outgoing};
 use crate::config::{Config, DestinationKind, Webhook};
-use crate::contain::FaultHook;
+use crate::contain::{Containment, FaultHook};
 use crate::counters::Counters;
 use crate::log::{LogLevel, LogOnce, LogSink};
 use crate::slack_error::{explain, is_transient};
@@ -106,6 +107,73 @@ impl SenderClock for RealTime {
     }
 }
 
+/// A [`SenderClock`] for tests: it never sleeps, records each wait asked
+/// for and moves its own time on by it. It can also hold waits of one kind
+/// until the test releases them ([`RecordingClock::hold`]), to look at the
+/// engine while a destination waits.
+pub struct RecordingClock {
+    origin: Instant,
+    offset: Mutex<Duration>,
+    waits: Mutex<Vec<(Wait, Duration)>>,
+    held: Mutex<Option<Wait>>,
+    release: (ChannelSender<()>, Receiver<()>),
+}
+
+impl Default for RecordingClock {
+    fn default() -> RecordingClock {
+        RecordingClock {
+            origin: Instant::now(),
+            offset: Mutex::new(Duration::ZERO),
+            waits: Mutex::new(Vec::new()),
+            held: Mutex::new(None),
+            release: crossbeam_channel::unbounded(),
+        }
+    }
+}
+
+impl RecordingClock {
+    /// Every wait asked for so far, in order.
+    pub fn waits(&self) -> Vec<(Wait, Duration)> {
+        self.waits.lock().clone()
+    }
+
+    /// The waits asked for `why`, in order.
+    pub fn waits_for(&self, why: Wait) -> Vec<Duration> {
+        self.waits()
+            .into_iter()
+            .filter(|(w, _)| *w == why)
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    /// From now on a wait for `why` blocks (for at most a minute) until
+    /// [`RecordingClock::release`].
+    pub fn hold(&self, why: Wait) {
+        *self.held.lock() = Some(why);
+    }
+
+    /// Lets one held wait end (and stops holding new ones).
+    pub fn release(&self) {
+        *self.held.lock() = None;
+        let _ = self.release.0.send(());
+    }
+}
+
+impl SenderClock for RecordingClock {
+    fn now(&self) -> Instant {
+        self.origin + Instant::now().duration_since(self.origin) + *self.offset.lock()
+    }
+
+    fn sleep(&self, d: Duration, why: Wait, _: &Alarm) {
+        self.waits.lock().push((why, d));
+        if *self.held.lock() == Some(why) {
+            let _ = self.release.1.recv_timeout(Duration::from_secs(60));
+        }
+        let mut offset = self.offset.lock();
+        *offset = offset.saturating_add(d);
+    }
+}
+
 /// Posts over HTTPS with reqwest (rustls).
 pub struct HttpTransport {
     client: reqwest::blocking::Client,
@@ -145,15 +213,36 @@ impl Transport for HttpTransport {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response.text().unwrap_or_default();
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        // Only the first few KiB: a peer answering an endless body must not
+        // hold the sender (or its memory). Dropping the rest closes the
+        // connection instead of reusing it.
+        let mut body = Vec::new();
+        let _ = response.take(MAX_REPLY_BYTES).read_to_end(&mut body);
         Ok(Reply {
             status,
             retry_after,
-            body: body.chars().take(200).collect(),
+            body: String::from_utf8_lossy(&body).chars().take(200).collect(),
         })
     }
+}
+
+/// Most bytes of a reply body read: Slack answers `ok` or an error word, and
+/// at most 200 characters of any body are shown (an error from a JSON
+/// webhook), which 4 KiB holds whatever the encoding.
+pub const MAX_REPLY_BYTES: u64 = 4 * 1024;
+
+/// Reads a `Retry-After` header (RFC 9110): whole seconds, or an HTTP date
+/// (a date already past is no wait at all). Anything else, a negative or
+/// fractional number, one too long for 64 bits, garbage, is treated as no
+/// header. The sender clamps what this returns to [`MAX_RETRY_AFTER`].
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse::<u64>().ok().map(Duration::from_secs);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// A reqwest error in words, without the URL (reqwest puts it in Display).
@@ -289,6 +378,8 @@ struct Shared {
     deadline: Mutex<Option<Instant>>,
     /// Test-only: makes a chosen next message's handling panic.
     fault: FaultHook,
+    /// Contains a panic while handling one message.
+    containment: Containment,
     /// Messages (and the events they carried) abandoned at the shutdown deadline.
     abandoned_messages: AtomicU64,
     abandoned_events: AtomicU64,
@@ -301,6 +392,26 @@ struct Shared {
 impl Shared {
     fn deadline(&self) -> Option<Instant> {
         *self.deadline.lock()
+    }
+
+    /// Counts a message Slack did not take. Before shutdown its events go
+    /// to its rule's next summary; once shutdown began (and has already
+    /// posted the last summaries) into the shutdown report. Decided under
+    /// the deadline's lock, so that none slips between the two.
+    fn failed(&self, message: &Outgoing) {
+        let deadline = self.deadline.lock();
+        if deadline.is_some() {
+            self.abandon(message);
+            return;
+        }
+        Counters::add(&self.counters.send_failures, 1);
+        // A failed summary hands back both its events and the failures it
+        // was reporting. A test message is no event.
+        if message.kind != MessageKind::Test {
+            if let Some(u) = self.undelivered.get(message.rule) {
+                u.fetch_add(message.events + message.undelivered, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Counts a message given up on at the shutdown deadline. Nothing can
@@ -373,12 +484,20 @@ impl SenderHandle {
         let (wake_tx, wake_rx) = bounded::<()>(1);
         let (done_tx, done_rx) = bounded::<()>(1);
         let shared = Arc::new(Shared {
-            counters,
+            counters: Arc::clone(&counters),
             undelivered,
-            log,
+            log: Arc::clone(&log),
             log_once: LogOnce::default(),
             deadline: Mutex::new(None),
             fault: FaultHook::default(),
+            containment: Containment::new(
+                "sender",
+                "handling a message",
+                "the message is counted as undelivered (send_failures) and reported in its \
+                 rule's next summary",
+                Arc::clone(&counters),
+                Arc::clone(&log),
+            ),
             abandoned_messages: AtomicU64::new(0),
             abandoned_events: AtomicU64::new(0),
             in_flight_events: AtomicU64::new(0),
@@ -396,6 +515,7 @@ impl SenderHandle {
                     last_post: None,
                     failing_since: None,
                     failures_while_down: 0,
+                    rate_limited_streak: 0,
                     rng: seed(),
                 };
                 worker.run(&queue_rx, transport.as_mut());
@@ -495,14 +615,29 @@ impl Drop for SenderHandle {
     }
 }
 
-/// How long shutdown waits past the deadline for a sender thread to end:
-/// the last request was clipped to the deadline and needs only to return.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+/// The longest wait a `Retry-After` can impose. Slack's limits count per
+/// second or per minute, so a real answer asks for seconds, a minute at
+/// most; a longer one is a broken header or proxy. 15 minutes never cuts a
+/// real instruction short yet keeps one bad header from silencing a
+/// destination for longer (meanwhile alerts fold into its summary); if
+/// Slack still answers 429 afterwards, the wait starts again.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
 
-/// Tells every sender the deadline, then waits for them (see
-/// [`SenderHandle::finish`]).
+/// How long shutdown waits past the deadline for the sender threads to end,
+/// all of them together: their last requests were clipped to the deadline
+/// and need only to return. Within the 100 ms that shutdown may overrun
+/// `shutdown_timeout`.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(50);
+
+/// Tells every sender the deadline, then waits for all of them together
+/// until the deadline and [`SHUTDOWN_GRACE`]: a stuck sender costs no
+/// other one its time, so shutdown is bounded whatever their number.
 pub fn finish_all(senders: &mut [SenderHandle], deadline: Instant) -> Vec<SenderReport> {
-    senders.iter_mut().map(|s| s.finish(deadline)).collect()
+    for sender in senders.iter_mut() {
+        sender.tell(deadline);
+    }
+    let until = deadline + SHUTDOWN_GRACE;
+    senders.iter_mut().map(|s| s.wait(until)).collect()
 }
 
 struct Worker {
@@ -513,6 +648,8 @@ struct Worker {
     last_post: Option<Instant>,
     failing_since: Option<Instant>,
     failures_while_down: u64,
+    /// 429s in a row, across messages: each waits twice as long as the last.
+    rate_limited_streak: u32,
     rng: u64,
 }
 
@@ -524,41 +661,42 @@ enum Outcome {
 
 impl Worker {
     fn run(&mut self, queue: &Receiver<Outgoing>, transport: &mut dyn Transport) {
+        let shared = Arc::clone(&self.shared);
         while let Ok(message) = queue.recv() {
-            if self.past_deadline() {
-                self.abandon(&message);
-                continue;
-            }
-            if let Some(last) = self.last_post {
-                let since = self.clock.now().saturating_duration_since(last);
-                self.sleep(self.settings.pace.saturating_sub(since), Wait::Pace);
-                if self.past_deadline() {
-                    self.abandon(&message);
-                    continue;
-                }
-            }
-            self.shared
-                .in_flight_events
-                .store(message.events + message.undelivered, Ordering::Relaxed);
-            self.shared.in_flight.store(true, Ordering::Release);
-            self.shared.fault.strike("sender");
-            let outcome = self.deliver(&message, transport);
-            self.shared.in_flight.store(false, Ordering::Release);
+            // One message is the unit of work: a panic while handling it
+            // (a bug here or in the transport) costs that message, counted
+            // as failed, and the thread goes on with the next.
+            let outcome = shared
+                .containment
+                .run(|| self.handle(&message, transport))
+                .unwrap_or(Outcome::Failed);
+            shared.in_flight.store(false, Ordering::Release);
             match outcome {
-                Outcome::Delivered => Counters::add(&self.shared.counters.sent, 1),
-                Outcome::Failed => {
-                    Counters::add(&self.shared.counters.send_failures, 1);
-                    // Counted into the next summary; a failed summary hands
-                    // back both its events and the failures it was reporting.
-                    if message.kind != MessageKind::Test {
-                        if let Some(u) = self.shared.undelivered.get(message.rule) {
-                            u.fetch_add(message.events + message.undelivered, Ordering::Relaxed);
-                        }
-                    }
-                }
-                Outcome::Abandoned => self.abandon(&message),
+                Outcome::Delivered => Counters::add(&shared.counters.sent, 1),
+                Outcome::Failed => shared.failed(&message),
+                Outcome::Abandoned => shared.abandon(&message),
             }
         }
+    }
+
+    /// Paces, then delivers one message.
+    fn handle(&mut self, message: &Outgoing, transport: &mut dyn Transport) -> Outcome {
+        if self.past_deadline() {
+            return Outcome::Abandoned;
+        }
+        if let Some(last) = self.last_post {
+            let since = self.clock.now().saturating_duration_since(last);
+            self.sleep(self.settings.pace.saturating_sub(since), Wait::Pace);
+            if self.past_deadline() {
+                return Outcome::Abandoned;
+            }
+        }
+        self.shared
+            .in_flight_events
+            .store(message.events + message.undelivered, Ordering::Relaxed);
+        self.shared.in_flight.store(true, Ordering::Release);
+        self.shared.fault.strike("sender");
+        self.deliver(message, transport)
     }
 
     fn deliver(&mut self, message: &Outgoing, transport: &mut dyn Transport) -> Outcome {
@@ -576,22 +714,23 @@ impl Worker {
             // Pace from when Slack answered, so request latency cannot bunch
             // two posts into one of Slack's seconds.
             self.last_post = Some(self.clock.now());
-            let (transient, problem, wait) = match answer {
+            let (transient, problem) = match answer {
                 Ok(r) if (200..300).contains(&r.status) => {
+                    self.rate_limited_streak = 0;
                     self.recovered();
                     return Outcome::Delivered;
                 }
                 Ok(r) if r.status == 429 => {
-                    // Not counted against max_retries: Slack told us when to come back.
+                    // Not counted against max_retries: Slack told us to come back.
                     Counters::add(&self.shared.counters.retries, 1);
-                    let wait = r.retry_after.unwrap_or(backoff);
-                    backoff = (backoff * 2).min(self.settings.max_backoff);
+                    let wait = self.rate_limited_wait(r.retry_after);
                     self.log_once(
                         "429",
                         LogLevel::Warn,
                         format!(
-                            "{} is rate limiting {} (429); waiting {}s as told and retrying; \
-                             alerts over the limit are summarised",
+                            "{} is rate limiting {} (429); waiting {:.1}s and retrying (at least \
+                             the pace, longer while 429s repeat, Retry-After honoured up to \
+                             15 minutes); alerts over the limit are summarised",
                             self.destination_name(),
                             self.settings.redacted_url,
                             wait.as_secs_f32()
@@ -617,9 +756,9 @@ impl Worker {
                             error.escape_debug().take(200).collect::<String>()
                         ),
                     };
-                    (is_transient(r.status), problem, None)
+                    (is_transient(r.status), problem)
                 }
-                Err(e) => (true, e, None::<Duration>),
+                Err(e) => (true, e),
             };
             let now = self.clock.now();
             self.failing_since.get_or_insert(now);
@@ -652,8 +791,8 @@ impl Worker {
             }
             attempts += 1;
             Counters::add(&self.shared.counters.retries, 1);
-            let jittered = self.jitter(wait.unwrap_or(backoff));
-            backoff = (backoff * 2).min(self.settings.max_backoff);
+            let jittered = self.jitter(backoff);
+            backoff = backoff.saturating_mul(2).min(self.settings.max_backoff);
             self.sleep(jittered, Wait::Backoff);
             if self.past_deadline() {
                 return Outcome::Abandoned;
@@ -691,10 +830,6 @@ impl Worker {
         }
     }
 
-    fn abandon(&self, message: &Outgoing) {
-        self.shared.abandon(message);
-    }
-
     fn past_deadline(&self) -> bool {
         self.shared
             .deadline()
@@ -715,12 +850,15 @@ impl Worker {
 
     /// Sleeps, but wakes early when shutdown starts and never past its deadline.
     fn sleep(&self, d: Duration, why: Wait) {
+        // Whoever asked, never longer than the longest Retry-After, and
+        // never an `Instant` overflow.
+        let d = d.min(MAX_RETRY_AFTER);
         if d.is_zero() {
             return;
         }
-        let until = self.clock.now() + d;
+        let mut now = self.clock.now();
+        let until = now.checked_add(d).unwrap_or(now);
         loop {
-            let now = self.clock.now();
             let mut left = until.saturating_duration_since(now);
             if let Some(deadline) = self.shared.deadline() {
                 left = left.min(deadline.saturating_duration_since(now));
@@ -730,7 +868,26 @@ impl Worker {
             }
             // Returns early when shutdown starts: re-check against its deadline.
             self.clock.sleep(left, why, &self.alarm);
+            now = self.clock.now();
         }
+    }
+
+    /// How long to wait after a 429: what `Retry-After` asked (at most
+    /// [`MAX_RETRY_AFTER`]), but never less than the backoff, which starts
+    /// at the pace (Slack's one post a second) and doubles with every 429 in
+    /// a row up to `max_backoff`, plus up to half again of jitter so that
+    /// senders limited together do not come back together.
+    fn rate_limited_wait(&mut self, told: Option<Duration>) -> Duration {
+        self.rate_limited_streak = self.rate_limited_streak.saturating_add(1);
+        let base = self.settings.pace.max(self.settings.retry_base);
+        let doublings = (self.rate_limited_streak - 1).min(31);
+        let step = base
+            .saturating_mul(1 << doublings)
+            .min(self.settings.max_backoff.max(base));
+        let backoff = step.saturating_add(self.jitter(step).saturating_sub(step / 2));
+        told.unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER)
+            .max(backoff)
     }
 
     /// A duration between half and all of `d` (xorshift; no need for a crate).
@@ -839,6 +996,15 @@ mod tests {
         }
     }
 
+    /// Polls `condition` for up to 30 s; panics if it never holds.
+    fn wait_for(mut condition: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !condition() {
+            assert!(Instant::now() < deadline, "the condition never held");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     fn finish(mut r: Rig) -> (Rig, SenderReport) {
         drop(std::mem::replace(&mut r.outbox, QueueOutbox(bounded(1).0)));
         let report = r.handle.finish(Instant::now() + Duration::from_secs(5));
@@ -856,7 +1022,10 @@ mod tests {
         );
         r.outbox.offer(alert(1)).unwrap();
         let (r, report) = finish(r);
-        assert_eq!(report, SenderReport::default());
+        assert_eq!(
+            (report.abandoned_messages, report.thread_still_running),
+            (0, false)
+        );
         assert_eq!(r.counters.sent.load(Ordering::Relaxed), 1);
         assert_eq!(r.counters.retries.load(Ordering::Relaxed), 2);
         assert_eq!(r.posts.load(Ordering::SeqCst), 3);
@@ -869,6 +1038,8 @@ mod tests {
             .collect();
         let mut r = rig(answers, 2);
         r.outbox.offer(alert(5)).unwrap();
+        // Given up on before shutdown: for the next summary, not the report.
+        wait_for(|| r.counters.send_failures.load(Ordering::Relaxed) == 1);
         let (r, _) = finish(r);
         assert_eq!(r.posts.load(Ordering::SeqCst), 3);
         assert_eq!(r.counters.send_failures.load(Ordering::Relaxed), 1);
@@ -897,14 +1068,141 @@ mod tests {
         assert!(errors[0].1.contains("hooks.slack.com/services/***"));
     }
 
+    /// A sender at Slack's pace (1 s, backoff from 1 s up to 60 s) on a
+    /// recording clock: no test waits for real.
+    fn paced_rig(answers: Vec<Result<Reply, String>>) -> (Rig, Arc<RecordingClock>) {
+        let clock = Arc::new(RecordingClock::default());
+        let counters = Arc::new(Counters::default());
+        let undelivered = Arc::new(AtomicU64::new(0));
+        let log = Arc::new(BufferedLog::new(100));
+        let posts = Arc::new(AtomicU64::new(0));
+        let transport = Scripted {
+            answers: Arc::new(Mutex::new(answers.into())),
+            posts: Arc::clone(&posts),
+        };
+        let settings = SenderSettings {
+            queue_size: 4,
+            timeout: Duration::from_secs(1),
+            max_retries: 0,
+            pace: Duration::from_secs(1),
+            retry_base: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            redacted_url: "https://hooks.slack.com/services/***".into(),
+            kind: DestinationKind::Slack,
+        };
+        let (handle, outbox) = SenderHandle::spawn(
+            settings,
+            Box::new(transport),
+            Arc::clone(&counters),
+            vec![Arc::clone(&undelivered)],
+            log.clone(),
+            clock.clone(),
+        )
+        .unwrap();
+        let rig = Rig {
+            handle,
+            outbox,
+            counters,
+            undelivered,
+            log,
+            posts,
+        };
+        (rig, clock)
+    }
+
     #[test]
-    fn honours_retry_after_without_counting_it_as_a_retry_budget() {
-        let answers = vec![Ok(reply(429, Some(0), "rate_limited")); 5];
-        let mut r = rig(answers, 0);
+    fn a_429_is_never_followed_by_a_post_sooner_than_the_pace_and_repeats_back_off() {
+        // Regression: `Retry-After: 0` was obeyed literally, 2,292 posts in 4 s.
+        let mut answers = vec![Ok(reply(429, Some(0), "rate_limited")); 9];
+        answers.push(Ok(reply(429, None, "rate_limited")));
+        let (mut r, clock) = paced_rig(answers);
         r.outbox.offer(alert(1)).unwrap();
+        wait_for(|| r.counters.sent.load(Ordering::Relaxed) == 1);
         let (r, _) = finish(r);
+        // Not counted against max_retries (0): Slack said when to come back.
         assert_eq!(r.counters.sent.load(Ordering::Relaxed), 1);
-        assert_eq!(r.counters.retries.load(Ordering::Relaxed), 5);
+        assert_eq!(r.counters.retries.load(Ordering::Relaxed), 10);
+        let waits = clock.waits_for(Wait::RateLimited);
+        assert_eq!(waits.len(), 10, "{:?}", clock.waits());
+        for (i, wait) in waits.iter().enumerate() {
+            // 1 s, 2 s, 4 s ... doubling up to 60 s, plus up to half of that.
+            let step = Duration::from_secs((1u64 << i).min(60));
+            assert!(
+                *wait >= step && *wait <= step.mul_f64(1.5),
+                "wait {i} after a 429 was {wait:?}, expected {step:?} to 1.5 × that: {waits:?}"
+            );
+        }
+        // A later success starts the backoff afresh.
+        assert_eq!(r.posts.load(Ordering::SeqCst), 11);
+    }
+
+    #[test]
+    fn a_longer_retry_after_is_honoured_and_a_huge_one_is_clamped() {
+        // Regression: `Retry-After: 18446744073709551615` overflowed
+        // `Instant + Duration` and killed the sender thread.
+        let (mut r, clock) = paced_rig(vec![
+            Ok(reply(429, Some(30), "rate_limited")),
+            Ok(reply(429, Some(u64::MAX), "rate_limited")),
+        ]);
+        r.outbox.offer(alert(1)).unwrap();
+        wait_for(|| r.counters.sent.load(Ordering::Relaxed) == 1);
+        let (r, report) = finish(r);
+        assert_eq!(r.counters.sent.load(Ordering::Relaxed), 1, "{report:?}");
+        assert_eq!(
+            clock.waits_for(Wait::RateLimited),
+            vec![Duration::from_secs(30), MAX_RETRY_AFTER]
+        );
+    }
+
+    #[test]
+    fn a_message_that_fails_after_shutdown_began_is_in_the_shutdown_report() {
+        // Regression: it went to the undelivered count for a next summary
+        // that shutdown had already posted, and the report said nothing
+        // was left undelivered.
+        // Slack answers 404 only once the sender was told the deadline.
+        struct AnswersWhenTold(Receiver<()>, Arc<AtomicU64>);
+        impl Transport for AnswersWhenTold {
+            fn post(&mut self, _: &[u8], _: Duration) -> Result<Reply, String> {
+                self.1.fetch_add(1, Ordering::SeqCst);
+                let _ = self.0.recv_timeout(Duration::from_secs(30));
+                Ok(reply(404, None, "no_service"))
+            }
+        }
+        let (told_tx, told_rx) = bounded(1);
+        let posts = Arc::new(AtomicU64::new(0));
+        let counters: Arc<Counters> = Arc::default();
+        let undelivered = Arc::new(AtomicU64::new(0));
+        let (mut handle, mut outbox) = SenderHandle::spawn(
+            SenderSettings {
+                queue_size: 2,
+                timeout: Duration::from_secs(10),
+                max_retries: 0,
+                pace: Duration::ZERO,
+                retry_base: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(1),
+                redacted_url: "x".into(),
+                kind: DestinationKind::Slack,
+            },
+            Box::new(AnswersWhenTold(told_rx, Arc::clone(&posts))),
+            Arc::clone(&counters),
+            vec![Arc::clone(&undelivered)],
+            Arc::new(BufferedLog::new(10)),
+            Arc::new(RealTime),
+        )
+        .unwrap();
+        outbox.offer(alert(3)).unwrap();
+        wait_for(|| posts.load(Ordering::SeqCst) == 1);
+        drop(outbox);
+        handle.tell(Instant::now() + Duration::from_secs(30));
+        told_tx.send(()).unwrap();
+        let report = handle.wait(Instant::now() + Duration::from_secs(30));
+        assert_eq!(
+            (report.abandoned_messages, report.abandoned_events),
+            (1, 3),
+            "{report:?}"
+        );
+        assert_eq!(counters.send_failures.load(Ordering::Relaxed), 1);
+        assert_eq!(undelivered.load(Ordering::Relaxed), 0);
     }
 
     #[test]
@@ -1051,6 +1349,34 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_is_seconds_or_an_http_date_and_anything_else_is_absent() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let secs = |n| Some(Duration::from_secs(n));
+        assert_eq!(parse_retry_after("0", now), secs(0));
+        assert_eq!(parse_retry_after(" 120 ", now), secs(120));
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now),
+            secs(u64::MAX)
+        );
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        assert_eq!(parse_retry_after(&later, now), secs(90));
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
+        assert_eq!(parse_retry_after(&earlier, now), secs(0));
+        for garbage in [
+            "",
+            "-1",
+            "+5",
+            "1.5",
+            "1e3",
+            "soon",
+            "18446744073709551616",
+            "Sun, 31 Dec 99999 23:59:59 GMT",
+        ] {
+            assert_eq!(parse_retry_after(garbage, now), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
     fn jitter_stays_within_half_and_whole() {
         let mut w = Worker {
             settings: SenderSettings {
@@ -1070,6 +1396,13 @@ mod tests {
                 log_once: LogOnce::default(),
                 deadline: Mutex::new(None),
                 fault: FaultHook::default(),
+                containment: Containment::new(
+                    "sender",
+                    "testing",
+                    "nothing",
+                    Arc::default(),
+                    Arc::new(BufferedLog::new(1)),
+                ),
                 abandoned_messages: AtomicU64::new(0),
                 abandoned_events: AtomicU64::new(0),
                 in_flight_events: AtomicU64::new(0),
@@ -1080,6 +1413,7 @@ mod tests {
             last_post: None,
             failing_since: None,
             failures_while_down: 0,
+            rate_limited_streak: 0,
             rng: 12345,
         };
         for _ in 0..1000 {
