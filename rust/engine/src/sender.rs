@@ -2,11 +2,13 @@
 //!
 //! Submitting never blocks: the engine offers messages to a bounded queue and
 //! counts what does not fit. This thread paces posts to Slack's one message a
-//! second, waits as told on 429, retries 5xx and network failures with
-//! exponential backoff and jitter, gives up at once on other 4xx, and logs
-//! each kind of failure once. Every wait is cut short by shutdown, and every
-//! request's timeout is clipped to the shutdown deadline, so shutdown is
-//! bounded.
+//! second, waits on 429 as told but at least the pace and longer while 429s
+//! repeat (never more than [`MAX_RETRY_AFTER`]), retries 5xx and network
+//! failures with exponential backoff and jitter, gives up at once on other
+//! 4xx, and logs each kind of failure once. A panic while handling a message
+//! costs that message only (counted). Every wait is cut short by shutdown,
+//! and every request's timeout is clipped to the shutdown deadline, so
+//! shutdown is bounded.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
