@@ -44,7 +44,7 @@ class DemoTest {
         assertTrue(result[0].startsWith(
                 "demo: 1001 events handed to filter(), 100 reported to filterMatched; the filter's gauges:\n"),
                 result[0]);
-        assertTrue(result[0].contains("\nevents 1001\nmatched 100\n"), result[0]);
+        assertTrue(result[0].contains("\nevents_seen 1001\nmatched 100\n"), result[0]);
         assertTrue(result[0].contains("alerts 1\n"), result[0]);
         assertTrue(result[0].contains("repeats 99\n"), result[0]);
         assertTrue(result[1].contains("would post to Slack"), result[1]);
