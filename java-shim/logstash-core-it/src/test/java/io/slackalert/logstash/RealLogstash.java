@@ -157,11 +157,11 @@ final class RealLogstash {
 
     /** One batch through the delegator: the events that come out (all of them, changed or not). */
     static List<Event> multiFilter(JavaFilterDelegatorExt delegator, Collection<Event> batch) {
-        RubyArray<?> in = RubyArray.newArray(RUBY, batch.size());
+        List<IRubyObject> in = new ArrayList<>(batch.size());
         for (Event e : batch) {
-            in.append(JrubyEventExtLibrary.RubyEvent.newRubyEvent(RUBY, e));
+            in.add(JrubyEventExtLibrary.RubyEvent.newRubyEvent(RUBY, e));
         }
-        RubyArray<?> out = delegator.multiFilter(in);
+        RubyArray<?> out = delegator.multiFilter(RubyArray.newArray(RUBY, in));
         List<Event> events = new ArrayList<>();
         for (int i = 0; i < out.size(); i++) {
             events.add(((JrubyEventExtLibrary.RubyEvent) out.eltInternal(i)).getEvent());
