@@ -23,6 +23,7 @@
 //!
 //! | Java (`static native`)                         | result                                             |
 //! |------------------------------------------------|----------------------------------------------------|
+//! | `void validate(String configJson)`             | nothing; `IllegalArgumentException` naming a bad option, as `create` would; starts no engine |
 //! | `long create(String configJson)`               | handle; `IllegalArgumentException` naming a bad option, `IllegalStateException` if the engine cannot start |
 //! | `String[] levelRefs(long h)` / `eventRefs(long h)` | field references; `null` if closed             |
 //! | `String[] counterNames()`                      | counter names                                      |
@@ -273,6 +274,34 @@ fn drained_pairs(log: &BufferedLog) -> Vec<String> {
         .collect()
 }
 
+/// The configuration in `config_json`, checked; the error names the option
+/// and never repeats the webhook URL.
+fn parse_config(env: &mut JNIEnv<'_>, config_json: &JString<'_>) -> Result<Config, Failure> {
+    if config_json.is_null() {
+        return Err(Failure::IllegalArgument(
+            "config: the configuration JSON must not be null".into(),
+        ));
+    }
+    let json: String = env.get_string(config_json)?.into();
+    Config::from_json(&json).map_err(|e| Failure::IllegalArgument(e.to_string()))
+}
+
+/// `void validate(String configJson)`: checks the configuration exactly as
+/// `create` does, and starts nothing. Logstash constructs a filter before it
+/// validates the pipeline and never closes one it refuses, so the shim checks
+/// here in its constructor and leaves `create` (and the engine's threads) to
+/// the filter's first use.
+#[no_mangle]
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_validate<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    config_json: JString<'local>,
+) {
+    entry(&mut env, None, (), |env| {
+        parse_config(env, &config_json).map(drop)
+    })
+}
+
 /// `long create(String configJson)`: validates the configuration, starts an
 /// engine and returns its handle.
 #[no_mangle]
@@ -282,15 +311,7 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_create<'local>(
     config_json: JString<'local>,
 ) -> jlong {
     entry(&mut env, None, 0, |env| {
-        if config_json.is_null() {
-            return Err(Failure::IllegalArgument(
-                "config: the configuration JSON must not be null".into(),
-            ));
-        }
-        let json: String = env.get_string(&config_json)?.into();
-        // The message names the option and never repeats the webhook URL.
-        let config =
-            Config::from_json(&json).map_err(|e| Failure::IllegalArgument(e.to_string()))?;
+        let config = parse_config(env, &config_json)?;
         let log = Arc::new(BufferedLog::new(LOG_CAPACITY));
         let sink: Arc<dyn LogSink> = log.clone();
         let engine =

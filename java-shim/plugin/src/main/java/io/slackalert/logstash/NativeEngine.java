@@ -60,6 +60,13 @@ final class NativeEngine {
     }
 
     /**
+     * Validates the options (a JSON object) as {@link #create} does, starting nothing.
+     *
+     * @throws IllegalArgumentException naming the bad option
+     */
+    static native void validate(String configJson);
+
+    /**
      * Validates the options (a JSON object) and starts an engine.
      *
      * @return the handle
@@ -237,8 +244,17 @@ final class NativeEngine {
         } else if (value instanceof Boolean) {
             out.append(((Boolean) value).booleanValue());
         } else if (value instanceof Long || value instanceof Integer || value instanceof Short
-                || value instanceof Byte || value instanceof java.math.BigInteger) {
+                || value instanceof Byte) {
             out.append(value);
+        } else if (value instanceof java.math.BigInteger) {
+            // Logstash keeps an integer past the long range as a BigInteger; the engine's JSON
+            // reader would round it to a double (1.2345678901234568e29): send its digits as text.
+            java.math.BigInteger big = (java.math.BigInteger) value;
+            if (big.bitLength() < 64) {
+                out.append(big);
+            } else {
+                appendString(out, big.toString(), maxChars);
+            }
         } else if (value instanceof Double || value instanceof Float) {
             double d = ((Number) value).doubleValue();
             if (Double.isFinite(d)) {
@@ -247,7 +263,13 @@ final class NativeEngine {
                 appendString(out, String.valueOf(d), maxChars);
             }
         } else if (value instanceof java.math.BigDecimal) {
-            out.append(((java.math.BigDecimal) value).toString());
+            java.math.BigDecimal decimal = (java.math.BigDecimal) value;
+            if (Double.isFinite(decimal.doubleValue())) {
+                out.append(decimal.toString());
+            } else {
+                // Past the double range the engine's JSON reader refuses the number.
+                appendString(out, decimal.toString(), maxChars);
+            }
         } else if (value instanceof Map) {
             out.append('{');
             Iterator<? extends Map.Entry<?, ?>> it = ((Map<?, ?>) value).entrySet().iterator();

@@ -14,7 +14,9 @@ import java.util.Locale;
  * <p>The plugin jar carries the library as resources under {@code /native/<os>-<arch>/}. Each load
  * extracts it to a fresh temporary file: a native library can be bound to only one class loader per
  * JVM, and with {@code pipeline.plugin_classloaders} each plugin gets its own loader, so two loads
- * of one path would fail with "already loaded in another classloader".
+ * of one path would fail with "already loaded in another classloader". On Linux the file is deleted
+ * as soon as it is loaded (the mapping outlives the name), so nothing stays in the temporary
+ * directory, not even after a crash.
  */
 final class NativeLibrary {
 
@@ -60,6 +62,10 @@ final class NativeLibrary {
         } catch (UnsatisfiedLinkError e) {
             throw new IllegalStateException("slack_alert could not load its native library "
                     + file + " (" + e.getMessage() + "). " + advice(), e);
+        } finally {
+            if (explicit == null) {
+                forget(file);
+            }
         }
         NativeEngine.learnValueBound();
         loadedFrom = file.toString();
@@ -118,13 +124,40 @@ final class NativeLibrary {
                 throw unsupported(platform);
             }
             Path file = Files.createTempFile("slack_alert_jni-", ".so");
-            file.toFile().deleteOnExit();
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            if (!unlinksLoadedFiles()) {
+                file.toFile().deleteOnExit();
+            }
+            try {
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                Files.deleteIfExists(file);
+                throw e;
+            }
             return file;
         } catch (IOException e) {
             throw new IllegalStateException("slack_alert could not extract its native library to the"
                     + " temporary directory (" + e.getMessage() + "). Set java.io.tmpdir to a writable"
                     + " directory, or " + advice(), e);
+        }
+    }
+
+    /**
+     * True on Linux, where a loaded library stays mapped once its file is deleted. (Windows locks
+     * a loaded DLL; there the file waits for the JVM's exit.)
+     */
+    private static boolean unlinksLoadedFiles() {
+        return System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux");
+    }
+
+    /** Deletes an extracted library once it is loaded (or failed to load), where the OS allows it. */
+    private static void forget(Path extracted) {
+        if (!unlinksLoadedFiles()) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(extracted);
+        } catch (IOException | SecurityException e) {
+            // Left for the temporary directory's own cleaning; the library is loaded either way.
         }
     }
 

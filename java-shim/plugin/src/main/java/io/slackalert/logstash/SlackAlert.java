@@ -10,6 +10,8 @@ import co.elastic.logstash.api.NamespacedMetric;
 import co.elastic.logstash.api.Password;
 import co.elastic.logstash.api.PluginConfigSpec;
 import co.elastic.logstash.api.PluginHelper;
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Paths;
@@ -17,11 +19,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -52,8 +56,11 @@ import org.apache.logging.log4j.Logger;
  * rules' condition fields), skips one whose values equal the previous heartbeat's in the batch,
  * sends the rest in one call per chunk, and never reports heartbeats to the match listener.
  */
-@LogstashPlugin(name = "slack_alert")
+@LogstashPlugin(name = SlackAlert.NAME)
 public final class SlackAlert implements Filter {
+
+    /** The plugin's name in a pipeline configuration. */
+    static final String NAME = "slack_alert";
 
     /** The incoming-webhook URL; a secret, e.g. {@code "${SLACK_WEBHOOK_URL}"}. */
     public static final PluginConfigSpec<Password> WEBHOOK_URL = PluginConfigSpec.passwordSetting("webhook_url");
@@ -116,24 +123,31 @@ public final class SlackAlert implements Filter {
             THRESHOLD, THRESHOLD_WINDOW, GROUP_BY, MENTIONS, LINK_TEMPLATE, LINK_TEXT, DESTINATION, BODY_TEMPLATE,
             RULES));
 
+    /**
+     * The gauge of the engine's {@code events} counter. Logstash keeps {@code events} beside a
+     * filter's gauges as a namespace of its own ({@code events.in}, {@code events.out}); its metric
+     * store is a tree, so a gauge of that name would be lost from the monitoring API.
+     */
+    static final String EVENTS_GAUGE = "events_seen";
+
     /** Per worker thread: the slot buffer and scratch arrays, reused for every batch. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private final String id;
     private final Context context;
     private final Logger logger;
-    private final long handle;
-    private final String[] levelRefs;
-    private final String[] keyRefs;
-    private final String[] eventRefs;
-    /** What a heartbeat carries; empty without flatline rules. */
-    private final String[] heartbeatRefs;
-    /** Per heartbeat reference, the one it only backs up, or -1 (see {@link NativeEngine#heartbeatFallbacks}). */
-    private final int[] heartbeatFallbacks;
     private final String[] counterNames;
-    /** Rule names and per-rule counter names, for the gauges under {@code rules.<name>}. */
-    private final String[] ruleNames;
+    /** Per-rule counter names, for the gauges under {@code rules.<name>}. */
     private final String[] ruleCounterNames;
+    /**
+     * The engine's configuration, validated, until the engine starts (it holds the webhook URL:
+     * never logged). Guarded by {@code this}.
+     */
+    private String pendingConfig;
+    /** The running engine; null until the first {@link #filter} or {@link #flush}. */
+    private volatile Live live;
+    /** Why the engine could not start, once it failed; it is not tried again. Guarded by {@code this}. */
+    private RuntimeException startFailure;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean failureLogged = new AtomicBoolean();
     /** Failures contained in {@link #filter}; native panics are also in {@code internal_errors}. */
@@ -146,51 +160,106 @@ public final class SlackAlert implements Filter {
     /**
      * Called by Logstash with the user's settings; fails, stopping the pipeline, with a message
      * naming the option if the configuration is invalid.
+     *
+     * <p>Starts nothing: Logstash constructs a filter before it validates the pipeline and never
+     * closes one it refuses (nor one whose constructor throws), so every check happens here, and
+     * the engine with its threads starts on the first {@link #filter} or {@link #flush}.
      */
     public SlackAlert(String id, Configuration config, Context context) {
         this.id = id;
         this.context = context;
         this.logger = context.getLogger(this);
+        refuseUnknownSettings(config, configSchema());
         String nativeLibrary = config.contains(NATIVE_LIBRARY) ? config.get(NATIVE_LIBRARY) : null;
         String loadedFrom = NativeLibrary.load(nativeLibrary);
         if (nativeLibrary != null && !loadedFrom.equals(Paths.get(nativeLibrary).toAbsolutePath().toString())) {
             logger.warn("slack_alert: native library already loaded from {}; native_library {} is not used"
                     + " until Logstash restarts", loadedFrom, nativeLibrary);
         }
-        this.handle = NativeEngine.create(engineConfigJson(config));
+        String json = engineConfigJson(config);
+        NativeEngine.validate(json);
+        this.pendingConfig = json;
+        this.counterNames = NativeEngine.counterNames();
+        this.ruleCounterNames = NativeEngine.ruleCounterNames();
+    }
+
+    /**
+     * Refuses a setting {@code schema} does not name with the words Logstash uses when it validates
+     * the pipeline ({@code PluginUtil.validateConfig}), which it does only after constructing the
+     * filter.
+     *
+     * @throws IllegalArgumentException naming every unknown setting
+     */
+    static void refuseUnknownSettings(Configuration config, Collection<PluginConfigSpec<?>> schema) {
+        Set<String> known = new HashSet<>();
+        for (PluginConfigSpec<?> spec : schema) {
+            known.add(spec.name());
+        }
+        List<String> unknown = new ArrayList<>();
+        for (String key : config.allKeys()) {
+            if (!known.contains(key)) {
+                unknown.add(key);
+            }
+        }
+        if (unknown.isEmpty()) {
+            return;
+        }
+        Collections.sort(unknown);
+        StringBuilder message = new StringBuilder();
+        for (String key : unknown) {
+            if (message.length() > 0) {
+                message.append("; ");
+            }
+            message.append("Unknown setting '").append(key).append("' specified for plugin '").append(NAME)
+                    .append('\'');
+        }
+        throw new IllegalArgumentException(message.toString());
+    }
+
+    /** The running engine, started on first use; null if the filter was closed before. */
+    private Live live() {
+        Live current = live;
+        return current != null ? current : start();
+    }
+
+    /**
+     * Starts the engine unless it runs or the filter is closed.
+     *
+     * @throws RuntimeException if the engine cannot start, or could not the first time
+     */
+    private synchronized Live start() {
+        if (startFailure != null) {
+            throw startFailure;
+        }
+        if (live != null || closed.get()) {
+            return live;
+        }
+        long handle;
         try {
-            String[] levels = NativeEngine.levelRefs(handle);
-            String[] keys = NativeEngine.keyRefs(handle);
-            String[] fields = NativeEngine.eventRefs(handle);
-            String[] beats = NativeEngine.heartbeatRefs(handle);
-            int[] fallbacks = NativeEngine.heartbeatFallbacks(handle);
-            if (levels == null || keys == null || fields == null || beats == null || fallbacks == null
-                    || fallbacks.length != beats.length) {
-                throw new IllegalStateException("slack_alert: the engine closed while starting");
-            }
-            this.levelRefs = levels;
-            this.keyRefs = keys;
-            this.eventRefs = fields;
-            this.heartbeatRefs = beats;
-            this.heartbeatFallbacks = fallbacks;
-            this.counterNames = NativeEngine.counterNames();
-            String[] rules = NativeEngine.ruleNames(handle);
-            if (rules == null) {
-                throw new IllegalStateException("slack_alert: the engine closed while starting");
-            }
-            this.ruleNames = rules;
-            this.ruleCounterNames = NativeEngine.ruleCounterNames();
-            // An event without a level is never an alert candidate (alert rules need a level); with
-            // a flatline rule without levels it is a heartbeat. Known up front, so that it never
-            // needs a native call to say so.
-            verdicts = Verdicts.NONE.withAbsent(NativeEngine.admitsMissingLevel(handle)
-                    ? NativeEngine.HEARTBEAT_ONLY : NativeEngine.NOT_CANDIDATE);
-            drainLogs();
-        } catch (RuntimeException | Error e) {
-            // Logstash never closes a filter whose constructor threw: stop the engine here.
-            NativeEngine.close(handle);
+            handle = NativeEngine.create(pendingConfig);
+        } catch (RuntimeException e) {
+            // Not configuration (that was checked in the constructor): the OS refused a thread, or
+            // TLS could not start. Tried once: a retry per batch could leak half-started threads.
+            startFailure = e;
             throw e;
         }
+        Live started;
+        try {
+            started = Live.of(handle, this, logger, id);
+        } catch (RuntimeException | Error e) {
+            NativeEngine.close(handle);
+            startFailure = e instanceof RuntimeException ? (RuntimeException) e : new IllegalStateException(e);
+            throw e;
+        }
+        pendingConfig = null;
+        // An event without a level is never an alert candidate (alert rules need a level); with a
+        // flatline rule without levels it is a heartbeat. Known up front, so that it never needs a
+        // native call to say so. Set before live is, so that a worker that sees one sees both.
+        verdicts = Verdicts.NONE.withAbsent(started.admitsMissingLevel
+                ? NativeEngine.HEARTBEAT_ONLY : NativeEngine.NOT_CANDIDATE);
+        live = started;
+        drainLogs(started);
+        return started;
     }
 
     /**
@@ -259,10 +328,14 @@ public final class SlackAlert implements Filter {
             return events;
         }
         Scratch scratch = SCRATCH.get();
-        Verdicts known = verdicts;
         Iterator<Event> lead = events.iterator();
         int start = 0;
         try {
+            Live engine = live();
+            if (engine == null) {
+                return events;
+            }
+            Verdicts known = verdicts;
             while (lead.hasNext()) {
                 byte[] hits = scratch.hits;
                 int count = 0;
@@ -272,7 +345,7 @@ public final class SlackAlert implements Filter {
                 scratch.startBeats();
                 while (count < NativeEngine.MAX_BATCH && lead.hasNext()) {
                     Event event = lead.next();
-                    Object level = level(event);
+                    Object level = level(engine, event);
                     int verdict = known.of(level);
                     if (verdict < 0) {
                         encodeLevel(scratch.levels, count, level);
@@ -283,7 +356,7 @@ public final class SlackAlert implements Filter {
                         scratch.levels[count * NativeEngine.SLOT_SIZE] = NativeEngine.NO_LEVEL;
                         if (verdict == NativeEngine.HEARTBEAT_ONLY) {
                             // Read now, while the event is at hand: no second pass for heartbeats.
-                            if (scratch.newBeat(event, heartbeatRefs, heartbeatFallbacks)) {
+                            if (scratch.newBeat(event, engine.heartbeatRefs, engine.heartbeatFallbacks)) {
                                 beats++;
                             }
                             verdict = NativeEngine.NOT_CANDIDATE;
@@ -293,8 +366,8 @@ public final class SlackAlert implements Filter {
                     hits[count] = (byte) verdict;
                     count++;
                 }
-                boolean open = processChunk(scratch, events, start, count, unknown, knownCandidates, beats,
-                        matchListener);
+                boolean open = processChunk(engine, scratch, events, start, count, unknown, knownCandidates,
+                        beats, matchListener);
                 if (!open) {
                     break;
                 }
@@ -309,13 +382,16 @@ public final class SlackAlert implements Filter {
             }
         } finally {
             scratch.releaseMatched();
+            // The engine is closed by a Cleaner once this filter is unreachable: not while a native
+            // call made for it runs.
+            Reference.reachabilityFence(this);
         }
         return events;
     }
 
     /** The value of the first level reference that is present, or null. */
-    private Object level(Event event) {
-        for (String ref : levelRefs) {
+    private static Object level(Live engine, Event event) {
+        for (String ref : engine.levelRefs) {
             Object level = event.getField(ref);
             if (level != null) {
                 return level;
@@ -333,8 +409,9 @@ public final class SlackAlert implements Filter {
      * ones, and those among the unknown ones) and submits its alert candidates. Returns false once
      * the engine is closed.
      */
-    private boolean processChunk(Scratch scratch, Collection<Event> events, int start, int count, int unknown,
-            int knownCandidates, int beats, FilterMatchListener matchListener) {
+    private boolean processChunk(Live engine, Scratch scratch, Collection<Event> events, int start, int count,
+            int unknown, int knownCandidates, int beats, FilterMatchListener matchListener) {
+        long handle = engine.handle;
         byte[] hits = scratch.hits;
         ByteBuffer slots = scratch.slots;
         // With every level known, an empty call still tells whether the engine has log lines to
@@ -373,7 +450,7 @@ public final class SlackAlert implements Filter {
                 if (hits[i] == NativeEngine.ALERT_CANDIDATE) {
                     picked[n++] = event;
                 } else if (hits[i] == NativeEngine.HEARTBEAT_ONLY
-                        && scratch.newBeat(event, heartbeatRefs, heartbeatFallbacks)) {
+                        && scratch.newBeat(event, engine.heartbeatRefs, engine.heartbeatFallbacks)) {
                     beats++;
                 }
             }
@@ -389,7 +466,7 @@ public final class SlackAlert implements Filter {
             logsPending |= (taken & NativeEngine.LOGS_PENDING) != 0;
         }
         if (n > 0) {
-            int submitted = submit(scratch, picked, n);
+            int submitted = submit(engine, scratch, picked, n);
             if (submitted != NativeEngine.CLOSED) {
                 // Candidates by level that no alert rule matched (conditions, exclude, a flatline
                 // rule's heartbeat) are not reported: add_field/add_tag mark alerting events only.
@@ -403,7 +480,7 @@ public final class SlackAlert implements Filter {
             logsPending |= open && (submitted & NativeEngine.LOGS_PENDING) != 0;
         }
         if (logsPending) {
-            drainLogs();
+            drainLogs(engine);
         }
         return open;
     }
@@ -439,10 +516,11 @@ public final class SlackAlert implements Filter {
      * first call's mask in {@code scratch.slots} (see {@link NativeEngine#submitKeys}). Returns
      * the last result, or {@link NativeEngine#CLOSED}.
      */
-    private int submit(Scratch scratch, Event[] picked, int n) {
+    private static int submit(Live engine, Scratch scratch, Event[] picked, int n) {
+        long handle = engine.handle;
         scratch.clearFields();
         for (int k = 0; k < n; k++) {
-            for (String ref : keyRefs) {
+            for (String ref : engine.keyRefs) {
                 scratch.appendField(picked[k].getField(ref));
             }
         }
@@ -454,6 +532,7 @@ public final class SlackAlert implements Filter {
         if (count == 0) {
             return undecided;
         }
+        String[] eventRefs = engine.eventRefs;
         int width = eventRefs.length;
         String[] values = scratch.values(count * width);
         int m = 0;
@@ -508,20 +587,20 @@ public final class SlackAlert implements Filter {
     }
 
     /** Writes the engine's buffered log lines to the plugin's logger. */
-    private void drainLogs() {
-        String[] lines = NativeEngine.drainLogs(handle);
+    private void drainLogs(Live engine) {
+        String[] lines = NativeEngine.drainLogs(engine.handle);
         if (lines != null) {
-            logPairs(lines, 0);
+            logPairs(logger, lines, 0);
         }
     }
 
-    private void logPairs(String[] pairs, int from) {
+    private static void logPairs(Logger logger, String[] pairs, int from) {
         for (int i = from; i + 1 < pairs.length; i += 2) {
-            log(pairs[i], pairs[i + 1]);
+            log(logger, pairs[i], pairs[i + 1]);
         }
     }
 
-    private void log(String level, String message) {
+    private static void log(Logger logger, String level, String message) {
         switch (level) {
             case "ERROR":
                 logger.error("slack_alert: {}", message);
@@ -545,10 +624,12 @@ public final class SlackAlert implements Filter {
         NamespacedMetric metric = context.getMetric(this);
         for (int i = 0; i < values.length && i < counterNames.length; i++) {
             long value = values[i];
-            if (counterNames[i].equals("events")) {
+            String name = counterNames[i];
+            if (name.equals("events")) {
                 value += seenHere.sum();
+                name = EVENTS_GAUGE;
             }
-            metric.gauge(counterNames[i], value);
+            metric.gauge(name, value);
         }
         metric.gauge("filter_failures", filterFailures.get());
     }
@@ -557,7 +638,8 @@ public final class SlackAlert implements Filter {
      * Publishes per-rule counters as gauges in {@code rules.<rule name>} below the plugin's
      * namespace (row-major values, as {@link NativeEngine#ruleCounters} returns them).
      */
-    private void publishRules(long[] values) {
+    private void publishRules(Live engine, long[] values) {
+        String[] ruleNames = engine.ruleNames;
         int width = ruleCounterNames.length;
         if (values == null || width == 0) {
             return;
@@ -585,13 +667,31 @@ public final class SlackAlert implements Filter {
     @Override
     public Collection<Event> flush(FilterMatchListener matchListener) {
         if (!closed.get()) {
+            Live engine;
             try {
-                drainLogs();
-                publish(NativeEngine.counters(handle));
-                publishRules(NativeEngine.ruleCounters(handle));
+                engine = live();
+            } catch (RuntimeException e) {
+                filterFailures.incrementAndGet();
+                if (failureLogged.compareAndSet(false, true)) {
+                    logger.error("slack_alert: the alert engine could not start, so nothing is alerted; events"
+                            + " pass through unchanged and batches are counted (gauge filter_failures): {}",
+                            e.toString());
+                }
+                engine = null;
+            }
+            try {
+                if (engine == null) {
+                    publish(new long[0]);
+                } else {
+                    drainLogs(engine);
+                    publish(NativeEngine.counters(engine.handle));
+                    publishRules(engine, NativeEngine.ruleCounters(engine.handle));
+                }
             } catch (RuntimeException e) {
                 filterFailures.incrementAndGet();
                 logger.warn("slack_alert: could not read the engine's logs and counters: {}", e.toString());
+            } finally {
+                Reference.reachabilityFence(this);
             }
         }
         return Collections.emptyList();
@@ -603,20 +703,23 @@ public final class SlackAlert implements Filter {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        String[] result;
-        try {
-            result = NativeEngine.close(handle);
-        } catch (RuntimeException | LinkageError e) {
-            logger.error("slack_alert: stopping the alert engine failed: {}", e.toString());
+        Live engine;
+        synchronized (this) {
+            // No engine starts after this: start() checks closed under the same lock.
+            engine = live;
+            pendingConfig = null;
+        }
+        if (engine == null) {
             return;
         }
+        String[] result = engine.closer.closeByOwner(engine.cleanable);
         if (result == null || result.length < 3) {
             return;
         }
         // The engine logged its shutdown report (result[0]) among the remaining lines.
-        logPairs(result, 3);
+        logPairs(logger, result, 3);
         publish(parseCounters(result[1]));
-        publishRules(parseCounters(result[2]));
+        publishRules(engine, parseCounters(result[2]));
     }
 
     private static long[] parseCounters(String csv) {
@@ -648,9 +751,118 @@ public final class SlackAlert implements Filter {
         return "SlackAlert{id=" + id + ", closed=" + closed.get() + "}";
     }
 
-    /** Test-only: the native handle, for fault injection. */
+    /** Test-only: the native handle (starting the engine if need be), for fault injection; 0 once closed. */
     long handle() {
-        return handle;
+        Live engine = live();
+        return engine == null ? 0 : engine.handle;
+    }
+
+    /** Test-only: whether the engine has started. */
+    boolean started() {
+        return live != null;
+    }
+
+    /**
+     * What the shim keeps about a running engine: its handle and the field references and rule
+     * names it reported when it started, and how it is closed.
+     */
+    private static final class Live {
+        final long handle;
+        final String[] levelRefs;
+        final String[] keyRefs;
+        final String[] eventRefs;
+        /** What a heartbeat carries; empty without flatline rules. */
+        final String[] heartbeatRefs;
+        /** Per heartbeat reference, the one it only backs up, or -1 (see {@link NativeEngine#heartbeatFallbacks}). */
+        final int[] heartbeatFallbacks;
+        /** Rule names, for the gauges under {@code rules.<name>}. */
+        final String[] ruleNames;
+        final boolean admitsMissingLevel;
+        final Closer closer;
+        /** Runs {@link #closer} once: from {@link SlackAlert#close}, or when the filter is garbage. */
+        final Cleaner.Cleanable cleanable;
+
+        private Live(long handle, String[] levelRefs, String[] keyRefs, String[] eventRefs, String[] heartbeatRefs,
+                int[] heartbeatFallbacks, String[] ruleNames, boolean admitsMissingLevel, Closer closer,
+                Cleaner.Cleanable cleanable) {
+            this.handle = handle;
+            this.levelRefs = levelRefs;
+            this.keyRefs = keyRefs;
+            this.eventRefs = eventRefs;
+            this.heartbeatRefs = heartbeatRefs;
+            this.heartbeatFallbacks = heartbeatFallbacks;
+            this.ruleNames = ruleNames;
+            this.admitsMissingLevel = admitsMissingLevel;
+            this.closer = closer;
+            this.cleanable = cleanable;
+        }
+
+        /**
+         * Reads what the engine behind {@code handle} reports and registers its closing with the
+         * {@link Cleaner}, for when {@code owner} becomes unreachable without being closed.
+         */
+        static Live of(long handle, SlackAlert owner, Logger logger, String id) {
+            String[] levels = NativeEngine.levelRefs(handle);
+            String[] keys = NativeEngine.keyRefs(handle);
+            String[] fields = NativeEngine.eventRefs(handle);
+            String[] beats = NativeEngine.heartbeatRefs(handle);
+            int[] fallbacks = NativeEngine.heartbeatFallbacks(handle);
+            String[] rules = NativeEngine.ruleNames(handle);
+            if (levels == null || keys == null || fields == null || beats == null || fallbacks == null
+                    || fallbacks.length != beats.length || rules == null) {
+                throw new IllegalStateException("slack_alert: the engine closed while starting");
+            }
+            boolean admitsMissing = NativeEngine.admitsMissingLevel(handle);
+            Closer closer = new Closer(handle, logger, id);
+            Cleaner.Cleanable cleanable = Closer.CLEANER.register(owner, closer);
+            return new Live(handle, levels, keys, fields, beats, fallbacks, rules, admitsMissing, closer, cleanable);
+        }
+    }
+
+    /**
+     * Closes one engine, once. It holds no reference to the filter, so that it can run as the
+     * {@link Cleaner} action of a filter Logstash dropped without calling {@code close()}: a
+     * pipeline that fails to start after this filter started, or a leaked instance.
+     */
+    private static final class Closer implements Runnable {
+        /** One daemon thread for every engine of this class loader; made with the first engine. */
+        static final Cleaner CLEANER = Cleaner.create();
+
+        private final long handle;
+        private final Logger logger;
+        private final String id;
+        private volatile boolean byOwner;
+        private volatile String[] result;
+
+        Closer(long handle, Logger logger, String id) {
+            this.handle = handle;
+            this.logger = logger;
+            this.id = id;
+        }
+
+        /** Closes from {@link SlackAlert#close}: returns what the engine reported, null if it failed. */
+        String[] closeByOwner(Cleaner.Cleanable cleanable) {
+            byOwner = true;
+            cleanable.clean();
+            return result;
+        }
+
+        @Override
+        public void run() {
+            String[] closed;
+            try {
+                closed = NativeEngine.close(handle);
+            } catch (RuntimeException | LinkageError e) {
+                logger.error("slack_alert: stopping the alert engine failed: {}", e.toString());
+                return;
+            }
+            result = closed;
+            if (!byOwner && closed != null) {
+                logger.warn("slack_alert: filter {} was dropped without being closed; its alert engine is stopped",
+                        id);
+                logPairs(logger, closed, 3);
+            }
+        }
     }
 
     /**

@@ -3,15 +3,29 @@ package io.slackalert.logstash;
 import static io.slackalert.logstash.Fixtures.dryRun;
 import static io.slackalert.logstash.Fixtures.mixedBatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Configuration;
 import co.elastic.logstash.api.Context;
 import co.elastic.logstash.api.Filter;
+import co.elastic.logstash.api.Password;
 import io.slackalert.logstash.testkit.CountingMatchListener;
+import io.slackalert.logstash.testkit.Json;
+import io.slackalert.logstash.testkit.ReceiverProcess;
+import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
+import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,6 +54,39 @@ class ClassLoaderTest {
                     resolveClass(c);
                 }
                 return c;
+            }
+        }
+    }
+
+    /**
+     * The library is extracted to a temporary file for each class loader; on Linux that file is
+     * deleted as soon as it is loaded, and the loaded library keeps working: an engine it starts
+     * posts to the fake Slack.
+     */
+    @Test
+    void theExtractedLibraryIsDeletedOnceLoadedAndStillPosts() throws Exception {
+        URL pluginClasses = SlackAlert.class.getProtectionDomain().getCodeSource().getLocation();
+        try (PluginClassLoader loader = new PluginClassLoader(pluginClasses, getClass().getClassLoader());
+                ReceiverProcess receiver = ReceiverProcess.start()) {
+            Method load = loader.loadClass(NativeLibrary.class.getName()).getDeclaredMethod("load", String.class);
+            load.setAccessible(true);
+            Path extracted = Paths.get((String) load.invoke(null, (Object) null));
+            assertTrue(extracted.getFileName().toString().startsWith("slack_alert_jni-"), extracted.toString());
+            assertFalse(Files.exists(extracted), extracted + " is still on disk after loading");
+            String maps = new String(Files.readAllBytes(Paths.get("/proc/self/maps")), StandardCharsets.UTF_8);
+            assertTrue(maps.contains(extracted + " (deleted)"), "the library stays mapped from the deleted file");
+
+            Filter filter = (Filter) loader.loadClass(SlackAlert.class.getName())
+                    .getConstructor(String.class, Configuration.class, Context.class)
+                    .newInstance("deleted_library", TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()),
+                            "allow_custom_webhook", true, "shutdown_timeout", "5s"), new TestContext());
+            try {
+                filter.filter(List.of(Fixtures.event("ERROR", "loaded from a deleted file")), new CountingMatchListener());
+                List<Map<String, Object>> messages = receiver.awaitMessages(1, Duration.ofSeconds(60));
+                assertEquals(1, messages.size(), "the engine of the loaded library posted");
+                assertTrue(Json.write(messages.get(0)).contains("loaded from a deleted file"), messages.toString());
+            } finally {
+                filter.close();
             }
         }
     }

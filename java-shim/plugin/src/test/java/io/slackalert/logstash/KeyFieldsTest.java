@@ -166,7 +166,7 @@ class KeyFieldsTest {
         }
         filter.flush(listener);
         TestMetric metric = context.metricOf("slack_alert_test");
-        assertEquals(batches * 125L, ((Number) metric.gaugeValue("events")).longValue());
+        assertEquals(batches * 125L, ((Number) metric.gaugeValue(SlackAlert.EVENTS_GAUGE)).longValue());
         assertEquals(batches * 25L, ((Number) metric.gaugeValue("matched")).longValue());
         assertEquals(1L, ((Number) metric.gaugeValue("alerts")).longValue());
         assertEquals(batches * 25L - 1, ((Number) metric.gaugeValue("repeats")).longValue());
@@ -176,7 +176,7 @@ class KeyFieldsTest {
             return context.logger().allText().contains("Db.java:42");
         });
         filter.close();
-        assertEquals(batches * 125L, ((Number) metric.gaugeValue("events")).longValue(),
+        assertEquals(batches * 125L, ((Number) metric.gaugeValue(SlackAlert.EVENTS_GAUGE)).longValue(),
                 "events decided without a native call are counted too");
     }
 
@@ -256,7 +256,7 @@ class KeyFieldsTest {
         assertEquals(15, listener.count());
         filter.flush(listener);
         TestMetric metric = context.metricOf("slack_alert_test");
-        assertEquals(24L, ((Number) metric.gaugeValue("events")).longValue());
+        assertEquals(24L, ((Number) metric.gaugeValue(SlackAlert.EVENTS_GAUGE)).longValue());
         assertEquals(15L, ((Number) metric.gaugeValue("matched")).longValue());
         filter.close();
     }

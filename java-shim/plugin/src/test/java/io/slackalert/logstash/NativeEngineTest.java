@@ -192,6 +192,10 @@ class NativeEngineTest {
         assertEquals("42", NativeEngine.toJson(42));
         assertEquals("\"NaN\"", NativeEngine.toJson(Double.NaN));
         assertEquals("1.5", NativeEngine.toJson(new BigDecimal("1.5")));
+        assertEquals("\"1E+400\"", NativeEngine.toJson(new BigDecimal("1E+400")));
+        assertEquals("9223372036854775807", NativeEngine.toJson(java.math.BigInteger.valueOf(Long.MAX_VALUE)));
+        assertEquals("\"123456789012345678901234567890\"",
+                NativeEngine.toJson(new java.math.BigInteger("123456789012345678901234567890")));
         assertEquals("\"2024-05-01T12:00:00.000Z\"",
                 NativeEngine.toJson(io.slackalert.logstash.testkit.TestTimestamp.parse("2024-05-01T12:00:00Z")));
         assertEquals("\"<password>\"", NativeEngine.toJson(new co.elastic.logstash.api.Password("s3cr3t")));

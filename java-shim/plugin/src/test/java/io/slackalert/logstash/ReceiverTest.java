@@ -122,7 +122,7 @@ class ReceiverTest {
         assertTrue(repeat.contains("9999") || repeat.contains("9,999"), repeat);
 
         filter.flush(new CountingMatchListener());
-        assertEquals(10_000L, metric.gaugeValue("events"));
+        assertEquals(10_000L, metric.gaugeValue(SlackAlert.EVENTS_GAUGE));
         assertEquals(1L, metric.gaugeValue("alerts"));
         assertEquals(9_999L, metric.gaugeValue("repeats"));
         filter.close();

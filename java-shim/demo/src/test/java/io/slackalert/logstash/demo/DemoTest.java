@@ -44,7 +44,7 @@ class DemoTest {
         assertTrue(result[0].startsWith(
                 "demo: 1001 events handed to filter(), 100 reported to filterMatched; the filter's gauges:\n"),
                 result[0]);
-        assertTrue(result[0].contains("\nevents 1001\nmatched 100\n"), result[0]);
+        assertTrue(result[0].contains("\nevents_seen 1001\nmatched 100\n"), result[0]);
         assertTrue(result[0].contains("alerts 1\n"), result[0]);
         assertTrue(result[0].contains("repeats 99\n"), result[0]);
         assertTrue(result[1].contains("would post to Slack"), result[1]);
@@ -56,8 +56,10 @@ class DemoTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> run(2, "--set", "dry_run=true", "--set", "rate_limit=-1", log.toString()));
         assertTrue(e.getMessage().startsWith("rate_limit: "), e.getMessage());
-        String[] unknown = run(2, "--set", "dry_run=true", "--set", "webhok_url=x", log.toString());
-        assertTrue(unknown[1].contains("Unknown setting 'webhok_url' specified for plugin 'slack_alert'"), unknown[1]);
+        // The filter refuses an unknown setting itself, in its constructor, in Logstash's words.
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> run(2, "--set", "dry_run=true", "--set", "webhok_url=x", log.toString()));
+        assertEquals("Unknown setting 'webhok_url' specified for plugin 'slack_alert'", unknown.getMessage());
         assertThrows(Demo.UsageException.class, () -> run(2));
     }
 }

@@ -23,7 +23,16 @@ import java.util.Set;
  * the caller put one. {@link #get} converts like Logstash does (a string for a password spec
  * becomes a {@link Password}, a string for a boolean spec is parsed, a Long for a float spec
  * widens) and returns the spec's default when the setting is absent. {@link #validate}
- * reproduces the checks Logstash makes at pipeline start, before the constructor runs.
+ * reproduces the checks Logstash makes at pipeline start ({@code PluginUtil.validateConfig}),
+ * which it makes <em>after</em> constructing the plugin, and it never closes a plugin it refuses.
+ *
+ * <p>Where the real {@code ConfigurationImpl} differs (see logstash-core-it, which runs the plugin
+ * against it): the pipeline hands booleans over as the Strings {@code "true"}/{@code "false"}
+ * (LSCL has no boolean literal; pass Strings to get that), a hash option as a {@code HashMap}
+ * (its written key order lost) and a hash inside an array as an {@code org.jruby.RubyHash} whose
+ * arrays are {@code RubyArray}s; here both are insertion-ordered {@link Map}s and {@link List}s.
+ * The plugin reads every one of them through the {@link Map} and {@link java.util.Collection}
+ * interfaces only, which is what the difference would break.
  */
 public final class TestConfiguration implements Configuration {
 

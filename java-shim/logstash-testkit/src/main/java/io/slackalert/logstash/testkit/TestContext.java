@@ -54,9 +54,22 @@ public final class TestContext implements Context {
         return null;
     }
 
+    /**
+     * The plugin's namespace, with what Logstash's filter delegator keeps there beside the plugin's
+     * own metrics: the counters {@code events.in}, {@code events.out},
+     * {@code events.duration_in_millis} and the gauge {@code name}.
+     */
     @Override
     public NamespacedMetric getMetric(Plugin plugin) {
-        return metric.namespace(plugin.getId());
+        NamespacedMetric mine = metric.namespace(plugin.getId());
+        NamespacedMetric events = mine.namespace("events");
+        events.counter("in");
+        events.counter("out");
+        events.counter("duration_in_millis");
+        if (((TestMetric) mine).gaugeValue("name") == null) {
+            mine.gauge("name", plugin.getName());
+        }
+        return mine;
     }
 
     @Override

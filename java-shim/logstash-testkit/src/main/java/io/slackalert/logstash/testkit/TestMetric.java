@@ -23,6 +23,9 @@ import java.util.function.Supplier;
  * metric name as a list, as Logstash keys its metric store: a key may contain dots (a rule named
  * {@code db.primary}) without being mistaken for a deeper namespace. As in Logstash,
  * {@code namespace("a", "b")} and {@code namespace("a").namespace("b")} are the same namespace.
+ * Logstash's store is a tree, so a name is either a metric or a namespace: a metric named like an
+ * existing namespace (or inside an existing metric) is lost from its monitoring API; here it throws
+ * {@link IllegalStateException}.
  */
 public final class TestMetric implements NamespacedMetric {
 
@@ -94,12 +97,13 @@ public final class TestMetric implements NamespacedMetric {
 
     @Override
     public void gauge(String metric, Object value) {
-        store.gauges.put(key(metric), value);
+        List<String> key = store.claim(key(metric));
+        store.gauges.put(key, value);
     }
 
     @Override
     public CounterMetric counter(String metric) {
-        return store.counters.computeIfAbsent(key(metric), k -> new TestCounter());
+        return store.counters.computeIfAbsent(store.claim(key(metric)), k -> new TestCounter());
     }
 
     @Override
@@ -168,7 +172,8 @@ public final class TestMetric implements NamespacedMetric {
     @Override
     public <USER_METRIC extends UserMetric<?>> USER_METRIC register(String metric,
             UserMetric.Factory<USER_METRIC> userMetricFactory) {
-        Object existing = store.userMetrics.computeIfAbsent(key(metric), k -> userMetricFactory.create(metric));
+        Object existing = store.userMetrics.computeIfAbsent(store.claim(key(metric)),
+                k -> userMetricFactory.create(metric));
         return userMetricFactory.getType().cast(existing);
     }
 
@@ -201,5 +206,32 @@ public final class TestMetric implements NamespacedMetric {
         final Map<List<String>, Object> gauges = Collections.synchronizedMap(new LinkedHashMap<>());
         final Map<List<String>, TestCounter> counters = new ConcurrentHashMap<>();
         final Map<List<String>, Object> userMetrics = new ConcurrentHashMap<>();
+        /** Every metric's key, to keep the tree shape Logstash's store has. */
+        private final Set<List<String>> keys = ConcurrentHashMap.newKeySet();
+
+        /**
+         * Returns {@code key} once it is known to be a metric that is neither a namespace of
+         * another metric nor inside one.
+         *
+         * @throws IllegalStateException if it is
+         */
+        List<String> claim(List<String> key) {
+            if (keys.contains(key)) {
+                return key;
+            }
+            synchronized (keys) {
+                for (List<String> other : keys) {
+                    List<String> shorter = other.size() < key.size() ? other : key;
+                    List<String> longer = shorter == other ? key : other;
+                    if (shorter.size() < longer.size() && longer.subList(0, shorter.size()).equals(shorter)) {
+                        throw new IllegalStateException("metric " + String.join("/", key) + " collides with "
+                                + String.join("/", other) + ": Logstash's metric store keeps a name as either a"
+                                + " metric or a namespace, and loses the other from its monitoring API");
+                    }
+                }
+                keys.add(key);
+            }
+            return key;
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.slackalert.logstash.testkit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.List;
 import java.util.Map;
@@ -40,6 +41,18 @@ class CapturingLoggerTest {
         assertEquals(2L, plugin.counterValue("seen"));
         assertEquals(1, plugin.gauges().size());
         assertEquals(0, root.gauges().size());
+    }
+
+    /** Logstash's metric store is a tree: a name is a metric or a namespace, never both. */
+    @Test
+    void aMetricNamedLikeANamespaceIsRefused() {
+        TestMetric plugin = (TestMetric) new TestMetric().namespace("f1");
+        plugin.namespace("events").counter("in");
+        assertThrows(IllegalStateException.class, () -> plugin.gauge("events", 1L));
+        plugin.gauge("alerts", 1L);
+        assertThrows(IllegalStateException.class, () -> plugin.namespace("alerts").gauge("x", 1L));
+        plugin.gauge("events_seen", 1L);
+        assertEquals(1L, plugin.gaugeValue("events_seen"));
     }
 
     @Test
