@@ -11,9 +11,9 @@
 //! `max_tracked` groups: so `due` does not look at every group but pops a
 //! heap of deadlines (a group's last event + `silence`). Seeing a group again
 //! pushes its new deadline and leaves the old one, stale, to be skipped when
-//! popped (lazy deletion, as in [`Recency`]); the heap is rebuilt from the
-//! groups when stale entries outnumber them, so it stays within twice the
-//! groups and `due` costs O(log n) per group due (or stale entry passed).
+//! popped (lazy deletion, as in [`Recency`]); stale entries are dropped when
+//! they outnumber the groups, so the heap stays within twice the groups and
+//! `due` costs O(log n) per group due (or stale entry passed).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -42,7 +42,7 @@ impl Group {
 /// When a group falls silent (ms), the group's stamp then, and its name.
 type Deadline = Reverse<(u64, u64, String)>;
 
-/// Heap entries allowed beyond twice the groups before a rebuild.
+/// Heap entries allowed beyond twice the groups before stale ones are dropped.
 const DEADLINE_SLACK: usize = 64;
 
 /// A group that has been silent for the rule's `silence`.
@@ -196,14 +196,13 @@ impl Flatline {
     fn compact(&mut self) {
         self.order.compact(self.groups.len(), current(&self.groups));
         if self.deadlines.len() > 2 * self.groups.len() + DEADLINE_SLACK {
-            // Only the groups not yet reported have a deadline to wait for.
-            let silence_ms = self.silence_ms;
-            self.deadlines = self
-                .groups
-                .iter()
-                .filter(|(_, g)| !g.alerted)
-                .map(|(name, g)| Reverse((g.deadline(silence_ms), g.stamp, name.clone())))
-                .collect();
+            // Keeps each unreported group's current deadline, in place.
+            let groups = &self.groups;
+            self.deadlines.retain(|Reverse((_, stamp, name))| {
+                groups
+                    .get(name)
+                    .is_some_and(|g| g.stamp == *stamp && !g.alerted)
+            });
         }
     }
 }
