@@ -1,6 +1,6 @@
 //! The decision core: one matched event in, at most one message out.
 //!
-//! A [`RuleAlerter`] owns one rule's dedup [`Window`]; the [`TokenBucket`]
+//! A `RuleAlerter` owns one rule's dedup [`Window`]; the [`TokenBucket`]
 //! and the pending summary belong to the rule's destination
 //! ([`DestinationLimit`]), shared by every rule posting there, because the
 //! limit is Slack's, per webhook. Both decide on a [`Now`] they are given and
