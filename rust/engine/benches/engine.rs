@@ -17,6 +17,8 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{criterion_group, Criterion, Throughput};
 use serde_json::{json, Value};
+use slack_alert_engine::flatline::Flatline;
+use slack_alert_engine::threshold::Threshold;
 use slack_alert_engine::{
     Alerter, BufferedLog, Config, Counters, Engine, EventShape, Fingerprinter, Level, MatchedEvent,
     Matcher, Now, Outbox, Outgoing,
@@ -489,6 +491,31 @@ fn rules(c: &mut Criterion) {
     engine.shutdown();
 }
 
+/// What the engine does under its lock per event and per tick at the top of
+/// the allowed ranges: `would_reach` of a group holding 999,998 matches of a
+/// `threshold => 1000000`, and the timer's `Flatline::due` over 100,000
+/// groups of which none is due (every tick but the rare one).
+fn limits(c: &mut Criterion) {
+    let mut group = c.benchmark_group("limits");
+    group.throughput(Throughput::Elements(1));
+    let n = 1_000_000u32;
+    let mut threshold = Threshold::new(n, 3_600_000, 10);
+    for ms in 0..u64::from(n) - 2 {
+        threshold.observe(7, ms);
+    }
+    group.bench_function("threshold_1m_would_reach", |b| {
+        b.iter(|| black_box(threshold.would_reach(black_box(7), 1_000_000)))
+    });
+    let mut flatline = Flatline::new(Duration::from_secs(600), 100_000);
+    for i in 0..100_000u64 {
+        flatline.observe(&format!("host-{i}"), at(i));
+    }
+    group.bench_function("flatline_100k_groups_due_none", |b| {
+        b.iter(|| black_box(flatline.due(at(black_box(100_000)))))
+    });
+    group.finish();
+}
+
 /// The values of `refs` in `event`, in order (as the JNI library passes them).
 fn key_values(refs: &[String], event: &Value) -> Vec<Option<Value>> {
     let shape = EventShape::new(refs.to_vec());
@@ -503,7 +530,7 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = matching, fingerprinting, engine_submit, rules
+    targets = matching, fingerprinting, engine_submit, rules, limits
 }
 
 /// Runs `f` `n` times; under `valgrind --tool=callgrind --toggle-collect=*measured*`

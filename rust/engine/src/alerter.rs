@@ -1,9 +1,12 @@
 //! The decision core: one matched event in, at most one message out.
 //!
-//! It owns the dedup [`Window`], the [`TokenBucket`] and the pending summary,
-//! decides on a [`Now`] it is given, and hands messages to an [`Outbox`]. It
-//! starts no thread and reads no clock, so the live engine, the sidecar's
-//! replay and the tests all drive the same logic.
+//! A `RuleAlerter` owns one rule's dedup [`Window`]; the [`TokenBucket`]
+//! and the pending summary belong to the rule's destination
+//! ([`DestinationLimit`]), shared by every rule posting there, because the
+//! limit is Slack's, per webhook. Both decide on a [`Now`] they are given and
+//! hand messages to an [`Outbox`]. They start no thread and read no clock, so
+//! the live engine, the sidecar's replay and the tests all drive the same
+//! logic. [`Alerter`] is one rule on a destination of its own.
 //!
 //! Accounting: every matched event is exactly one of an alert (posted on its
 //! own), a repeat (reported when its window closes, or folded into a
@@ -155,7 +158,6 @@ impl Outbox for Vec<Outgoing> {
         Ok(())
     }
 }
-
 /// How many distinct fingerprints a summary keeps counts for; the rest are
 /// still counted in its totals.
 const SUMMARY_TRACKED: usize = 1000;
@@ -166,7 +168,7 @@ const SUMMARY_TOP: usize = 10;
 /// webhook that is gone.
 const FAILURE_SUMMARY_EVERY_MS: u64 = 10_000;
 
-/// Counts waiting for the next summary.
+/// Counts waiting for the next summary of one destination.
 #[derive(Debug, Default)]
 struct Pending {
     suppressed: u64,
@@ -178,6 +180,9 @@ struct Pending {
     /// as held back, but they are not events.
     notices: u64,
     by_fingerprint: HashMap<u64, (String, u64), IdentityBuildHasher>,
+    /// The rules whose events or notices are in it, ascending: the summary
+    /// names them and takes the first one's style.
+    rules: Vec<usize>,
     since: Option<SystemTime>,
 }
 
@@ -197,8 +202,12 @@ impl Pending {
         self.suppressed + self.repeats + self.dropped + self.evicted + self.notices == 0
     }
 
-    fn touch(&mut self, now: Now) {
+    /// Notes that `rule` holds something back from now on.
+    fn touch(&mut self, rule: usize, now: Now) {
         self.since.get_or_insert(now.wall);
+        if let Err(at) = self.rules.binary_search(&rule) {
+            self.rules.insert(at, rule);
+        }
     }
 
     fn count(&mut self, hash: u64, label: &str, n: u64) {
@@ -223,60 +232,45 @@ impl Pending {
     }
 }
 
-/// The decision core. See the module docs.
+/// The rate limit of one destination and what it holds back: the token
+/// bucket every rule posting there draws from, and the one pending summary
+/// they all fold into.
+///
+/// Slack limits a webhook, not a rule: two rules on one webhook with
+/// `rate_limit => 1` send one message a minute between them, and one summary
+/// accounts for what both held back. The configuration refuses rules on one
+/// destination that disagree on `rate_limit` or `burst`, so the bucket takes
+/// the values of any of them.
 #[derive(Debug)]
-pub struct Alerter {
+pub struct DestinationLimit {
     config: Arc<Config>,
-    /// Index of this alerter's rule in `config.rules`.
-    rule: usize,
-    rule_counters: Arc<RuleCounters>,
-    window: Window,
-    limiter: TokenBucket,
+    /// Index into `config.destinations`.
+    destination: usize,
+    bucket: TokenBucket,
     pending: Pending,
-    counters: Arc<Counters>,
     /// Events in messages the sender could not deliver, reported by the
     /// sender thread and folded into the next summary.
     undelivered: Arc<AtomicU64>,
     last_summary_ms: Option<u64>,
 }
 
-impl Alerter {
-    /// The alerter of the first rule (the simple form's only rule).
-    pub fn new(config: Arc<Config>, counters: Arc<Counters>, now: Now) -> Alerter {
-        Alerter::for_rule(config, 0, counters, Arc::default(), now)
-    }
-
-    /// The alerter of `config.rules[rule]`, counting into the global
-    /// `counters` and the rule's own.
-    pub fn for_rule(
-        config: Arc<Config>,
-        rule: usize,
-        counters: Arc<Counters>,
-        rule_counters: Arc<RuleCounters>,
-        now: Now,
-    ) -> Alerter {
-        let r = &config.rules[rule];
-        Alerter {
-            window: Window::new(r.dedup_window.as_millis() as u64, r.max_tracked),
-            limiter: TokenBucket::new(r.rate_limit, r.burst, now.mono_ms),
-            rule,
-            rule_counters,
+impl DestinationLimit {
+    /// The limit of `config.destinations[destination]`, with a full bucket
+    /// at `now`.
+    pub fn new(config: Arc<Config>, destination: usize, now: Now) -> DestinationLimit {
+        let (rate_limit, burst) = config
+            .rules
+            .iter()
+            .find(|r| r.destination == destination)
+            .map_or((1, 1), |r| (r.rate_limit, r.burst));
+        DestinationLimit {
+            bucket: TokenBucket::new(rate_limit, burst, now.mono_ms),
+            config,
+            destination,
             pending: Pending::default(),
-            counters,
             undelivered: Arc::new(AtomicU64::new(0)),
             last_summary_ms: None,
-            config,
         }
-    }
-
-    /// This alerter's rule.
-    pub fn rule(&self) -> &RuleConfig {
-        &self.config.rules[self.rule]
-    }
-
-    /// This alerter's rule counters.
-    pub fn rule_counters(&self) -> &Arc<RuleCounters> {
-        &self.rule_counters
     }
 
     /// The counter the sender adds undelivered events to.
@@ -284,124 +278,293 @@ impl Alerter {
         Arc::clone(&self.undelivered)
     }
 
-    /// Decides what to do with one matched event.
-    pub fn on_event(
-        &mut self,
-        level: Level,
-        fingerprint: &Fingerprint,
-        fields: &dyn Fields,
-        now: Now,
-        outbox: &mut dyn Outbox,
-    ) -> Decision {
-        self.on_event_with(
-            level,
-            fingerprint,
-            fields,
-            &AlertExtras::default(),
-            now,
-            outbox,
-        )
+    /// Returns true if and only if nothing is held back for a summary.
+    pub fn is_idle(&self) -> bool {
+        self.pending.is_empty()
     }
 
-    /// [`Alerter::on_event`] with what the message says beyond the event.
-    pub fn on_event_with(
+    /// Takes a token for a message of its own, unless a summary is pending:
+    /// the next token belongs to it, so new messages fold in until it is
+    /// out and a steady stream cannot starve it.
+    fn admit(&mut self, now: Now) -> bool {
+        self.pending.is_empty() && self.bucket.try_take(now.mono_ms)
+    }
+
+    /// [`DestinationLimit::admit`] without taking the token.
+    fn would_admit(&mut self, now: Now) -> bool {
+        self.pending.is_empty() && self.bucket.has_token(now.mono_ms)
+    }
+
+    fn collect_undelivered(&mut self, now: Now) {
+        let n = self.undelivered.swap(0, Ordering::Relaxed);
+        if n > 0 {
+            self.pending.since.get_or_insert(now.wall);
+            self.pending.undelivered += n;
+        }
+    }
+
+    /// Posts the pending summary when the rate limit allows (the timer).
+    pub fn on_tick(&mut self, now: Now, outbox: &mut dyn Outbox) {
+        self.collect_undelivered(now);
+        let failures_wait = self.pending.only_failures()
+            && self
+                .last_summary_ms
+                .is_some_and(|t| now.mono_ms < t + FAILURE_SUMMARY_EVERY_MS);
+        if !self.pending.is_empty() && !failures_wait && self.bucket.has_token(now.mono_ms) {
+            self.post_summary(now, outbox, true);
+        }
+    }
+
+    /// Shutdown, after every rule reported its open windows: posts whatever
+    /// is pending, once, without waiting for the rate limit (the sender
+    /// still paces).
+    pub fn on_shutdown(&mut self, now: Now, outbox: &mut dyn Outbox) {
+        self.collect_undelivered(now);
+        if !self.pending.is_empty() {
+            self.post_summary(now, outbox, false);
+        }
+    }
+
+    fn post_summary(&mut self, now: Now, outbox: &mut dyn Outbox, take_token: bool) {
+        let config = Arc::clone(&self.config);
+        // Only failed deliveries: no rule held anything back; the
+        // destination's first rule speaks for it.
+        let first = self.pending.rules.first().copied().unwrap_or_else(|| {
+            config
+                .rules
+                .iter()
+                .position(|r| r.destination == self.destination)
+                .unwrap_or(0)
+        });
+        let rule = &config.rules[first];
+        let names = if self.pending.rules.len() > 1 {
+            let names: Vec<&str> = self
+                .pending
+                .rules
+                .iter()
+                .map(|&i| config.rules[i].name.as_str())
+                .collect();
+            names.join(", ")
+        } else {
+            rule.name.clone()
+        };
+        let top = self.pending.top();
+        let view = SummaryView {
+            suppressed: self.pending.suppressed + self.pending.notices,
+            top: &top,
+            repeats: self.pending.repeats,
+            dropped: self.pending.dropped,
+            undelivered: self.pending.undelivered,
+            evicted: self.pending.evicted,
+            since: self.pending.since.unwrap_or(now.wall),
+            rule: Some(&names),
+        };
+        let slack = render_summary(&view, &rule.style);
+        let body = Body {
+            kind: "summary",
+            rule: &names,
+            fields: &NO_FIELDS,
+            level: None,
+            count: self.pending.events(),
+            group: None,
+        };
+        let message = Outgoing {
+            kind: MessageKind::Summary,
+            payload: for_destination(rule, slack, &body),
+            events: self.pending.events(),
+            undelivered: self.pending.undelivered,
+            rule: first,
+            destination: self.destination,
+        };
+        // A summary that does not fit in the queue stays pending for the next tick.
+        if outbox.offer(message).is_ok() {
+            if take_token {
+                self.bucket.try_take(now.mono_ms);
+            }
+            self.last_summary_ms = Some(now.mono_ms);
+            self.pending = Pending::default();
+        }
+    }
+}
+
+/// What a JSON destination's body may say about a message beyond the event.
+struct Body<'a> {
+    kind: &'a str,
+    /// The rule name(s) shown as `[@alert][rule]`.
+    rule: &'a str,
+    fields: &'a dyn Fields,
+    level: Option<&'a str>,
+    count: u64,
+    group: Option<&'a str>,
+}
+
+/// The body for `rule`'s destination: the Slack payload as is, or the
+/// operator's JSON body with the message as plain text in `[@alert]`.
+fn for_destination(rule: &RuleConfig, slack: Value, body: &Body<'_>) -> Value {
+    let Some(template) = rule.body_template.as_ref() else {
+        return slack;
+    };
+    let title = slack
+        .get("text")
+        .and_then(Value::as_str)
+        .map(|t| slack_alert_message::escape::unescape_mrkdwn(t).into_owned())
+        .unwrap_or_default();
+    let text = slack_alert_message::plain::to_text(&slack);
+    let link = rule
+        .link_template
+        .as_ref()
+        .and_then(|t| t.render(body.fields));
+    let meta = AlertMeta {
+        rule: body.rule,
+        kind: body.kind,
+        level: body.level,
+        title: &title,
+        text: &text,
+        count: body.count,
+        link: link.as_deref(),
+        group: body.group,
+    };
+    template.render(body.fields, &meta)
+}
+
+/// The decision core of one rule: its dedup window and counters. Its
+/// messages go through the [`DestinationLimit`] of the rule's destination,
+/// which the caller passes in (rules on one destination share it).
+#[derive(Debug)]
+pub(crate) struct RuleAlerter {
+    config: Arc<Config>,
+    /// Index of this alerter's rule in `config.rules`.
+    rule: usize,
+    rule_counters: Arc<RuleCounters>,
+    window: Window,
+    counters: Arc<Counters>,
+}
+
+impl RuleAlerter {
+    /// The alerter of `config.rules[rule]`, counting into the global
+    /// `counters` and the rule's own.
+    pub(crate) fn new(
+        config: Arc<Config>,
+        rule: usize,
+        counters: Arc<Counters>,
+        rule_counters: Arc<RuleCounters>,
+    ) -> RuleAlerter {
+        let r = &config.rules[rule];
+        RuleAlerter {
+            window: Window::new(r.dedup_window.as_millis() as u64, r.max_tracked),
+            rule,
+            rule_counters,
+            counters,
+            config,
+        }
+    }
+
+    /// This alerter's rule.
+    pub(crate) fn rule(&self) -> &RuleConfig {
+        &self.config.rules[self.rule]
+    }
+
+    /// Decides what to do with one matched event, with what the message
+    /// says beyond the event.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn on_event_with(
         &mut self,
         level: Level,
         fingerprint: &Fingerprint,
         fields: &dyn Fields,
         extras: &AlertExtras,
         now: Now,
+        limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) -> Decision {
         // Close windows that ended before this event, so their reports come
         // first (this also makes replay on event time behave like live timers).
-        self.on_tick(now, outbox);
-        self.decide(level, fingerprint, fields, extras, now, outbox)
+        self.on_tick(now, limit, outbox);
+        self.decide(level, fingerprint, fields, extras, now, limit, outbox)
     }
 
     /// Returns true if and only if an event of `fingerprint` would get a
     /// message of its own now (a first occurrence with a token and room in
     /// the queue). Runs the timers first, as deciding would.
-    pub fn would_post(
+    pub(crate) fn would_post(
         &mut self,
         fingerprint: &Fingerprint,
         now: Now,
+        limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) -> bool {
-        self.on_tick(now, outbox);
-        !self.window.contains(fingerprint.hash)
-            && self.pending.is_empty()
-            && self.limiter.has_token(now.mono_ms)
-            && outbox.has_room()
+        self.on_tick(now, limit, outbox);
+        !self.window.contains(fingerprint.hash) && limit.would_admit(now) && outbox.has_room()
     }
 
-    /// [`Alerter::on_event`] for an event that carries only the fields the
-    /// decision reads (level, fingerprint fields, service), not those its
-    /// message shows: decides and counts exactly as `on_event` would, unless
-    /// the event would get a message of its own now (a first occurrence with
-    /// a token and room in the queue). Then it returns `None` having decided
-    /// and counted nothing, and the caller calls `on_event` with every field.
+    /// [`RuleAlerter::on_event_with`] for an event that carries only the
+    /// fields the decision reads (level, fingerprint fields, service), not
+    /// those its message shows: decides and counts exactly as
+    /// `on_event_with` would, unless the event would get a message of its
+    /// own now (a first occurrence with a token and room in the queue). Then
+    /// it returns `None` having decided and counted nothing, and the caller
+    /// decides again with every field.
     ///
     /// In a storm almost every matched event is a repeat, so the shim sends
     /// most of them with a few fields instead of dozens.
-    pub fn on_event_unless_alerting(
-        &mut self,
-        level: Level,
-        fingerprint: &Fingerprint,
-        fields: &dyn Fields,
-        now: Now,
-        outbox: &mut dyn Outbox,
-    ) -> Option<Decision> {
-        let extras = AlertExtras::default();
-        self.on_event_unless_alerting_with(level, fingerprint, fields, &extras, now, outbox)
-    }
-
-    /// [`Alerter::on_event_unless_alerting`] with extras (see [`Alerter::on_event_with`]).
-    pub fn on_event_unless_alerting_with(
+    #[allow(clippy::too_many_arguments)]
+    fn on_event_unless_alerting_with(
         &mut self,
         level: Level,
         fingerprint: &Fingerprint,
         fields: &dyn Fields,
         extras: &AlertExtras,
         now: Now,
+        limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) -> Option<Decision> {
-        self.on_tick(now, outbox);
+        self.on_tick(now, limit, outbox);
         let first = !self.window.contains(fingerprint.hash);
-        if first && self.pending.is_empty() && self.limiter.has_token(now.mono_ms) {
+        if first && limit.would_admit(now) {
             if outbox.has_room() {
                 return None;
             }
             // The queue is full: dropped, as `decide` would find. Its own
             // view of the queue, so that room made meanwhile by the sender
             // cannot make it render a message without its fields.
-            return Some(self.decide(level, fingerprint, fields, extras, now, &mut NoRoom));
+            return Some(self.decide(level, fingerprint, fields, extras, now, limit, &mut NoRoom));
         }
         // A repeat or held back by the rate limit: `decide` renders nothing.
-        Some(self.decide(level, fingerprint, fields, extras, now, outbox))
+        Some(self.decide(level, fingerprint, fields, extras, now, limit, outbox))
     }
 
-    /// [`Alerter::on_event_unless_alerting_with`] for a caller that already
-    /// learnt no message is due. Should the sender thread have made room in
-    /// the queue meanwhile, the event still cannot be rendered without its
-    /// fields: it is decided as dropped, and so counted in the next summary
-    /// rather than lost.
-    pub fn on_event_keys_only(
+    /// [`RuleAlerter::on_event_unless_alerting_with`] for a caller that
+    /// already learnt no message is due. Should the sender thread have made
+    /// room in the queue meanwhile, the event still cannot be rendered
+    /// without its fields: it is decided as dropped, and so counted in the
+    /// next summary rather than lost.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn on_event_keys_only(
         &mut self,
         level: Level,
         fingerprint: &Fingerprint,
         fields: &dyn Fields,
         extras: &AlertExtras,
         now: Now,
+        limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) -> Decision {
-        match self.on_event_unless_alerting_with(level, fingerprint, fields, extras, now, outbox) {
+        match self.on_event_unless_alerting_with(
+            level,
+            fingerprint,
+            fields,
+            extras,
+            now,
+            limit,
+            outbox,
+        ) {
             Some(decision) => decision,
-            None => self.decide(level, fingerprint, fields, extras, now, &mut NoRoom),
+            None => self.decide(level, fingerprint, fields, extras, now, limit, &mut NoRoom),
         }
     }
 
-    /// The decision of [`Alerter::on_event`] after the timers ran.
+    /// The decision of [`RuleAlerter::on_event_with`] after the timers ran.
+    #[allow(clippy::too_many_arguments)]
     fn decide(
         &mut self,
         level: Level,
@@ -409,6 +572,7 @@ impl Alerter {
         fields: &dyn Fields,
         extras: &AlertExtras,
         now: Now,
+        limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) -> Decision {
         let service = ecs::first(&ecs::SERVICE, fields).and_then(Value::as_str);
@@ -416,25 +580,23 @@ impl Alerter {
             self.window
                 .observe(fingerprint.hash, &fingerprint.label, level, service, now);
         if let Some(evicted) = observation.evicted {
-            self.evicted(evicted, now);
+            self.evicted(evicted, now, limit);
         }
         if observation.seen == Some(Seen::Repeat) {
             Counters::add(&self.counters.repeats, 1);
             Counters::add(&self.rule_counters.repeats, 1);
             return Decision::Repeat;
         }
-        // While a summary is pending, the next token belongs to it: new alerts
-        // fold in until it is out, so that a steady stream cannot starve it.
-        if !self.pending.is_empty() || !self.limiter.try_take(now.mono_ms) {
+        if !limit.admit(now) {
             Counters::add(&self.counters.rate_limited, 1);
             Counters::add(&self.rule_counters.rate_limited, 1);
-            self.pending.touch(now);
-            self.pending.suppressed += 1;
-            self.pending.count(fingerprint.hash, &fingerprint.label, 1);
+            limit.pending.touch(self.rule, now);
+            limit.pending.suppressed += 1;
+            limit.pending.count(fingerprint.hash, &fingerprint.label, 1);
             return Decision::RateLimited;
         }
         if !outbox.has_room() {
-            return self.dropped(fingerprint, now);
+            return self.dropped(fingerprint, now, limit);
         }
         let raw_level = self
             .config
@@ -448,9 +610,9 @@ impl Alerter {
             level: level.name(),
             raw_level,
             fields,
-            title: self.rule().title.as_ref(),
-            format: self.rule().format.as_ref(),
-            mention: self.rule().mention(Some(level)),
+            title: rule.title.as_ref(),
+            format: rule.format.as_ref(),
+            mention: rule.mention(Some(level)),
             link: rule.link_template.as_ref().map(|template| Link {
                 template,
                 text: &rule.link_text,
@@ -463,20 +625,25 @@ impl Alerter {
             rule: Some(&rule.name),
         };
         let slack = render_alert(&view, &rule.style);
-        let kind = if extras.occurrences.is_some() {
-            "threshold"
-        } else {
-            "alert"
+        let body = Body {
+            kind: if extras.occurrences.is_some() {
+                "threshold"
+            } else {
+                "alert"
+            },
+            rule: &rule.name,
+            fields,
+            level: Some(level.name()),
+            count: 1,
+            group: extras.group.as_ref().map(|(_, v)| v.as_str()),
         };
-        let group = extras.group.as_ref().map(|(_, v)| v.as_str());
-        let payload = self.for_destination(slack, kind, fields, Some(level.name()), 1, group);
         let message = Outgoing {
             kind: MessageKind::Alert,
-            payload,
+            payload: for_destination(rule, slack, &body),
             events: 1,
             undelivered: 0,
             rule: self.rule,
-            destination: self.rule().destination,
+            destination: rule.destination,
         };
         match outbox.offer(message) {
             Ok(()) => {
@@ -484,21 +651,40 @@ impl Alerter {
                 Counters::add(&self.rule_counters.alerts, 1);
                 Decision::Alerted
             }
-            Err(_) => self.dropped(fingerprint, now),
+            Err(_) => self.dropped(fingerprint, now, limit),
         }
     }
 
-    /// A flatline rule's group went silent: one message, through the rule's
-    /// limit (held back, it folds into the summary).
-    pub fn post_flatline(&mut self, silent: &Silent, now: Now, outbox: &mut dyn Outbox) {
+    /// A flatline rule's group went silent: one message, through the
+    /// destination's limit (held back, it folds into the summary).
+    pub(crate) fn post_flatline(
+        &mut self,
+        silent: &Silent,
+        now: Now,
+        limit: &mut DestinationLimit,
+        outbox: &mut dyn Outbox,
+    ) {
         let payload = self.flatline_payload(&silent.group, silent.last_seen, None);
-        if self.post_notice(MessageKind::Flatline, payload, &silent.group, now, outbox) {
+        if self.post_notice(
+            MessageKind::Flatline,
+            payload,
+            &silent.group,
+            now,
+            limit,
+            outbox,
+        ) {
             Counters::add(&self.rule_counters.flatline_alerts, 1);
         }
     }
 
     /// A silent group logs again.
-    pub fn post_recovered(&mut self, recovered: &Recovered, now: Now, outbox: &mut dyn Outbox) {
+    pub(crate) fn post_recovered(
+        &mut self,
+        recovered: &Recovered,
+        now: Now,
+        limit: &mut DestinationLimit,
+        outbox: &mut dyn Outbox,
+    ) {
         let last_seen = now.wall.checked_sub(recovered.after).unwrap_or(now.wall);
         let payload = self.flatline_payload(&recovered.group, last_seen, Some(recovered.after));
         if self.post_notice(
@@ -506,6 +692,7 @@ impl Alerter {
             payload,
             &recovered.group,
             now,
+            limit,
             outbox,
         ) {
             Counters::add(&self.rule_counters.recovered, 1);
@@ -531,48 +718,20 @@ impl Alerter {
             mention: rule.mention(None),
             recovered_after,
         };
-        let kind = if recovered_after.is_some() {
-            "recovered"
-        } else {
-            "flatline"
-        };
         let slack = render_flatline(&view, &rule.style);
-        self.for_destination(slack, kind, &NO_FIELDS, None, 0, Some(group))
-    }
-
-    /// The body for this rule's destination: the Slack payload as is, or the
-    /// operator's JSON body with the message as plain text in `[@alert]`.
-    fn for_destination(
-        &self,
-        slack: Value,
-        kind: &str,
-        fields: &dyn Fields,
-        level: Option<&str>,
-        count: u64,
-        group: Option<&str>,
-    ) -> Value {
-        let rule = self.rule();
-        let Some(body) = rule.body_template.as_ref() else {
-            return slack;
-        };
-        let title = slack
-            .get("text")
-            .and_then(Value::as_str)
-            .map(|t| slack_alert_message::escape::unescape_mrkdwn(t).into_owned())
-            .unwrap_or_default();
-        let text = slack_alert_message::plain::to_text(&slack);
-        let link = rule.link_template.as_ref().and_then(|t| t.render(fields));
-        let meta = AlertMeta {
+        let body = Body {
+            kind: if recovered_after.is_some() {
+                "recovered"
+            } else {
+                "flatline"
+            },
             rule: &rule.name,
-            kind,
-            level,
-            title: &title,
-            text: &text,
-            count,
-            link: link.as_deref(),
-            group,
+            fields: &NO_FIELDS,
+            level: None,
+            count: 0,
+            group: Some(group),
         };
-        body.render(fields, &meta)
+        for_destination(rule, slack, &body)
     }
 
     /// Queues a message that accounts for no event, within the rate limit.
@@ -583,9 +742,10 @@ impl Alerter {
         payload: Value,
         label: &str,
         now: Now,
+        limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) -> bool {
-        if self.pending.is_empty() && self.limiter.try_take(now.mono_ms) {
+        if limit.admit(now) {
             let message = Outgoing {
                 kind,
                 payload,
@@ -603,157 +763,191 @@ impl Alerter {
             Counters::add(&self.counters.rate_limited, 1);
             Counters::add(&self.rule_counters.rate_limited, 1);
         }
-        self.pending.touch(now);
-        self.pending.notices += 1;
+        limit.pending.touch(self.rule, now);
+        limit.pending.notices += 1;
         let mut h = crate::hash::FoldHasher::default();
         std::hash::Hash::hash(&(kind.as_str(), label), &mut h);
         let label = format!("{} {}", kind.as_str(), label);
-        self.pending.count(std::hash::Hasher::finish(&h), &label, 1);
+        limit
+            .pending
+            .count(std::hash::Hasher::finish(&h), &label, 1);
         false
     }
 
-    fn dropped(&mut self, fingerprint: &Fingerprint, now: Now) -> Decision {
+    fn dropped(
+        &mut self,
+        fingerprint: &Fingerprint,
+        now: Now,
+        limit: &mut DestinationLimit,
+    ) -> Decision {
         Counters::add(&self.counters.dropped, 1);
         Counters::add(&self.rule_counters.dropped, 1);
-        self.pending.touch(now);
-        self.pending.dropped += 1;
-        self.pending.count(fingerprint.hash, &fingerprint.label, 1);
+        limit.pending.touch(self.rule, now);
+        limit.pending.dropped += 1;
+        limit.pending.count(fingerprint.hash, &fingerprint.label, 1);
         Decision::Dropped
     }
 
-    /// Runs the timers: closes ended windows and posts a pending summary
-    /// when the rate limit allows. Called by the engine's timer thread.
-    pub fn on_tick(&mut self, now: Now, outbox: &mut dyn Outbox) {
+    /// Runs the timers: closes ended windows and posts the destination's
+    /// pending summary when the rate limit allows. Called by the engine's
+    /// timer thread.
+    pub(crate) fn on_tick(
+        &mut self,
+        now: Now,
+        limit: &mut DestinationLimit,
+        outbox: &mut dyn Outbox,
+    ) {
         for closed in self.window.expire(now) {
-            self.report_repeats(closed, now, outbox);
+            self.report_repeats(closed, now, limit, outbox);
         }
-        self.collect_undelivered(now);
-        let failures_wait = self.pending.only_failures()
-            && self
-                .last_summary_ms
-                .is_some_and(|t| now.mono_ms < t + FAILURE_SUMMARY_EVERY_MS);
-        if !self.pending.is_empty() && !failures_wait && self.limiter.has_token(now.mono_ms) {
-            self.post_summary(now, outbox, true);
-        }
+        limit.on_tick(now, outbox);
     }
 
-    /// Shutdown: reports every open window and whatever is pending, once,
-    /// without waiting for the rate limit (the sender still paces).
-    pub fn on_shutdown(&mut self, now: Now, outbox: &mut dyn Outbox) {
-        self.on_tick(now, outbox);
+    /// Shutdown: reports every open window, without waiting for the rate
+    /// limit; what cannot go out waits in the destination's summary, which
+    /// [`DestinationLimit::on_shutdown`] then posts.
+    pub(crate) fn on_shutdown(
+        &mut self,
+        now: Now,
+        limit: &mut DestinationLimit,
+        outbox: &mut dyn Outbox,
+    ) {
+        self.on_tick(now, limit, outbox);
         for closed in self.window.drain() {
-            self.report_repeats(closed, now, outbox);
-        }
-        self.collect_undelivered(now);
-        if !self.pending.is_empty() {
-            self.post_summary(now, outbox, false);
+            self.report_repeats(closed, now, limit, outbox);
         }
     }
 
-    fn evicted(&mut self, evicted: Closed, now: Now) {
+    fn evicted(&mut self, evicted: Closed, now: Now, limit: &mut DestinationLimit) {
         Counters::add(&self.counters.evicted, 1);
-        self.pending.touch(now);
-        self.pending.evicted += 1;
+        limit.pending.touch(self.rule, now);
+        limit.pending.evicted += 1;
         if evicted.repeats > 0 {
-            self.pending.repeats += evicted.repeats;
-            self.pending
+            limit.pending.repeats += evicted.repeats;
+            limit
+                .pending
                 .count(evicted.hash, &evicted.label, evicted.repeats);
         }
     }
 
-    fn report_repeats(&mut self, closed: Closed, now: Now, outbox: &mut dyn Outbox) {
-        if self.pending.is_empty() && self.limiter.try_take(now.mono_ms) {
+    fn report_repeats(
+        &mut self,
+        closed: Closed,
+        now: Now,
+        limit: &mut DestinationLimit,
+        outbox: &mut dyn Outbox,
+    ) {
+        if limit.admit(now) {
+            let rule = self.rule();
             let view = RepeatView {
                 level: closed.level.name(),
                 label: &closed.label,
                 count: closed.repeats,
                 first_seen: closed.first_seen,
-                window: self.rule().dedup_window,
+                window: rule.dedup_window,
                 service: closed.service.as_deref(),
-                rule: Some(&self.rule().name),
+                rule: Some(&rule.name),
             };
-            let slack = render_repeat(&view, &self.rule().style);
-            let payload = self.for_destination(
-                slack,
-                "repeat",
-                &NO_FIELDS,
-                Some(closed.level.name()),
-                closed.repeats,
-                None,
-            );
+            let slack = render_repeat(&view, &rule.style);
+            let body = Body {
+                kind: "repeat",
+                rule: &rule.name,
+                fields: &NO_FIELDS,
+                level: Some(closed.level.name()),
+                count: closed.repeats,
+                group: None,
+            };
             let message = Outgoing {
                 kind: MessageKind::Repeat,
-                payload,
+                payload: for_destination(rule, slack, &body),
                 events: closed.repeats,
                 undelivered: 0,
                 rule: self.rule,
-                destination: self.rule().destination,
+                destination: rule.destination,
             };
             if outbox.offer(message).is_ok() {
                 return;
             }
         }
-        self.pending.touch(now);
-        self.pending.repeats += closed.repeats;
-        self.pending
+        limit.pending.touch(self.rule, now);
+        limit.pending.repeats += closed.repeats;
+        limit
+            .pending
             .count(closed.hash, &closed.label, closed.repeats);
     }
 
-    fn collect_undelivered(&mut self, now: Now) {
-        let n = self.undelivered.swap(0, Ordering::Relaxed);
-        if n > 0 {
-            self.pending.touch(now);
-            self.pending.undelivered += n;
+    /// Returns true if and only if no dedup window is open.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.window.is_empty()
+    }
+}
+
+/// The decision core of one rule on a destination of its own (the simple
+/// form's one rule; benchmarks and tests). [`crate::RuleSet`] runs several
+/// rules, sharing a [`DestinationLimit`] between those on one destination.
+#[derive(Debug)]
+pub struct Alerter {
+    rule: RuleAlerter,
+    limit: DestinationLimit,
+}
+
+impl Alerter {
+    /// The alerter of the first rule (the simple form's only rule).
+    pub fn new(config: Arc<Config>, counters: Arc<Counters>, now: Now) -> Alerter {
+        let destination = config.rules[0].destination;
+        Alerter {
+            limit: DestinationLimit::new(Arc::clone(&config), destination, now),
+            rule: RuleAlerter::new(config, 0, counters, Arc::default()),
         }
     }
 
-    fn post_summary(&mut self, now: Now, outbox: &mut dyn Outbox, take_token: bool) {
-        let top = self.pending.top();
-        let view = SummaryView {
-            suppressed: self.pending.suppressed + self.pending.notices,
-            top: &top,
-            repeats: self.pending.repeats,
-            dropped: self.pending.dropped,
-            undelivered: self.pending.undelivered,
-            evicted: self.pending.evicted,
-            since: self.pending.since.unwrap_or(now.wall),
-            rule: Some(&self.rule().name),
-        };
-        let slack = render_summary(&view, &self.rule().style);
-        let payload = self.for_destination(
-            slack,
-            "summary",
-            &NO_FIELDS,
-            None,
-            self.pending.events(),
-            None,
-        );
-        let message = Outgoing {
-            kind: MessageKind::Summary,
-            payload,
-            events: self.pending.events(),
-            undelivered: self.pending.undelivered,
-            rule: self.rule,
-            destination: self.rule().destination,
-        };
-        // A summary that does not fit in the queue stays pending for the next tick.
-        if outbox.offer(message).is_ok() {
-            if take_token {
-                self.limiter.try_take(now.mono_ms);
-            }
-            self.last_summary_ms = Some(now.mono_ms);
-            self.pending = Pending::default();
-        }
+    /// This alerter's rule.
+    pub fn rule(&self) -> &RuleConfig {
+        self.rule.rule()
+    }
+
+    /// The counter the sender adds undelivered events to.
+    pub fn undelivered(&self) -> Arc<AtomicU64> {
+        self.limit.undelivered()
+    }
+
+    /// Decides what to do with one matched event.
+    pub fn on_event(
+        &mut self,
+        level: Level,
+        fingerprint: &Fingerprint,
+        fields: &dyn Fields,
+        now: Now,
+        outbox: &mut dyn Outbox,
+    ) -> Decision {
+        let extras = AlertExtras::default();
+        self.rule.on_event_with(
+            level,
+            fingerprint,
+            fields,
+            &extras,
+            now,
+            &mut self.limit,
+            outbox,
+        )
+    }
+
+    /// Runs the timers: closes ended windows and posts a pending summary
+    /// when the rate limit allows.
+    pub fn on_tick(&mut self, now: Now, outbox: &mut dyn Outbox) {
+        self.rule.on_tick(now, &mut self.limit, outbox);
+    }
+
+    /// Shutdown: reports every open window and whatever is pending, once,
+    /// without waiting for the rate limit (the sender still paces).
+    pub fn on_shutdown(&mut self, now: Now, outbox: &mut dyn Outbox) {
+        self.rule.on_shutdown(now, &mut self.limit, outbox);
+        self.limit.on_shutdown(now, outbox);
     }
 
     /// Returns true if and only if nothing is waiting to be reported.
     pub fn is_idle(&self) -> bool {
-        self.pending.is_empty() && self.window.is_empty()
-    }
-
-    /// The dedup window length (for display).
-    pub fn window_length(&self) -> Duration {
-        self.rule().dedup_window
+        self.rule.is_idle() && self.limit.is_idle()
     }
 }
 

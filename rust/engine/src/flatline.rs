@@ -6,8 +6,17 @@
 //! Groups are bounded: past `max_groups` the least recently seen is
 //! forgotten (and counted), so a `group_by` field with unbounded values
 //! cannot grow memory.
+//!
+//! The timer asks every tick, under the engine's lock, with up to
+//! `max_tracked` groups: so `due` does not look at every group but pops a
+//! heap of deadlines (a group's last event + `silence`). Seeing a group again
+//! pushes its new deadline and leaves the old one, stale, to be skipped when
+//! popped (lazy deletion, as in the recency order); stale entries are dropped
+//! when they outnumber the groups, so the heap stays within twice the groups
+//! and `due` costs O(log n) per group due (or stale entry passed).
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::{Duration, SystemTime};
 
 use crate::clock::Now;
@@ -19,9 +28,22 @@ struct Group {
     last_seen_wall: SystemTime,
     /// A flatline alert was raised and the group has not logged since.
     alerted: bool,
-    /// The stamp of this group's latest record in `Flatline::order`.
+    /// The stamp of this group's latest record in `Flatline::order`, and
+    /// of its current entry in `Flatline::deadlines`.
     stamp: u64,
 }
+
+impl Group {
+    fn deadline(&self, silence_ms: u64) -> u64 {
+        self.last_seen_ms.saturating_add(silence_ms)
+    }
+}
+
+/// When a group falls silent (ms), the group's stamp then, and its name.
+type Deadline = Reverse<(u64, u64, String)>;
+
+/// Heap entries allowed beyond twice the groups before stale ones are dropped.
+const DEADLINE_SLACK: usize = 64;
 
 /// A group that has been silent for the rule's `silence`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +75,12 @@ pub struct Flatline {
     groups: HashMap<String, Group>,
     /// The groups' names, least recently seen first.
     order: Recency<String>,
+    /// Earliest deadline first; an entry is current while its group holds
+    /// its stamp and was not reported.
+    deadlines: BinaryHeap<Deadline>,
+    /// Heap entries popped by `due` (tests count work, not time).
+    #[cfg(test)]
+    visited: u64,
 }
 
 impl Flatline {
@@ -62,6 +90,9 @@ impl Flatline {
             max_groups: max_groups.max(1),
             groups: HashMap::new(),
             order: Recency::new(),
+            deadlines: BinaryHeap::new(),
+            #[cfg(test)]
+            visited: 0,
         }
     }
 
@@ -94,21 +125,29 @@ impl Flatline {
                 g.last_seen_ms = g.last_seen_ms.max(now.mono_ms);
                 g.last_seen_wall = now.wall;
                 g.stamp = self.order.touch(group.to_string());
+                self.deadlines.push(Reverse((
+                    g.deadline(self.silence_ms),
+                    g.stamp,
+                    group.to_string(),
+                )));
             }
             None => {
                 if self.groups.len() >= self.max_groups {
                     observed.evicted = self.evict_oldest();
                 }
                 let stamp = self.order.touch(group.to_string());
-                self.groups.insert(
+                let g = Group {
+                    last_seen_ms: now.mono_ms,
+                    last_seen_wall: now.wall,
+                    alerted: false,
+                    stamp,
+                };
+                self.deadlines.push(Reverse((
+                    g.deadline(self.silence_ms),
+                    stamp,
                     group.to_string(),
-                    Group {
-                        last_seen_ms: now.mono_ms,
-                        last_seen_wall: now.wall,
-                        alerted: false,
-                        stamp,
-                    },
-                );
+                )));
+                self.groups.insert(group.to_string(), g);
             }
         }
         self.compact();
@@ -116,16 +155,29 @@ impl Flatline {
     }
 
     /// Groups silent for `silence` at `now` that were not reported yet;
-    /// each is reported once (until it logs again).
+    /// each is reported once (until it logs again). In name order.
     pub fn due(&mut self, now: Now) -> Vec<Silent> {
         let mut due = Vec::new();
-        for (name, g) in self.groups.iter_mut() {
-            if !g.alerted && now.mono_ms.saturating_sub(g.last_seen_ms) >= self.silence_ms {
-                g.alerted = true;
-                due.push(Silent {
-                    group: name.clone(),
-                    last_seen: g.last_seen_wall,
-                });
+        while let Some(Reverse((deadline, stamp, _))) = self.deadlines.peek() {
+            if *deadline > now.mono_ms {
+                break;
+            }
+            let stamp = *stamp;
+            let Some(Reverse((_, _, name))) = self.deadlines.pop() else {
+                break;
+            };
+            #[cfg(test)]
+            {
+                self.visited += 1;
+            }
+            if let Some(g) = self.groups.get_mut(&name) {
+                if g.stamp == stamp && !g.alerted {
+                    g.alerted = true;
+                    due.push(Silent {
+                        group: name,
+                        last_seen: g.last_seen_wall,
+                    });
+                }
             }
         }
         due.sort_by(|a, b| a.group.cmp(&b.group));
@@ -143,6 +195,15 @@ impl Flatline {
     /// groups seen millions of times do not grow it.
     fn compact(&mut self) {
         self.order.compact(self.groups.len(), current(&self.groups));
+        if self.deadlines.len() > 2 * self.groups.len() + DEADLINE_SLACK {
+            // Keeps each unreported group's current deadline, in place.
+            let groups = &self.groups;
+            self.deadlines.retain(|Reverse((_, stamp, name))| {
+                groups
+                    .get(name)
+                    .is_some_and(|g| g.stamp == *stamp && !g.alerted)
+            });
+        }
     }
 }
 
@@ -203,6 +264,55 @@ mod tests {
             f.observe("a", at(s * 5_000));
             assert!(f.due(at(s * 5_000 + 4_000)).is_empty());
         }
+    }
+
+    #[test]
+    fn due_visits_only_the_groups_due_not_every_group() {
+        let mut f = Flatline::new(Duration::from_secs(10), 100_000);
+        for i in 0..50_000u64 {
+            f.observe(&format!("svc{i}"), at(i));
+        }
+        f.visited = 0;
+        assert!(f.due(at(9_999)).is_empty());
+        assert_eq!(f.visited, 0, "nothing due, nothing visited");
+        let due = f.due(at(10_002));
+        assert_eq!(
+            due.iter().map(|s| s.group.as_str()).collect::<Vec<_>>(),
+            ["svc0", "svc1", "svc2"]
+        );
+        assert_eq!(f.visited, 3);
+        // A group seen again leaves a stale deadline, skipped once.
+        f.observe("svc3", at(10_003));
+        f.visited = 0;
+        assert_eq!(f.due(at(10_003)).len(), 0);
+        assert_eq!(f.visited, 1);
+    }
+
+    #[test]
+    fn hot_groups_do_not_grow_the_deadlines() {
+        let mut f = Flatline::new(Duration::from_secs(10), 10);
+        for i in 0..100_000u64 {
+            f.observe(["a", "b", "c"][(i % 3) as usize], at(i));
+            assert!(f.deadlines.len() <= 2 * f.len() + DEADLINE_SLACK);
+        }
+        let due = f.due(at(200_000));
+        assert_eq!(due.len(), 3);
+        assert!(f.due(at(300_000)).is_empty(), "once");
+    }
+
+    #[test]
+    fn an_evicted_group_is_not_reported_and_a_new_one_of_its_name_counts_afresh() {
+        let mut f = Flatline::new(Duration::from_secs(10), 2);
+        f.observe("a", at(0));
+        f.observe("b", at(1));
+        assert!(f.observe("c", at(2)).evicted, "a evicted");
+        f.observe("a", at(5_000)); // evicts b
+        let due = f.due(at(10_004));
+        assert_eq!(
+            due.iter().map(|s| s.group.as_str()).collect::<Vec<_>>(),
+            ["c"]
+        );
+        assert_eq!(f.due(at(15_000)).len(), 1, "a, from its second life");
     }
 
     #[test]

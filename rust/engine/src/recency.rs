@@ -60,6 +60,25 @@ impl<K> Recency<K> {
         None
     }
 
+    /// Pops records, oldest first, while `retire(key, stamp)` returns true,
+    /// and returns how many it popped. `retire` says true for a stale record
+    /// and for a current one whose entry the owner removes; false for the
+    /// first entry to keep, whose record stays first.
+    ///
+    /// For an owner whose entries expire in the order they were last seen:
+    /// expiring costs what expires, not the table.
+    pub(crate) fn retire_oldest(&mut self, mut retire: impl FnMut(&K, u64) -> bool) -> usize {
+        let mut popped = 0;
+        while let Some((stamp, key)) = self.order.front() {
+            if !retire(key, *stamp) {
+                break;
+            }
+            self.order.pop_front();
+            popped += 1;
+        }
+        popped
+    }
+
     /// Drops the stale records if there are more than `2 × live + SLACK`,
     /// `live` being how many entries the owner holds (see
     /// [`Recency::evict_oldest`] for `is_current`).
@@ -160,6 +179,33 @@ mod tests {
         assert_eq!(t.evict(), Some("b"));
         assert_eq!(t.evict(), Some("c"));
         assert_eq!(t.evict(), Some("a"));
+        assert_eq!(t.evict(), None);
+    }
+
+    #[test]
+    fn retiring_stops_at_the_first_entry_kept() {
+        let mut t = Table::new();
+        for key in ["a", "b", "a", "c"] {
+            t.see(key);
+        }
+        let mut asked = Vec::new();
+        let stamps = &mut t.stamps;
+        let popped = t.order.retire_oldest(|k, s| {
+            asked.push(*k);
+            match stamps.get(k) {
+                Some(&current) if current == s && *k == "b" => {
+                    stamps.remove(k);
+                    true
+                }
+                Some(&current) if current == s => false,
+                _ => true,
+            }
+        });
+        // a's stale record, then b (removed), then a (kept): c never asked.
+        assert_eq!(asked, ["a", "b", "a"]);
+        assert_eq!(popped, 2);
+        assert_eq!(t.evict(), Some("a"));
+        assert_eq!(t.evict(), Some("c"));
         assert_eq!(t.evict(), None);
     }
 

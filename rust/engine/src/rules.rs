@@ -7,9 +7,11 @@
 //!
 //! Per rule: level in its set → conditions hold → not excluded → the rule
 //! *matches*. An alert rule then counts towards its threshold (if > 1) and
-//! goes through its own [`Alerter`] (dedup window, token bucket, pending
-//! summary). A flatline rule learns the event's group and says when a
-//! silent group logs again; [`RuleSet::on_tick`] reports groups gone silent.
+//! goes through its own dedup window, then through the token bucket and
+//! pending summary of its destination ([`DestinationLimit`]), which every
+//! rule posting there shares. A flatline rule learns the event's group and
+//! says when a silent group logs again; [`RuleSet::on_tick`] reports groups
+//! gone silent.
 //!
 //! Deciding is split in two so that the live engine can do the costly part
 //! (conditions, fingerprints) outside its lock: [`Matching::prepare`] reads
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use slack_alert_message::{ecs, template::value_text, Fields};
 
-use crate::alerter::{AlertExtras, Alerter, Decision, Outbox, Outgoing};
+use crate::alerter::{AlertExtras, Decision, DestinationLimit, Outbox, Outgoing, RuleAlerter};
 use crate::clock::Now;
 use crate::config::{Config, RuleKind};
 use crate::counters::{Counters, RuleCounters};
@@ -256,17 +258,23 @@ impl Matching {
 #[derive(Debug)]
 enum State {
     Alert {
-        alerter: Alerter,
+        alerter: RuleAlerter,
         threshold: Option<Threshold>,
     },
     Flatline {
-        alerter: Alerter,
+        alerter: RuleAlerter,
         flatline: Flatline,
     },
 }
 
 impl State {
-    fn alerter(&mut self) -> &mut Alerter {
+    fn alerter(&mut self) -> &mut RuleAlerter {
+        match self {
+            State::Alert { alerter, .. } | State::Flatline { alerter, .. } => alerter,
+        }
+    }
+
+    fn alerter_ref(&self) -> &RuleAlerter {
         match self {
             State::Alert { alerter, .. } | State::Flatline { alerter, .. } => alerter,
         }
@@ -280,6 +288,9 @@ pub struct RuleSet {
     counters: Arc<Counters>,
     rule_counters: Vec<Arc<RuleCounters>>,
     states: Vec<State>,
+    /// By destination (`Config::destinations`): the token bucket and the
+    /// pending summary the rules posting there share.
+    limits: Vec<DestinationLimit>,
 }
 
 impl RuleSet {
@@ -289,12 +300,11 @@ impl RuleSet {
         let mut states = Vec::with_capacity(config.rules.len());
         for (i, rule) in config.rules.iter().enumerate() {
             let rc = Arc::new(RuleCounters::default());
-            let alerter = Alerter::for_rule(
+            let alerter = RuleAlerter::new(
                 Arc::clone(&config),
                 i,
                 Arc::clone(&counters),
                 Arc::clone(&rc),
-                now,
             );
             states.push(match rule.kind {
                 RuleKind::Alert => State::Alert {
@@ -314,11 +324,15 @@ impl RuleSet {
             });
             rule_counters.push(rc);
         }
+        let limits = (0..config.destinations.len())
+            .map(|d| DestinationLimit::new(Arc::clone(&config), d, now))
+            .collect();
         RuleSet {
             matching,
             counters,
             rule_counters,
             states,
+            limits,
         }
     }
 
@@ -332,15 +346,14 @@ impl RuleSet {
     }
 
     /// Per rule (in rule order) the counter the senders add undelivered
-    /// events to.
+    /// events to: its destination's, shared by the rules posting there, as
+    /// their next summary is.
     pub fn undelivered(&self) -> Vec<Arc<AtomicU64>> {
-        self.states
+        self.matching
+            .config
+            .rules
             .iter()
-            .map(|s| match s {
-                State::Alert { alerter, .. } | State::Flatline { alerter, .. } => {
-                    alerter.undelivered()
-                }
-            })
+            .map(|r| self.limits[r.destination].undelivered())
             .collect()
     }
 
@@ -458,6 +471,7 @@ impl RuleSet {
     ) -> bool {
         let rule = &self.matching.config.rules[hit.rule];
         let outbox = outboxes.outbox(rule.destination);
+        let limit = &mut self.limits[rule.destination];
         match &mut self.states[hit.rule] {
             State::Alert { alerter, threshold } => {
                 let Some(fp) = &hit.fingerprint else {
@@ -468,7 +482,7 @@ impl RuleSet {
                         return false;
                     }
                 }
-                alerter.would_post(fp, now, outbox)
+                alerter.would_post(fp, now, limit, outbox)
             }
             // A recovery message reads only the group (a key field).
             State::Flatline { .. } => false,
@@ -490,6 +504,7 @@ impl RuleSet {
         let config = Arc::clone(&self.matching.config);
         let rule = &config.rules[hit.rule];
         let outbox = outboxes.outbox(rule.destination);
+        let limit = &mut self.limits[rule.destination];
         let rc = &self.rule_counters[hit.rule];
         match &mut self.states[hit.rule] {
             State::Alert { alerter, threshold } => {
@@ -504,7 +519,7 @@ impl RuleSet {
                         Counters::add(&self.counters.evicted, 1);
                     }
                     if !observed.reached {
-                        alerter.on_tick(now, outbox);
+                        alerter.on_tick(now, limit, outbox);
                         Counters::add(&rc.below_threshold, 1);
                         return Some(Decision::BelowThreshold);
                     }
@@ -521,9 +536,9 @@ impl RuleSet {
                     });
                 }
                 Some(if keys_only {
-                    alerter.on_event_keys_only(level, fp, event, &extras, now, outbox)
+                    alerter.on_event_keys_only(level, fp, event, &extras, now, limit, outbox)
                 } else {
-                    alerter.on_event_with(level, fp, event, &extras, now, outbox)
+                    alerter.on_event_with(level, fp, event, &extras, now, limit, outbox)
                 })
             }
             State::Flatline { alerter, flatline } => {
@@ -532,9 +547,9 @@ impl RuleSet {
                 if observed.evicted {
                     Counters::add(&self.counters.evicted, 1);
                 }
-                alerter.on_tick(now, outbox);
+                alerter.on_tick(now, limit, outbox);
                 if let Some(recovered) = observed.recovered {
-                    alerter.post_recovered(&recovered, now, outbox);
+                    alerter.post_recovered(&recovered, now, limit, outbox);
                 }
                 None
             }
@@ -545,39 +560,47 @@ impl RuleSet {
     pub fn on_tick(&mut self, now: Now, outboxes: &mut dyn Outboxes) {
         let config = Arc::clone(&self.matching.config);
         for (i, state) in self.states.iter_mut().enumerate() {
-            let outbox = outboxes.outbox(config.rules[i].destination);
+            let destination = config.rules[i].destination;
+            let outbox = outboxes.outbox(destination);
+            let limit = &mut self.limits[destination];
             match state {
                 State::Alert { alerter, threshold } => {
-                    alerter.on_tick(now, outbox);
+                    alerter.on_tick(now, limit, outbox);
                     if let Some(t) = threshold {
                         t.sweep(now.mono_ms);
                     }
                 }
                 State::Flatline { alerter, flatline } => {
-                    alerter.on_tick(now, outbox);
+                    alerter.on_tick(now, limit, outbox);
                     for silent in flatline.due(now) {
-                        alerter.post_flatline(&silent, now, outbox);
+                        alerter.post_flatline(&silent, now, limit, outbox);
                     }
                 }
             }
         }
     }
 
-    /// Shutdown: every rule reports its open windows and pending counts.
+    /// Shutdown: every rule reports its open windows, then every
+    /// destination its one summary of what is pending.
     pub fn on_shutdown(&mut self, now: Now, outboxes: &mut dyn Outboxes) {
         let config = Arc::clone(&self.matching.config);
         for (i, state) in self.states.iter_mut().enumerate() {
-            let outbox = outboxes.outbox(config.rules[i].destination);
-            state.alerter().on_shutdown(now, outbox);
+            let destination = config.rules[i].destination;
+            let outbox = outboxes.outbox(destination);
+            state
+                .alerter()
+                .on_shutdown(now, &mut self.limits[destination], outbox);
+        }
+        for (destination, limit) in self.limits.iter_mut().enumerate() {
+            limit.on_shutdown(now, outboxes.outbox(destination));
         }
     }
 
     /// Returns true if and only if no rule has anything waiting to be
     /// reported (flatline groups being watched do not count).
     pub fn is_idle(&self) -> bool {
-        self.states.iter().all(|s| match s {
-            State::Alert { alerter, .. } | State::Flatline { alerter, .. } => alerter.is_idle(),
-        })
+        self.states.iter().all(|s| s.alerter_ref().is_idle())
+            && self.limits.iter().all(DestinationLimit::is_idle)
     }
 
     /// Returns true if and only if some rule needs its timer even when
@@ -724,18 +747,43 @@ mod tests {
             self.sent.iter().filter(|m| m.rule == i).collect()
         }
 
-        /// Every matched event of every alert rule is in a message or a count.
+        /// Every matched event of every alert rule is in a message or a
+        /// count: each rule's counters say what became of each of its
+        /// events, and the messages to each destination account for every
+        /// event of the rules posting there (one summary speaks for them
+        /// all).
         fn assert_accounted(&mut self, end_ms: u64) {
             self.rules.on_shutdown(at(end_ms), &mut self.sent);
             let config = Arc::clone(self.rules.config());
-            for rule in config.rules.iter().filter(|r| r.kind == RuleKind::Alert) {
+            let alert_rules = || config.rules.iter().filter(|r| r.kind == RuleKind::Alert);
+            for rule in alert_rules() {
                 let name = &rule.name;
-                let in_messages: u64 = self.sent_by(name).iter().map(|m| m.events).sum();
-                assert_eq!(
-                    in_messages + self.counter(name, "below_threshold"),
-                    self.counter(name, "matched"),
-                    "rule {name}"
-                );
+                let fates: u64 = [
+                    "alerts",
+                    "repeats",
+                    "rate_limited",
+                    "dropped",
+                    "below_threshold",
+                ]
+                .iter()
+                .map(|c| self.counter(name, c))
+                .sum();
+                assert_eq!(fates, self.counter(name, "matched"), "rule {name}");
+            }
+            for d in 0..config.destinations.len() {
+                let in_messages: u64 = self
+                    .sent
+                    .iter()
+                    .filter(|m| m.destination == d)
+                    .map(|m| m.events)
+                    .sum();
+                let decided: u64 = alert_rules()
+                    .filter(|r| r.destination == d)
+                    .map(|r| {
+                        self.counter(&r.name, "matched") - self.counter(&r.name, "below_threshold")
+                    })
+                    .sum();
+                assert_eq!(in_messages, decided, "destination {d}");
             }
         }
     }
@@ -1145,6 +1193,112 @@ mod tests {
         assert_eq!(d, vec![0, 0, 1, 2]);
         assert_eq!(c.destinations.len(), 3);
         assert_eq!(c.destinations[2].kind, crate::config::DestinationKind::Json);
+    }
+
+    /// Ten distinct errors in a second, five for each of two rules on one
+    /// destination, `rate_limit => 1`, `burst => 1`.
+    fn two_rules_sharing_one_destination(s: &mut Scenario) -> Vec<Decision> {
+        (0..10u64)
+            .map(|i| {
+                let service = if i % 2 == 0 { "a" } else { "b" };
+                let word = [
+                    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                ];
+                let message = format!("failure {}", word[i as usize]);
+                s.event(i * 100, error(service, &message))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rules_sharing_a_destination_share_its_bucket_and_one_summary() {
+        let mut s = Scenario::new(json!({
+            "rate_limit": 1, "burst": 1,
+            "rules": [
+                {"name": "a", "equals": {"[service.name]": "a"}},
+                {"name": "b", "equals": {"[service.name]": "b"}},
+            ]
+        }));
+        let decisions = two_rules_sharing_one_destination(&mut s);
+        assert_eq!(decisions[0], Decision::Alerted);
+        assert!(
+            decisions[1..].iter().all(|d| *d == Decision::RateLimited),
+            "one token between both rules: {decisions:?}"
+        );
+        assert_eq!(s.sent.len(), 1);
+        // Each rule counts its own events.
+        assert_eq!(
+            (s.counter("a", "alerts"), s.counter("a", "rate_limited")),
+            (1, 4)
+        );
+        assert_eq!(
+            (s.counter("b", "alerts"), s.counter("b", "rate_limited")),
+            (0, 5)
+        );
+        // One token a minute: the summary waits for it, then speaks for both.
+        s.tick(59_999);
+        assert_eq!(s.sent.len(), 1);
+        s.tick(60_000);
+        assert_eq!(s.sent.len(), 2, "{:?}", s.sent);
+        let summary = &s.sent[1];
+        assert_eq!(summary.kind, MessageKind::Summary);
+        assert_eq!(summary.events, 9);
+        let text = summary.payload.to_string();
+        assert!(text.contains("a, b"), "names both rules: {text}");
+        s.tick(200_000);
+        assert_eq!(s.sent.len(), 2, "nothing else pending");
+        s.assert_accounted(300_000);
+        assert_eq!(s.sent.len(), 2, "shutdown had nothing left: {:?}", s.sent);
+    }
+
+    #[test]
+    fn rules_on_destinations_of_their_own_keep_buckets_of_their_own() {
+        let mut s = Scenario::new(json!({
+            "rate_limit": 1, "burst": 1,
+            "rules": [
+                {"name": "a", "equals": {"[service.name]": "a"},
+                 "webhook_url": "https://hooks.slack.com/services/T/B/a"},
+                {"name": "b", "equals": {"[service.name]": "b"},
+                 "webhook_url": "https://hooks.slack.com/services/T/B/b"},
+            ]
+        }));
+        let decisions = two_rules_sharing_one_destination(&mut s);
+        assert_eq!(&decisions[..2], [Decision::Alerted, Decision::Alerted]);
+        // b took its token 100 ms after a: it is back 100 ms later too.
+        s.tick(61_000);
+        let summaries: Vec<(usize, u64)> = s
+            .sent
+            .iter()
+            .filter(|m| m.kind == MessageKind::Summary)
+            .map(|m| (m.destination, m.events))
+            .collect();
+        assert_eq!(summaries, [(0, 4), (1, 4)]);
+        s.assert_accounted(100_000);
+    }
+
+    #[test]
+    fn repeats_and_flatline_notices_of_rules_on_one_destination_fold_into_one_summary() {
+        let mut s = Scenario::new(json!({
+            "rate_limit": 1, "burst": 1, "dedup_window": "10s",
+            "rules": [
+                {"name": "a", "equals": {"[service.name]": "a"}},
+                {"name": "quiet", "type": "flatline", "silence": "10s"},
+            ]
+        }));
+        assert_eq!(s.event(0, error("a", "boom")), Decision::Alerted);
+        assert_eq!(s.event(1, error("a", "boom")), Decision::Repeat);
+        // The window closes and service a goes silent with no token left:
+        // both wait in the destination's one summary.
+        s.tick(10_001);
+        assert_eq!(s.sent.len(), 1, "{:?}", s.sent);
+        assert_eq!(s.counter("quiet", "rate_limited"), 1);
+        s.tick(60_000);
+        assert_eq!(s.sent.len(), 2, "{:?}", s.sent);
+        assert_eq!(s.sent[1].kind, MessageKind::Summary);
+        assert_eq!(s.sent[1].events, 1, "the repeat; a notice is no event");
+        let text = s.sent[1].payload.to_string();
+        assert!(text.contains("a, quiet"), "{text}");
+        s.assert_accounted(70_000);
     }
 
     #[test]

@@ -5,6 +5,12 @@
 //! threshold and the group starts counting again. Groups are bounded: past
 //! `max_groups` the least recently seen one is evicted (and counted), so a
 //! field with unbounded values cannot grow memory.
+//!
+//! Every operation runs under the engine's lock with N up to 1,000,000, so
+//! none scans a ring or the table: a ring is kept in time order, so the
+//! matches within the window are found by binary search (O(log N)); the
+//! timer's sweep pops idle groups off the front of the recency order, which
+//! is the order of their last match, and so visits only what it forgets.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -13,7 +19,9 @@ use crate::recency::Recency;
 
 #[derive(Debug)]
 struct Group {
-    /// Times (monotonic ms) of the latest matches, oldest first; at most N.
+    /// Times (monotonic ms) of the latest matches, in ascending order (a
+    /// match a little out of order, from another pipeline worker, is put in
+    /// its place); at most N.
     times: VecDeque<u64>,
     /// The stamp of this group's latest record in `Threshold::order`.
     stamp: u64,
@@ -37,6 +45,12 @@ pub struct Threshold {
     groups: HashMap<u64, Group, IdentityBuildHasher>,
     /// The groups' keys, least recently seen first.
     order: Recency<u64>,
+    /// Groups that reached the threshold since the last sweep: empty, they
+    /// are forgotten by the next one wherever they stand in `order`.
+    reached: Vec<u64>,
+    /// Ring entries and groups looked at (tests count work, not time).
+    #[cfg(test)]
+    visited: std::cell::Cell<u64>,
 }
 
 impl Threshold {
@@ -48,7 +62,27 @@ impl Threshold {
             max_groups: max_groups.max(1),
             groups: HashMap::default(),
             order: Recency::new(),
+            reached: Vec::new(),
+            #[cfg(test)]
+            visited: std::cell::Cell::new(0),
         }
+    }
+
+    /// Counts one entry looked at (tests only).
+    #[inline]
+    fn visit(&self) {
+        #[cfg(test)]
+        self.visited.set(self.visited.get() + 1);
+    }
+
+    /// How many of `times` (ascending) are at or after `since`, by binary
+    /// search.
+    fn within(&self, times: &VecDeque<u64>, since: u64) -> usize {
+        times.len()
+            - times.partition_point(|t| {
+                self.visit();
+                *t < since
+            })
     }
 
     /// How many matches reach it.
@@ -72,7 +106,7 @@ impl Threshold {
         let within = self
             .groups
             .get(&key)
-            .map_or(0, |g| g.times.iter().filter(|t| **t >= since).count());
+            .map_or(0, |g| self.within(&g.times, since));
         within + 1 >= self.n
     }
 
@@ -93,13 +127,30 @@ impl Threshold {
         while group.times.front().is_some_and(|t| *t < since) {
             group.times.pop_front();
         }
-        group.times.push_back(now_ms);
+        // In order: at the back, unless another worker's later match got
+        // in first.
+        if group.times.back().is_some_and(|t| *t > now_ms) {
+            let at = group.times.partition_point(|t| *t <= now_ms);
+            group.times.insert(at, now_ms);
+        } else {
+            group.times.push_back(now_ms);
+        }
         // Never more than N: the Nth clears the ring.
         if group.times.len() >= n {
             group.times.clear();
             observed.reached = true;
+            self.reached.push(key);
         }
         self.compact();
+        // Without sweeps (a caller that runs no timer) `reached` stays
+        // within the groups too.
+        if self.reached.len() > 2 * self.groups.len() + 64 {
+            let groups = &self.groups;
+            self.reached
+                .retain(|k| groups.get(k).is_some_and(|g| g.times.is_empty()));
+            self.reached.sort_unstable();
+            self.reached.dedup();
+        }
         observed
     }
 
@@ -116,12 +167,38 @@ impl Threshold {
         self.order.compact(self.groups.len(), current(&self.groups));
     }
 
-    /// Forgets groups whose every match is outside the window (a timer calls
-    /// this so idle groups do not hold memory until evicted).
+    /// Forgets groups whose every match is outside the window, and those
+    /// that reached the threshold since (a timer calls this so idle groups
+    /// do not hold memory until evicted).
+    ///
+    /// Visits only what it forgets (and stale recency records): groups are
+    /// in `order` by their latest match, so the idle ones are at its front.
     pub fn sweep(&mut self, now_ms: u64) {
         let since = now_ms.saturating_sub(self.window_ms);
-        self.groups
-            .retain(|_, g| g.times.back().is_some_and(|t| *t >= since));
+        for key in std::mem::take(&mut self.reached) {
+            self.visit();
+            if self.groups.get(&key).is_some_and(|g| g.times.is_empty()) {
+                self.groups.remove(&key);
+            }
+        }
+        #[cfg(test)]
+        let visited = &self.visited;
+        let groups = &mut self.groups;
+        self.order.retire_oldest(|key, stamp| {
+            #[cfg(test)]
+            visited.set(visited.get() + 1);
+            match groups.get(key) {
+                Some(g) if g.stamp == stamp => {
+                    let idle = g.times.back().is_none_or(|t| *t < since);
+                    if idle {
+                        groups.remove(key);
+                    }
+                    idle
+                }
+                // Stale: the group was seen again later, or is gone.
+                _ => true,
+            }
+        });
         self.compact();
     }
 }
@@ -181,6 +258,62 @@ mod tests {
         }
         assert!(t.len() <= 2);
         assert!(t.order.len() <= 2 * t.len() + 64);
+    }
+
+    #[test]
+    fn a_million_strong_threshold_counts_by_binary_search_not_by_scan() {
+        let n = 1_000_000u32;
+        let mut t = Threshold::new(n, 3_600_000, 10);
+        // 999,998 matches, one a ms: the next but one reaches.
+        for ms in 0..u64::from(n) - 2 {
+            assert!(!t.observe(7, ms).reached);
+        }
+        t.visited.set(0);
+        assert!(!t.would_reach(7, 1_000_000));
+        // log2(1e6) is 20: a scan would look at all 999,998.
+        assert!(t.visited.get() <= 21, "{} visited", t.visited.get());
+        // Half the ring outside the window: counted, as the scan did.
+        assert!(!t.would_reach(7, 3_600_000 + 500_000));
+        assert!(t.observe(7, 999_998).reached || t.observe(7, 999_999).reached);
+    }
+
+    #[test]
+    fn a_match_out_of_order_is_counted_in_its_place() {
+        let mut t = Threshold::new(3, 10_000, 10);
+        t.observe(1, 5_000);
+        // Another worker's earlier moment arrives late.
+        t.observe(1, 4_000);
+        // At 14,500 only the match at 5,000 is within the window.
+        assert!(!t.would_reach(1, 14_500));
+        assert!(!t.observe(1, 14_500).reached);
+        assert!(t.observe(1, 14_600).reached);
+    }
+
+    #[test]
+    fn sweep_visits_what_it_forgets_not_the_table() {
+        let mut t = Threshold::new(5, 1_000, 100_000);
+        for key in 0..10_000u64 {
+            t.observe(key, 10_000 + key);
+        }
+        // Only the 100 oldest groups are idle at 11,100.
+        t.visited.set(0);
+        t.sweep(11_100);
+        assert_eq!(t.len(), 9_900);
+        assert!(t.visited.get() <= 101, "{} visited", t.visited.get());
+        t.sweep(100_000);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_group_that_reached_is_forgotten_by_the_next_sweep() {
+        let mut t = Threshold::new(2, 60_000, 10);
+        t.observe(1, 0);
+        t.observe(2, 1);
+        assert!(t.observe(1, 2).reached);
+        t.sweep(3);
+        assert_eq!(t.len(), 1, "group 1 restarted empty and is gone");
+        assert!(!t.observe(1, 4).reached);
+        assert!(t.observe(2, 5).reached);
     }
 
     #[test]

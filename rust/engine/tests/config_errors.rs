@@ -215,3 +215,59 @@ fn a_non_slack_webhook_is_accepted_only_with_the_opt_in_and_never_shown() {
         assert!(!format!("{accepted:?}").contains(SECRET));
     }
 }
+
+/// Rules on one webhook share its token bucket and summary, so a rule that
+/// sets another `rate_limit` or `burst` there is refused at start, naming
+/// both rules and the option; the same values, or a webhook each, are fine.
+#[test]
+fn rules_sharing_a_webhook_must_agree_on_its_rate_limit() {
+    for option in ["rate_limit", "burst"] {
+        let mut payments = json!({"name": "payments", "equals": {"[service.name]": "payments"}});
+        payments[option] = json!(2);
+        let config = json!({
+            "webhook_url": valid_webhook(),
+            "rules": [{"name": "errors"}, {"name": "audit"}, payments],
+        });
+        let error = Config::try_from(config.clone()).unwrap_err();
+        let message = error.to_string();
+        assert_eq!(
+            error.option(),
+            format!("rules[2] (payments).{option}"),
+            "{message}"
+        );
+        assert!(
+            message.contains("is 2, but rule \"errors\" (rules[0]) posts to the same destination"),
+            "{message}"
+        );
+        assert!(message.contains(&format!("same {option}")), "{message}");
+        assert!(!message.contains(SECRET), "{message}");
+        assert_eq!(
+            Config::from_json(&config.to_string())
+                .unwrap_err()
+                .to_string(),
+            message
+        );
+
+        // Set once at the top, or the same in every rule: one limit.
+        let mut top =
+            json!({"webhook_url": valid_webhook(), "rules": [{"name": "a"}, {"name": "b"}]});
+        top[option] = json!(2);
+        let c = Config::try_from(top).unwrap();
+        assert_eq!(c.destinations.len(), 1);
+        let mut same =
+            json!({"webhook_url": valid_webhook(), "rules": [{"name": "a"}, {"name": "b"}]});
+        same["rules"][0][option] = json!(2);
+        same["rules"][1][option] = json!(2);
+        Config::try_from(same).unwrap();
+
+        // A webhook of its own: a limit of its own.
+        let mut own = payments.clone();
+        own["webhook_url"] = json!(format!("{}other", valid_webhook()));
+        let c = Config::try_from(json!({
+            "webhook_url": valid_webhook(),
+            "rules": [{"name": "errors"}, own],
+        }))
+        .unwrap();
+        assert_eq!(c.destinations.len(), 2);
+    }
+}

@@ -2,13 +2,14 @@
 
 mod common;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use serde_json::json;
-use slack_alert_engine::Decision;
-use slack_alert_receiver::Mode;
+use slack_alert_engine::{BufferedLog, Config, Decision, Engine, EngineOptions, ManualClock};
+use slack_alert_receiver::{Mode, Receiver};
 
-use common::{drain_log_checking_secret, error_event, rig, submit, wait_until};
+use common::{drain_log_checking_secret, error_event, letters, rig, submit, wait_until, SECRET};
 
 fn json_rule(extra: serde_json::Value) -> serde_json::Value {
     let mut rule = json!({
@@ -133,4 +134,69 @@ fn two_rules_sharing_a_webhook_are_paced_together() {
     assert_eq!(r.engine.rule_counter("b", "alerts"), Some(1));
     assert_eq!(r.engine.rule_counter("a", "repeats"), Some(1));
     assert!(r.receiver.violations().is_empty());
+}
+
+/// Issue 12, item 5: `rate_limit` is per webhook, as the README says, not
+/// per rule. Ten distinct errors in a second, half for each of two rules on
+/// one webhook, with one token a minute: one alert, then (when the clock
+/// gives the token back) one summary accounting for the other nine.
+#[test]
+fn two_rules_sharing_a_webhook_share_one_rate_limit_and_one_summary() {
+    let receiver = Receiver::start().expect("receiver starts");
+    let config = Config::try_from(json!({
+        "webhook_url": format!("http://{}/services/{SECRET}", receiver.addr()),
+        "allow_custom_webhook": true,
+        "timeout": "2s",
+        "shutdown_timeout": "3s",
+        "rate_limit": 1,
+        "burst": 1,
+        "rules": [
+            {"name": "orders", "equals": {"[service.name]": "orders"}},
+            {"name": "payments", "equals": {"[service.name]": "payments"}},
+        ],
+    }))
+    .expect("valid config");
+    let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH));
+    let mut options = EngineOptions::new(Arc::new(BufferedLog::new(1000)));
+    options.clock = clock.clone();
+    options.pace = Duration::from_millis(10);
+    options.tick = Duration::from_millis(20);
+    let engine = Engine::start_with(config, options).expect("engine starts");
+
+    let mut decisions = Vec::new();
+    for i in 0..10 {
+        let mut event = error_event(&format!("failure kind {}", letters(i)));
+        event["service.name"] = json!(if i % 2 == 0 { "orders" } else { "payments" });
+        decisions.push(submit(&engine, &event));
+        clock.advance(Duration::from_millis(100));
+    }
+    assert_eq!(decisions[0], Decision::Alerted);
+    assert!(
+        decisions[1..].iter().all(|d| *d == Decision::RateLimited),
+        "one bucket for the webhook: {decisions:?}"
+    );
+    assert_eq!(engine.rule_counter("orders", "rate_limited"), Some(4));
+    assert_eq!(engine.rule_counter("payments", "rate_limited"), Some(5));
+    assert_eq!(engine.rule_counter("payments", "alerts"), Some(0));
+
+    // The token comes back a minute later, on the engine's clock.
+    clock.advance(Duration::from_secs(60));
+    let messages = receiver.wait_for_accepted(2, Duration::from_secs(30));
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    let report = engine.shutdown();
+    assert_eq!(report.undelivered_messages, 0, "{report}");
+    let messages = receiver.accepted();
+    let texts: Vec<&str> = messages
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(texts.len(), 2, "one alert and one summary: {texts:#?}");
+    assert!(texts[0].contains("failure kind a"), "{texts:#?}");
+    assert!(
+        texts[1].starts_with("slack_alert summary: 9 events"),
+        "the summary accounts for the other nine: {texts:#?}"
+    );
+    let summary = messages[1].to_string();
+    assert!(summary.contains("orders, payments"), "{summary}");
+    assert!(receiver.violations().is_empty());
 }

@@ -40,7 +40,7 @@ pub use rule::{
 pub use webhook::{Destination, DestinationKind, Webhook};
 
 use options::{field_ref, Options};
-use rule::{parse_rule, rule_from, Context, RuleDefaults};
+use rule::{check_shared_limits, parse_rule, rule_from, Context, RuleDefaults};
 
 /// Every option accepted at the top level, in the order the README documents them.
 pub const OPTIONS: &[&str] = &[
@@ -402,6 +402,7 @@ impl TryFrom<Value> for Config {
                 }
             };
         }
+        check_shared_limits(&rules)?;
 
         Ok(Config {
             level_refs,

@@ -469,6 +469,38 @@ pub(super) fn parse_rule(
     })
 }
 
+/// Rules that share a destination share its token bucket and its summary
+/// (Slack limits a webhook, not a rule), so they must agree on the bucket's
+/// size: a differing `rate_limit` or `burst` is refused, naming both rules.
+pub(super) fn check_shared_limits(rules: &[RuleConfig]) -> Result<(), ConfigError> {
+    for (j, later) in rules.iter().enumerate() {
+        let Some((i, first)) = rules[..j]
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.destination == later.destination)
+        else {
+            continue;
+        };
+        for (option, a, b) in [
+            ("rate_limit", first.rate_limit, later.rate_limit),
+            ("burst", first.burst, later.burst),
+        ] {
+            if a != b {
+                return Err(ConfigError::new(
+                    format!("rules[{j}] ({}).{option}", later.name),
+                    format!(
+                        "is {b}, but rule {:?} (rules[{i}]) posts to the same destination with {option} {a}; \
+                         rules sharing a webhook share one rate limit and one summary: \
+                         give them the same {option} (e.g. set it once at the top level) or a webhook each",
+                        first.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A `body_template`: a map or list given in the configuration, or a string
 /// holding JSON; string leaves are `%{}` templates (see [`JsonBody`]).
 fn check_body_template(v: &Value) -> Result<JsonBody, ConfigError> {
@@ -510,6 +542,7 @@ mod tests {
             "rules": [
                 {"name": "db", "equals": {"[service.name]": "db"}},
                 {"name": "pay", "levels": ["FATAL"], "rate_limit": 5, "channel": "#pay",
+                 "webhook_url": format!("{URL}pay"),
                  "threshold": 3, "threshold_window": "1m", "group_by": "service.name"},
                 {"name": "quiet", "type": "flatline", "silence": "10m"},
             ]
@@ -530,10 +563,50 @@ mod tests {
         assert!(quiet.any_level, "a flatline rule does not inherit levels");
         assert_eq!(quiet.silence, Duration::from_secs(600));
         assert!(c.admits_missing_level());
-        assert_eq!(c.destinations.len(), 1);
+        // pay has a webhook of its own, so a rate limit of its own.
+        assert_eq!(c.destinations.len(), 2);
+        assert_eq!(
+            (db.destination, pay.destination, quiet.destination),
+            (0, 1, 0)
+        );
         let simple = parse(json!({"webhook_url": URL})).unwrap();
         assert_eq!(simple.rule_names(), vec!["default"]);
         assert!(!simple.admits_missing_level());
+    }
+
+    #[test]
+    fn rules_sharing_a_destination_must_agree_on_its_rate_limit() {
+        let two = |a: Value, b: Value| {
+            let mut a = a;
+            let mut b = b;
+            a["name"] = json!("errors");
+            b["name"] = json!("payments");
+            json!({"webhook_url": URL, "rules": [a, b]})
+        };
+        let e = err(two(json!({}), json!({"rate_limit": 5})));
+        assert!(
+            e.starts_with("rules[1] (payments).rate_limit: is 5, but rule \"errors\" (rules[0]) posts to the same destination with rate_limit 20;"),
+            "{e}"
+        );
+        let e = err(two(json!({"burst": 2}), json!({})));
+        assert!(
+            e.starts_with("rules[1] (payments).burst: is 5, but rule \"errors\" (rules[0])"),
+            "{e}"
+        );
+        assert!(!e.contains("secretsecret"), "{e}");
+        // Agreeing, inherited, or on webhooks of their own: accepted.
+        parse(two(json!({"rate_limit": 5}), json!({"rate_limit": 5}))).unwrap();
+        parse(json!({"webhook_url": URL, "rate_limit": 5, "burst": 1,
+                     "rules": [{"name": "a"}, {"name": "b"}]}))
+        .unwrap();
+        let own = format!("{URL}own");
+        parse(two(json!({}), json!({"rate_limit": 5, "webhook_url": own}))).unwrap();
+        // A JSON destination on the same URL is another destination.
+        parse(two(
+            json!({}),
+            json!({"rate_limit": 5, "destination": "json", "body_template": {"text": "x"}}),
+        ))
+        .unwrap();
     }
 
     #[test]
