@@ -14,6 +14,7 @@
 //! queue was full (counted in a summary). Nothing is lost silently.
 
 use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -763,6 +764,13 @@ impl RuleAlerter {
             Counters::add(&self.counters.rate_limited, 1);
             Counters::add(&self.rule_counters.rate_limited, 1);
         }
+        self.fold_notice(kind, label, now, limit);
+        false
+    }
+
+    /// A notice that could not go out is counted in the destination's
+    /// summary.
+    fn fold_notice(&self, kind: MessageKind, label: &str, now: Now, limit: &mut DestinationLimit) {
         limit.pending.touch(self.rule, now);
         limit.pending.notices += 1;
         let mut h = crate::hash::FoldHasher::default();
@@ -771,7 +779,6 @@ impl RuleAlerter {
         limit
             .pending
             .count(std::hash::Hasher::finish(&h), &label, 1);
-        false
     }
 
     fn dropped(
@@ -797,9 +804,8 @@ impl RuleAlerter {
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) {
-        for closed in self.window.expire(now) {
-            self.report_repeats(closed, now, limit, outbox);
-        }
+        let closed = self.window.expire(now);
+        self.report_all(closed, now, limit, outbox);
         limit.on_tick(now, outbox);
     }
 
@@ -813,8 +819,59 @@ impl RuleAlerter {
         outbox: &mut dyn Outbox,
     ) {
         self.on_tick(now, limit, outbox);
-        for closed in self.window.drain() {
-            self.report_repeats(closed, now, limit, outbox);
+        let open = self.window.drain();
+        self.report_all(open, now, limit, outbox);
+    }
+
+    /// Reports each closed window. The windows are already out of the table,
+    /// so if reporting one panics (a bug in rendering, say), that window and
+    /// every one after it fold into the destination's summary before the
+    /// panic goes on to the thread's containment: their counts still reach
+    /// Slack instead of vanishing with the unwound tick.
+    fn report_all(
+        &mut self,
+        closed: Vec<Closed>,
+        now: Now,
+        limit: &mut DestinationLimit,
+        outbox: &mut dyn Outbox,
+    ) {
+        let mut rest = closed.into_iter();
+        while let Some(c) = rest.next() {
+            let (hash, label, repeats) = (c.hash, c.label.clone(), c.repeats);
+            let reported = panic::catch_unwind(AssertUnwindSafe(|| {
+                self.report_repeats(c, now, limit, outbox)
+            }));
+            if let Err(panic) = reported {
+                self.fold_repeats(hash, &label, repeats, now, limit);
+                for c in rest {
+                    self.fold_repeats(c.hash, &c.label, c.repeats, now, limit);
+                }
+                panic::resume_unwind(panic);
+            }
+        }
+    }
+
+    /// Flatline notices for the groups that fell silent; like
+    /// [`Self::report_all`], a panic folds this notice and the rest into
+    /// the summary before it goes on.
+    pub(crate) fn post_flatlines(
+        &mut self,
+        due: Vec<Silent>,
+        now: Now,
+        limit: &mut DestinationLimit,
+        outbox: &mut dyn Outbox,
+    ) {
+        let mut rest = due.into_iter();
+        while let Some(silent) = rest.next() {
+            let posted = panic::catch_unwind(AssertUnwindSafe(|| {
+                self.post_flatline(&silent, now, limit, outbox)
+            }));
+            if let Err(panic) = posted {
+                for s in std::iter::once(silent).chain(rest) {
+                    self.fold_notice(MessageKind::Flatline, &s.group, now, limit);
+                }
+                panic::resume_unwind(panic);
+            }
         }
     }
 
@@ -822,12 +879,7 @@ impl RuleAlerter {
         Counters::add(&self.counters.evicted, 1);
         limit.pending.touch(self.rule, now);
         limit.pending.evicted += 1;
-        if evicted.repeats > 0 {
-            limit.pending.repeats += evicted.repeats;
-            limit
-                .pending
-                .count(evicted.hash, &evicted.label, evicted.repeats);
-        }
+        self.fold_repeats(evicted.hash, &evicted.label, evicted.repeats, now, limit);
     }
 
     fn report_repeats(
@@ -865,15 +917,31 @@ impl RuleAlerter {
                 rule: self.rule,
                 destination: rule.destination,
             };
+            #[cfg(test)]
+            tests::strike_report();
             if outbox.offer(message).is_ok() {
                 return;
             }
         }
+        self.fold_repeats(closed.hash, &closed.label, closed.repeats, now, limit);
+    }
+
+    /// A window's repeats that no repeat report carries go into the
+    /// destination's summary.
+    fn fold_repeats(
+        &mut self,
+        hash: u64,
+        label: &str,
+        repeats: u64,
+        now: Now,
+        limit: &mut DestinationLimit,
+    ) {
+        if repeats == 0 {
+            return;
+        }
         limit.pending.touch(self.rule, now);
-        limit.pending.repeats += closed.repeats;
-        limit
-            .pending
-            .count(closed.hash, &closed.label, closed.repeats);
+        limit.pending.repeats += repeats;
+        limit.pending.count(hash, label, repeats);
     }
 
     /// Returns true if and only if no dedup window is open.
@@ -1008,6 +1076,60 @@ mod tests {
         fn accounted(&self) -> u64 {
             self.sent.iter().map(|m| m.events).sum()
         }
+    }
+
+    thread_local! {
+        /// Test-only: the n-th next repeat report rendered on this thread
+        /// panics just before it is queued (0: none).
+        static PANIC_IN_REPORT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
+    pub(super) fn strike_report() {
+        PANIC_IN_REPORT.with(|n| match n.get() {
+            0 => {}
+            1 => {
+                n.set(0);
+                panic!("injected panic while reporting a window (test-only)");
+            }
+            k => n.set(k - 1),
+        });
+    }
+
+    #[test]
+    fn a_panic_while_the_timer_reports_windows_folds_them_into_the_summary() {
+        // Three windows close in one tick; reporting the second panics.
+        // The first went out; the second and third are already out of the
+        // table, so only the summary can still carry their counts.
+        let mut s = Scenario::new(json!({"dedup_window": "1m", "rate_limit": 600, "burst": 10}));
+        for (i, word) in ["alpha", "beta", "gamma"].iter().enumerate() {
+            let i = i as u64;
+            assert_eq!(s.event(i, &format!("failure {word}")), Decision::Alerted);
+            for k in 0..=i {
+                assert_eq!(
+                    s.event(10 + k, &format!("failure {word}")),
+                    Decision::Repeat
+                );
+            }
+        }
+        PANIC_IN_REPORT.with(|n| n.set(2));
+        let ticked = panic::catch_unwind(AssertUnwindSafe(|| {
+            s.alerter.on_tick(at(70_000), &mut s.sent)
+        }));
+        assert!(
+            ticked.is_err(),
+            "the injected panic goes on to the thread's containment"
+        );
+        let kinds = s.kinds();
+        assert_eq!(
+            kinds.iter().filter(|k| **k == MessageKind::Repeat).count(),
+            1
+        );
+        // The next tick posts the summary of what the panic left behind.
+        s.alerter.on_tick(at(80_000), &mut s.sent);
+        let summary = s.sent.last().unwrap();
+        assert_eq!(summary.kind, MessageKind::Summary);
+        assert_eq!(summary.events, 2 + 3, "beta's 2 and gamma's 3 repeats");
+        assert_eq!(s.accounted(), 3 + 1 + 2 + 3);
     }
 
     #[test]

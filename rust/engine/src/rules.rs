@@ -572,9 +572,8 @@ impl RuleSet {
                 }
                 State::Flatline { alerter, flatline } => {
                     alerter.on_tick(now, limit, outbox);
-                    for silent in flatline.due(now) {
-                        alerter.post_flatline(&silent, now, limit, outbox);
-                    }
+                    let due = flatline.due(now);
+                    alerter.post_flatlines(due, now, limit, outbox);
                 }
             }
         }
