@@ -216,7 +216,8 @@ fn option_section(out: &mut String, o: &OptionDoc) {
 }
 
 /// Markdown inline text as AsciiDoc: code spans become literal monospace
-/// (`` `+…+` ``, so `%{message}` is not taken for an attribute), external
+/// (`` `+…+` ``, or `` `pass:c[…]` `` when the code holds a `+`, so
+/// `%{message}` is not taken for an attribute nor `=>` for an arrow), external
 /// links become `url[text]`, a link within the README becomes its text, and
 /// a `{` elsewhere is escaped for the same reason.
 fn inline(md: &str) -> String {
@@ -227,7 +228,7 @@ fn inline(md: &str) -> String {
             if let Some(end) = rest[1..].find('`') {
                 let code = &rest[1..1 + end];
                 if code.contains('+') {
-                    out.push_str(&format!("`{}`", code.replace('{', "\\{")));
+                    out.push_str(&format!("`pass:c[{}]`", code.replace(']', "\\]")));
                 } else {
                     out.push_str(&format!("`+{code}+`"));
                 }
@@ -352,7 +353,7 @@ mod tests {
             "(https://docs.rs/regex/#syntax[Rust `+regex+` syntax], x)"
         );
         assert_eq!(inline("see [Rules](#rules)."), "see Rules.");
-        assert_eq!(inline("`a+b{c}`"), "`a+b\\{c}`");
+        assert_eq!(inline("`\\d+ [a]`"), "`pass:c[\\d+ [a\\]]`");
         assert_eq!(inline("[not a link] `x`"), "[not a link] `+x+`");
     }
 }
