@@ -89,30 +89,62 @@ ensure_rust_target() {
   timeout 300 rustup target add "$target" >&2
 }
 
-# Builds the receiver and sidecar binaries for this machine (target/release),
-# and the JNI library for every NATIVE_TARGETS entry against glibc
-# GLIBC_BASELINE, staged where Maven packs it: target/native/<dir>/. A target
-# whose Rust std cannot be installed is skipped with a warning; x86_64 is
-# required. The JNI crate is left out of the host build: its x86_64 library
-# comes from the zigbuild, so it is compiled once.
+# The NATIVE_TARGETS entry of this machine, e.g. linux-x86_64:x86_64-unknown-linux-gnu.
+host_native_target() {
+  local entry
+  for entry in "${NATIVE_TARGETS[@]}"; do
+    if [ "${entry%%:*}" = "linux-$(uname -m)" ]; then echo "$entry"; return 0; fi
+  done
+  echo "no bundled library is built for $(uname -s) $(uname -m); see the README's Portability" >&2
+  return 1
+}
+
+# Builds the receiver and sidecar binaries for this machine (target/release)
+# and the JNI library, staged where Maven packs it: target/native/<dir>/.
+#
+#   build_native all   (the default) every NATIVE_TARGETS library, each linked
+#                      against glibc GLIBC_BASELINE: what a release gem ships.
+#                      Fails if any of them cannot be built: a gem without its
+#                      aarch64 library would refuse to start on aarch64 hosts.
+#   build_native host  only this machine's library, a plain cargo build against
+#                      the build machine's glibc, sharing the engine with the
+#                      sidecar's build: quicker, for running here (the demo),
+#                      never for shipping (scripts/build-gem refuses it).
+#
+# The JNI crate is left out of the binaries' build: in "all" its x86_64
+# library comes from the zigbuild, so it is compiled once.
 build_native() {
-  local started=$SECONDS entry dir target lib=libslack_alert_jni.so
-  ensure_zigbuild
+  local mode=${1:-all} started=$SECONDS entry dir target lib=libslack_alert_jni.so
+  case "$mode" in
+    all | host) ;;
+    *) echo "build_native: \"$mode\" is not a mode; use \"all\" or \"host\"" >&2; return 2 ;;
+  esac
   say "cargo build --release (receiver, sidecar)"
   (cd "$ROOT" && cargo build --release -q -p slack-alert-receiver -p slack-alert-sidecar)
   say "receiver and sidecar built in $((SECONDS - started))s"
   rm -rf "$NATIVE_DIR"
+  if [ "$mode" = host ]; then
+    entry="$(host_native_target)" || return 1
+    dir=${entry%%:*} started=$SECONDS
+    # A build of its own, not added to the one above: cargo unifies features
+    # over the packages of one invocation, so adding the JNI crate there
+    # would rebuild the binaries whenever the mode changes.
+    say "cargo build --release -p slack-alert-jni (this machine only)"
+    (cd "$ROOT" && cargo build --release -q -p slack-alert-jni)
+    mkdir -p "$NATIVE_DIR/$dir"
+    cp "$ROOT/target/release/$lib" "$NATIVE_DIR/$dir/$lib"
+    say "$dir library built in $((SECONDS - started))s"
+    return 0
+  fi
+  ensure_zigbuild
   for entry in "${NATIVE_TARGETS[@]}"; do
     dir=${entry%%:*} target=${entry#*:}
     if ! ensure_rust_target "$target"; then
-      if [ "$dir" = linux-x86_64 ]; then
-        echo "cannot build the JNI library: Rust std for $target is missing" >&2
-        return 1
-      fi
-      warn "Rust std for $target could not be installed (rustup target add $target):" \
-        "the gem will carry no $dir library, and Logstash on $dir will refuse to start the" \
-        "filter until native_library points at one built there"
-      continue
+      echo "cannot build the $dir JNI library: Rust std for $target is missing and" \
+        "\`rustup target add $target\` failed. A gem without it would refuse to start on" \
+        "$dir hosts; install the target, or build for this machine only (build_native host)" \
+        "to run it here" >&2
+      return 1
     fi
     started=$SECONDS
     say "cargo zigbuild --release --target $target.$GLIBC_BASELINE -p slack-alert-jni"
@@ -124,6 +156,20 @@ build_native() {
     mkdir -p "$NATIVE_DIR/$dir"
     cp "$ROOT/target/$target/release/$lib" "$NATIVE_DIR/$dir/$lib"
     say "$dir library built in $((SECONDS - started))s"
+  done
+}
+
+# Fails unless target/native holds every NATIVE_TARGETS library, as
+# `build_native all` leaves it (not a host-only build).
+check_native_all() {
+  local entry dir
+  for entry in "${NATIVE_TARGETS[@]}"; do
+    dir=${entry%%:*}
+    if [ ! -f "$NATIVE_DIR/$dir/libslack_alert_jni.so" ]; then
+      echo "$NATIVE_DIR has no $dir library (a host-only build, e.g. by scripts/demo?):" \
+        "a release gem carries every bundled library; run scripts/build-native" >&2
+      return 1
+    fi
   done
 }
 

@@ -1,7 +1,10 @@
 """The gem is laid out exactly as `bin/logstash-plugin install --local` requires.
 
 Each assertion is one of the rules Logstash enforces when it loads a Java
-filter plugin (see shared/docs/logstash-java-plugin.md, "Packaging").
+filter plugin (see `../shared/docs/logstash-java-plugin.md`, "Packaging": the
+project's shared folder beside the repository, not inside it), or what an
+official plugin's gem carries: LICENSE, CHANGELOG.md, the docs in Logstash's
+layout, and the notices of what the native library links.
 """
 import io
 import json
@@ -12,7 +15,7 @@ import zipfile
 
 import pytest
 
-from conftest import VERSION
+from conftest import ROOT, VERSION
 
 NAME = "logstash-filter-slack_alert"
 JAR = f"vendor/jar-dependencies/io/slackalert/{NAME}/{VERSION}/{NAME}-{VERSION}.jar"
@@ -98,3 +101,40 @@ def test_native_library_travels_inside_the_jar(jar):
     assert lib[:4] == b"\x7fELF"
     assert lib[4] == 2, "64-bit"
     assert int.from_bytes(lib[18:20], "little") == 62, "x86-64"
+
+
+def test_licence_changelog_and_notices_travel_in_the_gem(gem):
+    assert gem["LICENSE"] == (ROOT / "LICENSE").read_bytes()
+    assert b"Apache License" in gem["LICENSE"] and b"Version 2.0, January 2004" in gem["LICENSE"]
+    assert gem["CHANGELOG.md"] == (ROOT / "CHANGELOG.md").read_bytes()
+    notices = ROOT / "rust" / "jni" / "THIRD-PARTY-NOTICES.md"
+    assert gem["THIRD-PARTY-NOTICES.md"] == notices.read_bytes()
+
+
+def option_table_names():
+    """The option names of the engine's table (rust/engine/src/config/table.rs)."""
+    out = subprocess.run(
+        ["cargo", "run", "-q", "-p", "slack-alert-engine", "--example", "option-docs", "--", "names"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    return out.split()
+
+
+def test_docs_are_in_logstashs_layout_and_name_every_option(gem):
+    doc = gem["docs/index.asciidoc"].decode()
+    assert doc.startswith(":plugin: slack_alert\n:type: filter\n")
+    assert '[id="plugins-{type}s-{plugin}"]' in doc
+    assert "\n==== Description\n" in doc
+    assert '[id="plugins-{type}s-{plugin}-options"]\n==== Slack Alert Filter Configuration Options' in doc
+    assert "|Setting |Input type|Required" in doc
+    assert "include::{include_path}/{type}.asciidoc[]" in doc
+    names = option_table_names()
+    assert "webhook_url" in names and "rules" in names
+    rows = re.findall(r"^\| <<plugins-\{type\}s-\{plugin\}-([a-z_]+)>> \|", doc, re.M)
+    sections = re.findall(r'^\[id="plugins-\{type\}s-\{plugin\}-([a-z_]+)"\]\n===== `\1`$', doc, re.M)
+    assert sorted(rows) == sorted(names), "the options tables and the option table differ"
+    assert sorted(sections) == sorted(names), "the option sections and the option table differ"
+    for name in names:
+        section = doc.split(f'===== `{name}`', 1)[1].split("\n[id=", 1)[0]
+        assert "* Value type is <<" in section, name
+        assert "* Default value is" in section or "* There is no default value" in section, name

@@ -13,7 +13,8 @@ Gem::Specification.new do |s|
   s.homepage      = 'https://github.com/slack-alert/logstash-filter-slack_alert'
   s.platform      = 'java'
   s.require_paths = ['lib', 'vendor/jar-dependencies']
-  s.files         = Dir['lib/**/*', 'vendor/**/*', '*.gemspec', 'VERSION', 'README.md', 'CHANGELOG.md', 'LICENSE']
+  s.files         = Dir['lib/**/*', 'vendor/**/*', 'docs/**/*', '*.gemspec', 'VERSION', 'README.md', 'CHANGELOG.md',
+                        'LICENSE', 'THIRD-PARTY-NOTICES.md']
   s.metadata      = {
     'logstash_plugin' => 'true',
     'logstash_group'  => 'filter',

@@ -1,7 +1,8 @@
 //! Slack's message limits, checked the way Slack answers them.
 //!
 //! This is the referee for the message-rendering crate, so it is written from Slack's
-//! documented limits (see `docs/slack-webhooks.md`), not from that crate's code: a bug
+//! documented limits (see `../shared/docs/slack-webhooks.md`, in the project's shared
+//! folder beside the repository, not inside it), not from that crate's code: a bug
 //! copied into both would otherwise pass unseen. Characters are counted as Unicode
 //! scalar values (`chars()`), never bytes, because Slack counts characters and alerts
 //! carry Korean text and emoji.

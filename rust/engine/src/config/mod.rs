@@ -18,9 +18,13 @@
 //! - `rule`: [`RuleConfig`], what a rule inherits from the top level and how
 //!   a rule is validated.
 //! - `webhook`: [`Webhook`] (a secret, never shown) and [`Destination`].
+//! - `table`: [`OPTION_TABLE`], every option with its type, default, scope
+//!   and doc; [`option_docs`] renders the docs from it.
 
+pub mod option_docs;
 mod options;
 mod rule;
+mod table;
 mod webhook;
 
 use std::collections::BTreeSet;
@@ -37,6 +41,7 @@ pub use rule::{
     RuleConfig, RuleKind, DEFAULT_LINK_TEXT, DEFAULT_RULE, MAX_LINK_TEXT_CHARS, MAX_RULES,
     RULE_OPTIONS,
 };
+pub use table::{option_doc, DefaultValue, InputType, OptionDoc, Required, Scope, OPTION_TABLE};
 pub use webhook::{Destination, DestinationKind, Webhook};
 
 use options::{field_ref, Options};
