@@ -232,8 +232,8 @@ public final class MemoryDriver {
                 series.append(' ').append(sample[0] / 1024).append('/').append(sample[1] / 1024);
             }
             long[] early = samples.get(samples.size() / 4);
-            long peakRss = 0;
-            long peakNative = 0;
+            long peakRss = Long.MIN_VALUE;
+            long peakNative = Long.MIN_VALUE; // negative while the JVM has committed more than is resident
             for (long[] sample : samples.subList(samples.size() / 4, samples.size())) {
                 peakRss = Math.max(peakRss, sample[0]);
                 peakNative = Math.max(peakNative, sample[1]);
