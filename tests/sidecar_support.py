@@ -6,6 +6,7 @@ addresses it prints. Both collect everything the process prints, so tests can
 assert that the webhook URL never appears in it.
 """
 import json
+import os
 import re
 import socket
 import subprocess
@@ -14,11 +15,15 @@ import time
 import urllib.error
 import urllib.request
 
+# How long a test waits for something that should happen: far past what a
+# loaded CI machine needs; it runs out only when the thing never happens.
+CEILING_S = 60.0
+
 # The part of a receiver webhook URL that is secret (Slack's token path).
 WEBHOOK_SECRET = "T000TEST/B000TEST/testtoken0123456789"
 
 
-def http_request(method, url, body=None, timeout=5.0, headers=None):
+def http_request(method, url, body=None, timeout=CEILING_S, headers=None):
     """(status, body text) of one request; HTTP errors are answers too."""
     data = body.encode() if isinstance(body, str) else body
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
@@ -45,7 +50,7 @@ class Output:
                 self._cond.notify_all()
         pipe.close()
 
-    def wait_for(self, pattern, timeout=10.0):
+    def wait_for(self, pattern, timeout=CEILING_S):
         """The first match of `pattern` in a line, waiting up to `timeout`."""
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)
@@ -92,7 +97,7 @@ class Receiver:
     def set_mode(self, mode):
         self.control("POST", "mode", json.dumps(mode))
 
-    def wait_for_messages(self, count, timeout=10.0):
+    def wait_for_messages(self, count, timeout=CEILING_S):
         deadline = time.monotonic() + timeout
         while True:
             got = self.messages()
@@ -133,7 +138,7 @@ class Sidecar:
         self.tcp = (host, int(port))
         self.http = "http://" + self.out.wait_for(r"^listening http (\S+)$").group(1)
 
-    def post_events(self, body, timeout=5.0):
+    def post_events(self, body, timeout=CEILING_S):
         status, text = http_request("POST", f"{self.http}/events", body, timeout=timeout)
         return status, json.loads(text) if text.startswith("{") else text
 
@@ -149,7 +154,7 @@ class Sidecar:
                 return float(line.split()[-1])
         raise AssertionError(f"no metric {name}")
 
-    def wait_for_metric(self, name, at_least, timeout=10.0):
+    def wait_for_metric(self, name, at_least, timeout=CEILING_S):
         deadline = time.monotonic() + timeout
         while True:
             value = self.metric(name)
@@ -159,10 +164,43 @@ class Sidecar:
                 raise AssertionError(f"{name} is {value}, expected at least {at_least}")
             time.sleep(0.02)
 
+    def connections(self):
+        """Connected TCP sockets the process holds open (its listeners not counted), from /proc.
+
+        The server closes a connection's socket no sooner than it frees its slot, so a count that
+        has dropped means the slots are free: a condition to poll instead of sleeping.
+        """
+        fds = f"/proc/{self.proc.pid}/fd"
+        inodes = set()
+        for fd in os.listdir(fds):
+            try:
+                target = os.readlink(f"{fds}/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table) as f:
+                    next(f)
+                    # sl local remote state ... inode: state 01 is ESTABLISHED
+                    count += sum(1 for line in f if line.split()[3] == "01" and line.split()[9] in inodes)
+            except FileNotFoundError:
+                pass
+        return count
+
+    def wait_for_connections(self, count, timeout=CEILING_S):
+        deadline = time.monotonic() + timeout
+        while self.connections() != count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the sidecar holds {self.connections()} connections, expected {count}")
+            time.sleep(0.02)
+
     def tcp_client(self, timeout=5.0):
         return socket.create_connection(self.tcp, timeout=timeout)
 
-    def terminate(self, timeout=20.0):
+    def terminate(self, timeout=CEILING_S):
         """SIGTERM; returns the exit code."""
         self.proc.terminate()
         return self.proc.wait(timeout=timeout)

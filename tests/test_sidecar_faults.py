@@ -4,15 +4,17 @@ Each fault gets its own receiver and sidecar; they all run side by side with
 one sidecar posting to a healthy receiver, so the test takes as long as the
 slowest fault. The same phases as the Java shim's FaultTest:
 
-1. latency: the same batches (1% errors) are posted to every sidecar in turn,
-   so all see the same machine noise; a faulty sidecar's p99 must stay within
-   max(3 x healthy, healthy + 2 ms) (best of three measurements);
+1. flow: the same batches (1% errors) are posted to every sidecar in turn
+   while each Slack fails; every post must be answered 202 with all of its
+   events accepted (waited for with a ceiling far past any machine's
+   slowness; how long each post takes is measured by
+   `scripts/bench sidecar-faults`, not asserted here);
 2. failure: the posts follow the rules (4xx never retried, 5xx and network
    failures retried max_retries times, 429 waits and never fails) and the
    failure is logged once, with Slack's error string;
 3. recovery: the receiver answers ok again (one starts on the refused port)
    and every failed alert reaches Slack as a count in a summary;
-4. SIGTERM: exit 0 within shutdown_timeout plus a margin, with the report.
+4. SIGTERM: exit 0 (waited for with the ceiling), with the report.
 """
 import json
 import os
@@ -27,6 +29,9 @@ MAX_RETRIES = 1
 SHUTDOWN_TIMEOUT_S = 3
 PROBLEMS = ["problem alpha", "problem beta", "problem gamma"]
 SUMMARY = re.compile(r"^slack_alert summary: ([\d,]+) events?")
+# How long the test waits for something that should happen: far past what a
+# loaded CI machine needs; it runs out only when the thing never happens.
+CEILING_S = 60
 
 # name: (receiver mode or None, kind, text of the one log line)
 FAULTS = {
@@ -66,11 +71,6 @@ def batches():
     return out
 
 
-def p99(samples):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, -(-99 * len(ordered) // 100) - 1))]
-
-
 class Setup:
     def __init__(self, name, receiver_bin, tmp_path, start_sidecar):
         self.name = name
@@ -103,7 +103,6 @@ class Setup:
             shutdown_timeout=f"{SHUTDOWN_TIMEOUT_S}s",
         )
         self.app = start_sidecar(config, env=dict(os.environ, TEST_WEBHOOK=webhook))
-        self.latencies = []
 
     def metric(self, name):
         return int(self.app.metric(f"slack_alert_{name}_total"))
@@ -164,44 +163,30 @@ def wait_all(setups, condition, timeout):
     return waiting
 
 
-def measure_latency(healthy, faults):
+def post_while_failing(healthy, faults):
+    """Posts the same batches to every sidecar in turn; each post must be answered with all accepted."""
     everyone = [healthy, *faults]
     bodies = batches()
-    for attempt in range(3):
-        for s in everyone:
-            s.latencies = []
-        for r in range(40 + 150):
-            body = bodies[r % len(bodies)]
-            for k in range(len(everyone)):
-                s = everyone[(r + k) % len(everyone)]
-                started = time.perf_counter()
-                status, answer = s.app.post_events(body)
-                took = time.perf_counter() - started
-                assert status == 202, (s.name, status, answer)
-                if r >= 40:
-                    s.latencies.append(took)
-        bound = max(3 * p99(healthy.latencies), p99(healthy.latencies) + 0.002)
-        if all(p99(s.latencies) <= bound for s in faults):
-            break
-    for s in faults:
-        ratio = p99(s.latencies) / p99(healthy.latencies)
-        s.notes.append(f"p99 {p99(s.latencies) * 1e3:.2f} ms, ratio {ratio:.2f} (attempt {attempt + 1})")
-        if p99(s.latencies) > bound:
-            s.problems.append(
-                f"POST /events p99 {p99(s.latencies) * 1e3:.2f} ms, healthy {p99(healthy.latencies) * 1e3:.2f} ms"
-            )
+    for r in range(160):
+        body = bodies[r % len(bodies)]
+        for k in range(len(everyone)):
+            s = everyone[(r + k) % len(everyone)]
+            status, answer = s.app.post_events(body, timeout=CEILING_S)
+            if (status, answer) != (202, {"accepted": 125, "rejected": 0}):
+                s.problems.append(f"POST /events answered {status} {answer} while Slack was failing")
+                return
 
 
-def test_every_fault_keeps_ingestion_fast_follows_the_retry_rules_and_recovers(
+def test_every_fault_keeps_ingestion_flowing_follows_the_retry_rules_and_recovers(
     tmp_path, receiver_bin, start_sidecar
 ):
     healthy = Setup("healthy", receiver_bin, tmp_path, start_sidecar)
     faults = [Setup(name, receiver_bin, tmp_path, start_sidecar) for name in FAULTS]
     recovery_receivers = []
     try:
-        measure_latency(healthy, faults)
+        post_while_failing(healthy, faults)
 
-        for s in wait_all(faults, Setup.failure_pattern_seen, 40):
+        for s in wait_all(faults, Setup.failure_pattern_seen, CEILING_S):
             s.problems.append(
                 f"the failure pattern never showed: posts {[p['status'] for p in s.posts()]}, "
                 f"retries {s.metric('retries')}, send_failures {s.metric('send_failures')}, "
@@ -221,7 +206,7 @@ def test_every_fault_keeps_ingestion_fast_follows_the_retry_rules_and_recovers(
                 recovery_receivers.append(s.receiver)
             elif s.name != "TLS failure":
                 s.receiver.set_mode({"mode": "ok"})
-        for s in wait_all([s for s in faults if s.name != "TLS failure"], Setup.recovered, 45):
+        for s in wait_all([s for s in faults if s.name != "TLS failure"], Setup.recovered, CEILING_S):
             s.problems.append(
                 f"nothing reported after Slack recovered: {[m.get('text') for m in s.receiver.messages()]}, "
                 f"alerts {s.metric('alerts')}, send_failures {s.metric('send_failures')}"
@@ -230,12 +215,10 @@ def test_every_fault_keeps_ingestion_fast_follows_the_retry_rules_and_recovers(
         everyone = [healthy, *faults]
         for s in everyone:
             s.app.proc.send_signal(signal.SIGTERM)
-        started = time.monotonic()
         for s in everyone:
-            code = s.app.proc.wait(timeout=30)
-            took = time.monotonic() - started
-            if code != 0 or took > SHUTDOWN_TIMEOUT_S + 3:
-                s.problems.append(f"SIGTERM: exit {code} after {took:.1f}s")
+            code = s.app.proc.wait(timeout=CEILING_S)
+            if code != 0:
+                s.problems.append(f"SIGTERM: exit {code}")
         for s in faults:
             output = s.app.output()
             if "stopped in" not in output:

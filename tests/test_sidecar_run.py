@@ -63,7 +63,12 @@ def texts(messages):
     return [m["text"] for m in messages]
 
 
-def wait_until(what, condition, timeout=10.0):
+# How long a test waits for something that should happen: far past what a
+# loaded CI machine needs; it runs out only when the thing never happens.
+CEILING_S = 60.0
+
+
+def wait_until(what, condition, timeout=CEILING_S):
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -134,7 +139,7 @@ def test_tcp_and_http_clients_concurrently(tmp_path, slack_receiver, start_sidec
     got = slack_receiver.wait_for_messages(4)
     assert sorted(texts(got)) == sorted(f"ERROR in shop: {p}" for p in PROBLEMS)
     assert all(m["attachments"][0]["color"] == "#d00000" for m in got)
-    time.sleep(1.5)  # the sender posts one a second: a fifth would be here by now
+    # Exactly four decided (the counters below), so exactly four posted: no sleep to wait for a fifth.
     assert len(slack_receiver.messages()) == 4
     assert slack_receiver.control("GET", "violations") == []
     assert app.metric("slack_alert_matched_total") == 150
@@ -274,16 +279,13 @@ def test_stopping_delivers_pending_reports_and_exits_0(
     with app.tcp_client() as s:
         s.sendall(b"".join(json_line(event("ERROR", m)) for m in sent))
     app.wait_for_metric("slack_alert_matched_total", len(sent))
-    started = time.monotonic()
     app.proc.send_signal(signal_number)
-    assert app.proc.wait(timeout=15) == 0
-    took = time.monotonic() - started
+    assert app.proc.wait(timeout=CEILING_S) == 0
     # Everything reached the receiver before the process exited.
     got = texts(slack_receiver.messages())
     assert len(got) == len(expected), got
     for text, prefix in zip(got, expected):
         assert text.startswith(prefix), (text, prefix)
-    assert took < 10
     output = app.output()
     assert "slack-alert: stopping" in output
     assert "nothing left undelivered" in output
@@ -296,7 +298,7 @@ def test_stopping_delivers_pending_reports_and_exits_0(
 
 def test_hostile_clients_do_not_hurt_a_good_one(tmp_path, slack_receiver, start_sidecar):
     config, env = config_for(tmp_path, slack_receiver)
-    app = start_sidecar(config, "--max-line-bytes", "4096", "--idle-timeout", "60s", env=env)
+    app = start_sidecar(config, "--max-line-bytes", "4096", "--idle-timeout", "300s", env=env)
     stop = threading.Event()
     sockets = []
 
@@ -336,21 +338,16 @@ def test_hostile_clients_do_not_hurt_a_good_one(tmp_path, slack_receiver, start_
     app.wait_for_metric("slack_alert_oversized_lines_total", 2)
     app.wait_for_metric("slack_alert_lines_rejected_total", 1)
 
-    # The good client, over TCP and then over HTTP.
-    latencies = []
+    # The good client, over TCP and then over HTTP, is served while the floods go on (how
+    # soon its alert reaches Slack under them is measured by `scripts/bench sidecar-faults`).
     for how in ("tcp", "http"):
         text = f"good {how} event"
-        started = time.monotonic()
         if how == "tcp":
             with app.tcp_client() as s:
                 s.sendall(json_line(event("ERROR", text)))
         else:
             assert app.post_events(json.dumps(event("ERROR", text)))[0] == 202
-        wait_until(text, lambda: f"ERROR in shop: {text}" in texts(slack_receiver.messages()), timeout=10)
-        latencies.append(time.monotonic() - started)
-    # The first post goes out at once; the second waits for the one-a-second pace.
-    assert latencies[0] < 1.5, latencies
-    assert latencies[1] < 2.5, latencies
+        wait_until(text, lambda: f"ERROR in shop: {text}" in texts(slack_receiver.messages()))
     assert texts(slack_receiver.messages()) == ["ERROR in shop: good tcp event", "ERROR in shop: good http event"]
     assert app.metric("slack_alert_open_connections") >= 500
     assert app.metric("slack_alert_alerts_total") == 2
@@ -358,10 +355,9 @@ def test_hostile_clients_do_not_hurt_a_good_one(tmp_path, slack_receiver, start_
     stop.set()
     for t in floods:
         t.join(timeout=10)
-    # Stopping does not wait for the idle and the stuck clients.
-    started = time.monotonic()
-    assert app.terminate() == 0
-    assert time.monotonic() - started < 5
+    # Stopping does not wait for the idle and the stuck clients: they would stay until the
+    # 300 s idle timeout, so an exit within the ceiling means they were not waited for.
+    assert app.terminate(timeout=CEILING_S) == 0
     for s in sockets:
         s.close()
     slow_http.close()
@@ -372,18 +368,17 @@ def test_connection_limit_closes_new_connections_at_once(tmp_path, slack_receive
     app = start_sidecar(config, "--max-connections", "20", env=env)
     idle = [app.tcp_client() for _ in range(19)]
     app.wait_for_metric("slack_alert_open_connections", 20)  # the 19, and this request
-    time.sleep(0.3)  # for the request's connection thread to give its slot back
+    app.wait_for_connections(19)  # the request's connection has given its slot back
     # Accepted in order: the 20th takes the last slot, the 21st is closed.
     idle.append(app.tcp_client())
     refused = app.tcp_client()
-    refused.settimeout(2)
-    started = time.monotonic()
+    # Closed, not held open: an open one would send nothing and never close (recv times out).
+    refused.settimeout(CEILING_S)
     assert refused.recv(1) == b""
-    assert time.monotonic() - started < 1
     refused.close()
     for s in idle[:5]:
         s.close()
-    time.sleep(0.3)  # for the server to see them go
+    app.wait_for_connections(15)  # the server has seen them go
     assert app.metric("slack_alert_connections_refused_total") == 1
     with app.tcp_client() as s:
         s.sendall(json_line(event("ERROR", "still served")))
@@ -396,10 +391,10 @@ def test_idle_connections_are_closed(tmp_path, slack_receiver, start_sidecar):
     config, env = config_for(tmp_path, slack_receiver)
     app = start_sidecar(config, "--idle-timeout", "500ms", env=env)
     s = app.tcp_client()
-    s.settimeout(5)
+    s.settimeout(CEILING_S)  # closed by the 500 ms idle timeout, long before the 300 s default
     started = time.monotonic()
     assert s.recv(1) == b""
-    assert 0.4 < time.monotonic() - started < 3
+    assert time.monotonic() - started > 0.4, "closed before the idle timeout"
     s.close()
     app.err.wait_for(r"nothing received for 0.5s; connection closed")
 

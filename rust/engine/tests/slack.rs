@@ -2,13 +2,17 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
-use slack_alert_engine::Decision;
+use slack_alert_engine::{Decision, ManualClock};
 use slack_alert_receiver::Mode;
 
-use common::{drain_log_checking_secret, error_event, letters, rig, submit, Rig};
+use common::{
+    drain_log_checking_secret, error_event, finishes_within, letters, rig, rig_on, submit,
+    wait_until, Rig, CEILING,
+};
 
 /// Every count a message states, read back from its fallback text.
 fn text_of(message: &Value) -> String {
@@ -26,7 +30,14 @@ fn assert_clean(r: &Rig) {
 
 #[test]
 fn a_storm_of_10000_identical_errors_is_one_alert_and_one_repeat_count() {
-    let r = rig(json!({"dedup_window": "3s"}), Duration::from_millis(10));
+    // On a clock that moves only when told: the whole storm falls in one
+    // window however long a busy machine takes over it.
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let r = rig_on(
+        json!({"dedup_window": "3s"}),
+        Duration::from_millis(10),
+        Some(clock.clone()),
+    );
     let events: Vec<_> = (0..10_000)
         .map(|i| {
             r.engine.event_from_json(&error_event(&format!(
@@ -36,27 +47,26 @@ fn a_storm_of_10000_identical_errors_is_one_alert_and_one_repeat_count() {
             )))
         })
         .collect();
-    let started = Instant::now();
     let mut decisions = std::collections::HashMap::new();
     for event in &events {
         *decisions.entry(r.engine.submit(event)).or_insert(0u32) += 1;
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "the storm outlasted the window: {:?}",
-        started.elapsed()
-    );
     assert_eq!(decisions.get(&Decision::Alerted), Some(&1));
     assert_eq!(decisions.get(&Decision::Repeat), Some(&9_999));
-    // No further event: the timer closes the window and reports the count.
-    let messages = r.receiver.wait_for_accepted(2, Duration::from_secs(10));
+    // No further event: once the window has passed, the timer closes it and
+    // reports the count.
+    assert_eq!(r.receiver.wait_for_accepted(1, CEILING).len(), 1);
+    clock.advance(Duration::from_secs(3));
+    let messages = r.receiver.wait_for_accepted(2, CEILING);
     assert_eq!(messages.len(), 2, "{messages:#?}");
     let repeat = text_of(&messages[1]);
     assert!(
         repeat.contains("9,999"),
         "the repeat message states the exact count: {repeat}"
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // Shutdown delivers whatever is still open or queued: nothing more.
+    let report = r.engine.shutdown();
+    assert_eq!(report.undelivered_messages, 0, "{report}");
     assert_eq!(
         r.receiver.accepted().len(),
         2,
@@ -70,28 +80,29 @@ fn a_storm_of_10000_identical_errors_is_one_alert_and_one_repeat_count() {
 fn a_thousand_distinct_errors_stay_within_the_limit_and_are_all_accounted_for() {
     // Real pacing (1/s) and a generous limit so that the limit, not the
     // pacing, decides what is summarised.
-    let r = rig(
+    // Decisions on a clock that stands still while the thousand arrive, so
+    // no token returns during them however slow the machine.
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let r = rig_on(
         json!({"rate_limit": 60, "burst": 3}),
         Duration::from_secs(1),
+        Some(clock.clone()),
     );
-    let started = Instant::now();
     for i in 0..1000 {
         submit(
             &r.engine,
             &error_event(&format!("failure kind {}", letters(i))),
         );
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "submitting 1000 took {:?}",
-        started.elapsed()
-    );
     let alerts = r.engine.counter("alerts").unwrap();
     let limited = r.engine.counter("rate_limited").unwrap();
     assert_eq!(alerts, 3);
     assert_eq!(alerts + limited, 1000);
     // The burst goes out paced, then the summary when a token returns.
-    let messages = r.receiver.wait_for_accepted(4, Duration::from_secs(15));
+    assert_eq!(r.receiver.wait_for_accepted(3, CEILING).len(), 3);
+    assert_eq!(r.receiver.accepted().len(), 3, "no token yet: no summary");
+    clock.advance(Duration::from_secs(1));
+    let messages = r.receiver.wait_for_accepted(4, CEILING);
     assert_eq!(messages.len(), 4, "{messages:#?}");
     let summary = text_of(&messages[3]);
     assert!(
@@ -119,7 +130,7 @@ fn retry_after_is_honoured() {
         }),
     });
     submit(&r.engine, &error_event("disk full"));
-    let messages = r.receiver.wait_for_accepted(1, Duration::from_secs(10));
+    let messages = r.receiver.wait_for_accepted(1, CEILING);
     assert_eq!(messages.len(), 1);
     let received = r.receiver.received();
     assert_eq!(
@@ -149,12 +160,7 @@ fn server_errors_are_retried_with_backoff() {
         }),
     });
     submit(&r.engine, &error_event("disk full"));
-    assert_eq!(
-        r.receiver
-            .wait_for_accepted(1, Duration::from_secs(10))
-            .len(),
-        1
-    );
+    assert_eq!(r.receiver.wait_for_accepted(1, CEILING).len(), 1);
     assert_eq!(r.engine.counter("retries"), Some(2));
     assert_eq!(r.engine.counter("send_failures"), Some(0));
     assert_clean(&r);
@@ -175,10 +181,7 @@ fn a_revoked_webhook_is_logged_once_with_slacks_words_and_counted() {
         submit(&r.engine, &error_event(&format!("problem {}", letters(i))));
     }
     // Five alerts fail, then the summary reporting them fails too.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while r.engine.counter("send_failures").unwrap() < 6 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(CEILING, || r.engine.counter("send_failures").unwrap() >= 6);
     assert_eq!(r.engine.counter("send_failures"), Some(6));
     assert_eq!(r.engine.counter("retries"), Some(0), "4xx is never retried");
     let lines = r.log.drain();
@@ -192,7 +195,7 @@ fn a_revoked_webhook_is_logged_once_with_slacks_words_and_counted() {
     // A summary about failed deliveries is retried every 10 s, and a failed
     // summary hands its count back: all five are reported.
     r.receiver.set_mode(Mode::Ok);
-    let messages = r.receiver.wait_for_accepted(1, Duration::from_secs(15));
+    let messages = r.receiver.wait_for_accepted(1, CEILING);
     assert_eq!(messages.len(), 1);
     let summary = text_of(&messages[0]);
     assert!(
@@ -203,27 +206,24 @@ fn a_revoked_webhook_is_logged_once_with_slacks_words_and_counted() {
 
 #[test]
 fn a_hung_slack_never_blocks_submit_and_shutdown_is_bounded() {
+    // The longest request timeout there is: a submit or a shutdown that
+    // waited for Slack would wait 300 s, far past the ceiling.
     let r = rig(
-        json!({"queue_size": 10, "rate_limit": 3600, "burst": 1000, "shutdown_timeout": "1s"}),
+        json!({"queue_size": 10, "rate_limit": 3600, "burst": 1000,
+               "timeout": "300s", "shutdown_timeout": "1s"}),
         Duration::ZERO,
     );
     r.receiver.set_mode(Mode::Hang);
-    let mut decisions = std::collections::HashMap::new();
-    let mut slowest = Duration::ZERO;
-    for i in 0..2000 {
-        let event = r
-            .engine
-            .event_from_json(&error_event(&format!("problem {}", letters(i))));
-        let started = Instant::now();
-        let d = r.engine.submit(&event);
-        slowest = slowest.max(started.elapsed());
-        *decisions.entry(d).or_insert(0u32) += 1;
-    }
-    // A blocking submit would wait for the 2 s request timeout.
-    assert!(
-        slowest < Duration::from_millis(200),
-        "a submit took {slowest:?} with Slack hung"
-    );
+    let engine = Arc::clone(&r.engine);
+    let decisions = finishes_within(CEILING, move || {
+        let mut decisions = std::collections::HashMap::new();
+        for i in 0..2000 {
+            let event = engine.event_from_json(&error_event(&format!("problem {}", letters(i))));
+            *decisions.entry(engine.submit(&event)).or_insert(0u32) += 1;
+        }
+        decisions
+    })
+    .expect("2,000 submits return while Slack hangs");
     assert!(
         decisions.get(&Decision::Dropped).copied().unwrap_or(0) > 0,
         "{decisions:?}"
@@ -232,12 +232,12 @@ fn a_hung_slack_never_blocks_submit_and_shutdown_is_bounded() {
         r.engine.counter("dropped").map(|d| d as u32),
         decisions.get(&Decision::Dropped).copied()
     );
-    let started = Instant::now();
-    let report = r.engine.shutdown();
+    let engine = Arc::clone(&r.engine);
+    let report = finishes_within(CEILING, move || engine.shutdown())
+        .expect("shutdown returns while Slack hangs");
     assert!(
-        started.elapsed() < Duration::from_millis(2500),
-        "shutdown took {:?}",
-        started.elapsed()
+        r.receiver.accepted().is_empty(),
+        "Slack was hung throughout"
     );
     assert!(report.undelivered_messages > 0, "{report}");
     assert!(
@@ -274,7 +274,7 @@ fn event_text_cannot_mention_or_link() {
     let mut e = error_event("<!channel> <@U123> <https://evil.example|click> &amp;");
     e["service.name"] = json!("<!everyone>");
     submit(&r.engine, &e);
-    let messages = r.receiver.wait_for_accepted(1, Duration::from_secs(5));
+    let messages = r.receiver.wait_for_accepted(1, CEILING);
     let mentions = slack_alert_receiver::mentions(&messages[0]);
     assert!(!mentions.is_empty(), "the operator's own mention is kept");
     assert!(

@@ -36,9 +36,9 @@ fn announced(stdout: &mut BufReader<ChildStdout>) -> (SocketAddr, String) {
     (base.parse().unwrap(), url.to_string())
 }
 
-/// Waits up to two seconds for the child to exit; returns its exit code.
+/// Waits for the child to exit (up to the ceiling); returns its exit code.
 fn exit_code(child: &mut Child) -> Option<i32> {
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let deadline = Instant::now() + common::CEILING;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
             return status.code();
@@ -69,7 +69,7 @@ fn prints_address_and_messages_then_exits_on_stdin_eof() {
     });
     drop(child.stdin.take());
     assert_eq!(exit_code(&mut child), Some(0));
-    let printed = printed.recv_timeout(Duration::from_secs(2)).unwrap();
+    let printed = printed.recv_timeout(common::CEILING).unwrap();
     assert!(printed.contains("disk full on db-1"), "{printed:?}");
     let (first, second) = printed
         .split_once("\n\n")

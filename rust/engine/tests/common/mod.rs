@@ -5,15 +5,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use slack_alert_engine::{BufferedLog, Config, Decision, Engine, EngineOptions};
+use slack_alert_engine::{BufferedLog, Clock, Config, Decision, Engine, EngineOptions};
 use slack_alert_receiver::Receiver;
 
 /// The secret part of every webhook URL these tests configure.
 pub const SECRET: &str = "T0LEAKTEST/B0LEAKTEST/leaktoken0123456789";
 
+/// How long a test waits for something that should happen at once: far past
+/// what a loaded CI machine needs, and still far short of what waiting on a
+/// hung Slack (request timeouts up to 300 s) or a stuck thread would take.
+pub const CEILING: Duration = Duration::from_secs(60);
+
 pub struct Rig {
     pub receiver: Receiver,
-    pub engine: Engine,
+    /// Shared, so that a test can run a call on another thread and watch it finish.
+    pub engine: Arc<Engine>,
     pub log: Arc<BufferedLog>,
 }
 
@@ -21,6 +27,12 @@ pub struct Rig {
 /// [`SECRET`]. `options` are merged over fast test defaults; `pace` replaces
 /// Slack's one post a second where a test is not about pacing.
 pub fn rig(options: Value, pace: Duration) -> Rig {
+    rig_on(options, pace, None)
+}
+
+/// [`rig`] whose decisions (windows, rate limits) run on `clock`, when given,
+/// so that a test moves time by hand instead of racing the real one.
+pub fn rig_on(options: Value, pace: Duration, clock: Option<Arc<dyn Clock>>) -> Rig {
     let receiver = Receiver::start().expect("receiver starts");
     let webhook = format!("http://{}/services/{SECRET}", receiver.addr());
     let mut config = json!({
@@ -39,7 +51,10 @@ pub fn rig(options: Value, pace: Duration) -> Rig {
     opts.pace = pace;
     opts.retry_base = Duration::from_millis(50);
     opts.tick = Duration::from_millis(50);
-    let engine = Engine::start_with(config, opts).expect("engine starts");
+    if let Some(clock) = clock {
+        opts.clock = clock;
+    }
+    let engine = Arc::new(Engine::start_with(config, opts).expect("engine starts"));
     Rig {
         receiver,
         engine,
@@ -81,6 +96,26 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Runs `work` on a thread of its own and polls until it has finished, for at
+/// most `ceiling`. Returns its result, or `None` if it is still running then
+/// (the thread is left behind; the test fails). For "this call returns while
+/// Slack hangs" without timing the call: the ceiling only catches a call that
+/// waits on Slack, never a slow machine.
+pub fn finishes_within<T: Send + 'static>(
+    ceiling: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let thread = std::thread::spawn(work);
+    if !wait_until(ceiling, || thread.is_finished()) {
+        return None;
+    }
+    Some(
+        thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+    )
 }
 
 /// Every log line, and asserts that none carries the webhook's secret path.

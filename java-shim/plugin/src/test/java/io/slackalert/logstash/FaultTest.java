@@ -37,10 +37,11 @@ import org.junit.jupiter.api.TestFactory;
  * posting to a healthy receiver, so the scenario takes as long as the slowest fault:
  *
  * <ol>
- *   <li><b>latency</b>: one thread filters the same batches (1% errors) through the healthy
- *       filter and every faulty one in turn, so all see the same machine noise; each faulty p99
- *       must stay within {@code max(3 × healthy, healthy + 2 ms)} and its total time within 2× of
- *       the healthy one (best of up to three measurements, for a loaded 2-core machine);
+ *   <li><b>flow</b>: another thread filters the same batches (1% errors) through the healthy
+ *       filter and every faulty one in turn while each Slack is failing; all of it must return
+ *       (polled, with a ceiling far past any machine's slowness), every batch handed back as it
+ *       came and every error reported to the match listener. How long each call takes, faulty
+ *       against healthy, is measured by {@code scripts/bench filter-latency}, not asserted here;
  *   <li><b>failure</b>: the posts follow the rules (4xx never retried; 5xx and network failures
  *       retried {@code max_retries} times with backoff; 429 waits as long as Retry-After says, or
  *       backs off, and never counts as a failure), and the failure is logged once with Slack's
@@ -49,7 +50,8 @@ import org.junit.jupiter.api.TestFactory;
  *       port) and every alert that failed reaches Slack as a count in a summary; a rate-limited
  *       alert is delivered itself. A TLS failure cannot recover here (nothing local has a
  *       certificate the engine trusts), so it is checked for failure only;
- *   <li><b>close</b> returns within {@code shutdown_timeout} plus a margin.
+ *   <li><b>close</b> returns (polled, with the same ceiling) and logs its shutdown report; how
+ *       long it takes is measured by {@code scripts/bench filter-latency}.
  * </ol>
  *
  * <p>No log line, gauge or exception of any of it may contain the webhook's secret path.
@@ -100,9 +102,13 @@ class FaultTest {
 
     private static final long MAX_RETRIES = 1;
     private static final long SHUTDOWN_TIMEOUT_MS = 3000;
-    /** Rounds per latency measurement; one round filters one batch through every filter. */
-    private static final int ROUNDS = 300;
-    private static final int WARM_UP_ROUNDS = 60;
+    /** Rounds of filtering while Slack fails; one round filters one batch through every filter. */
+    private static final int ROUNDS = 360;
+    /**
+     * How long the test waits for something that should happen: far past what a loaded CI machine
+     * needs; it runs out only when the thing never happens.
+     */
+    private static final long CEILING_SECONDS = 60;
     /** Distinct problems among the errors: three alerts per filter, the rest repeats. */
     private static final String[] PROBLEMS = {"problem alpha", "problem beta", "problem gamma"};
     private static final Pattern SUMMARY = Pattern.compile("^slack_alert summary: ([\\d,]+) events?");
@@ -113,12 +119,10 @@ class FaultTest {
         final TestContext context = new TestContext();
         final List<String> problems = new ArrayList<>();
         final List<String> notes = new ArrayList<>();
-        final List<long[]> latencyRatios = new ArrayList<>();
         ReceiverProcess receiver;
         int closedPort;
         String webhook;
         SlackAlert filter;
-        Latencies latencies;
         long recoveredAfterMs = -1;
 
         Setup(Fault fault) {
@@ -150,7 +154,7 @@ class FaultTest {
     }
 
     @TestFactory
-    Stream<DynamicTest> everyFaultKeepsTheFilterFastFollowsTheRetryRulesAndRecovers() throws Exception {
+    Stream<DynamicTest> everyFaultKeepsTheFilterFlowingFollowsTheRetryRulesAndRecovers() throws Exception {
         List<ReceiverProcess> processes = new ArrayList<>();
         Setup healthy = new Setup(null);
         List<Setup> faults = new ArrayList<>();
@@ -179,7 +183,7 @@ class FaultTest {
                 s.filter = filter(config(s.webhook), s.context);
             }
 
-            measureLatency(healthy, faults);
+            filterWhileFailing(healthy, faults);
             awaitFailurePhase(faults);
             long recoveryStarted = System.nanoTime();
             for (Setup s : faults) {
@@ -213,9 +217,8 @@ class FaultTest {
             processes.forEach(ReceiverProcess::close);
         }
         for (Setup s : faults) {
-            System.out.printf("fault %-24s %s; %s%n", s.name(), s.latencies, String.join("; ", s.notes));
+            System.out.printf("fault %-24s %s%n", s.name(), String.join("; ", s.notes));
         }
-        System.out.println("fault baseline " + healthy.latencies);
         return faults.stream().map(s -> dynamicTest(s.name(), () -> assertTrue(s.problems.isEmpty(),
                 s.name() + ":\n  " + String.join("\n  ", s.problems) + "\nlog:\n" + s.context.logger().allText())));
     }
@@ -256,57 +259,61 @@ class FaultTest {
     }
 
     /**
-     * Filters the same batches through every filter in turn from this one thread, rotating who goes
-     * first, and checks every faulty filter's latency against the healthy one's; measures again
-     * (at most twice) while any is outside the bound, so that one burst of machine noise cannot fail
-     * the test while a filter that waits on Slack (hundreds of milliseconds) always does.
+     * Filters the same batches through every filter in turn on another thread while every Slack is
+     * failing, and waits for it by polling, up to the ceiling: a filter that waited on Slack would
+     * never get through (the hung receiver never answers). Every batch must come back as the same
+     * collection, unchanged in size, and every error must reach the match listener.
      */
-    private static void measureLatency(Setup healthy, List<Setup> faults) {
+    private static void filterWhileFailing(Setup healthy, List<Setup> faults) throws Exception {
         List<Setup> all = new ArrayList<>();
         all.add(healthy);
         all.addAll(faults);
         List<List<Event>> batches = batches();
-        CountingMatchListener listener = new CountingMatchListener();
-        for (int attempt = 1; attempt <= 3; attempt++) {
-            for (Setup s : all) {
-                s.latencies = new Latencies(s.name());
-            }
-            int rounds = (attempt == 1 ? WARM_UP_ROUNDS : 0) + ROUNDS;
-            for (int r = 0; r < rounds; r++) {
-                List<Event> batch = batches.get(r % batches.size());
-                for (int k = 0; k < all.size(); k++) {
-                    Setup s = all.get((r + k) % all.size());
-                    long start = System.nanoTime();
-                    s.filter.filter(batch, listener);
-                    long took = System.nanoTime() - start;
-                    if (r >= rounds - ROUNDS) {
-                        s.latencies.add(took);
+        long errorsPerCycle = 0;
+        ExecutorService worker = Executors.newSingleThreadExecutor();
+        try {
+            Future<Map<Setup, long[]>> filtering = worker.submit(() -> {
+                Map<Setup, long[]> seen = new java.util.HashMap<>();
+                for (Setup s : all) {
+                    seen.put(s, new long[2]);
+                }
+                for (int r = 0; r < ROUNDS; r++) {
+                    List<Event> batch = batches.get(r % batches.size());
+                    for (int k = 0; k < all.size(); k++) {
+                        Setup s = all.get((r + k) % all.size());
+                        CountingMatchListener listener = new CountingMatchListener();
+                        int size = batch.size();
+                        java.util.Collection<Event> out = s.filter.filter(batch, listener);
+                        long[] counts = seen.get(s);
+                        counts[0] += out == batch && out.size() == size ? 0 : 1;
+                        counts[1] += listener.count();
                     }
                 }
-                listener.reset();
+                return seen;
+            });
+            for (List<Event> batch : batches) {
+                errorsPerCycle += batch.stream().filter(Fixtures::alerts).count();
             }
-            boolean allWithin = true;
-            for (Setup s : faults) {
-                s.latencyRatios.add(new long[] {s.latencies.p99(), healthy.latencies.p99()});
-                allWithin &= withinBounds(s, healthy);
+            Map<Setup, long[]> seen;
+            try {
+                seen = filtering.get(CEILING_SECONDS, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                for (Setup s : faults) {
+                    s.problems.add("filtering " + ROUNDS + " batches did not return within " + CEILING_SECONDS
+                            + " s while Slack was failing: the filter waits on Slack");
+                }
+                return;
             }
-            if (allWithin) {
-                break;
+            long expectedErrors = errorsPerCycle * ROUNDS / batches.size();
+            for (Setup s : all) {
+                long[] counts = seen.get(s);
+                s.check(counts[0] == 0, counts[0] + " batches came back changed or not at all");
+                s.check(counts[1] == expectedErrors, "the match listener saw " + counts[1] + " errors, expected "
+                        + expectedErrors);
             }
-            System.out.println("fault latency attempt " + attempt + " outside the bound somewhere; measuring again: "
-                    + all.stream().map(s -> s.latencies.toString()).collect(Collectors.joining("; ")));
+        } finally {
+            worker.shutdownNow();
         }
-        for (Setup s : faults) {
-            s.check(withinBounds(s, healthy), "filter latency not that of a healthy Slack: " + s.latencies
-                    + " vs " + healthy.latencies + " (p99 bound max(3x, +2 ms), total bound 2x)");
-            s.notes.add(String.format("p99 ratio %.2f, total ratio %.2f", (double) s.latencies.p99()
-                    / healthy.latencies.p99(), (double) s.latencies.totalNanos() / healthy.latencies.totalNanos()));
-        }
-    }
-
-    private static boolean withinBounds(Setup s, Setup healthy) {
-        return s.latencies.p99WithinBoundOf(healthy.latencies)
-                && s.latencies.totalNanos() <= 2 * healthy.latencies.totalNanos() + 20_000_000L;
     }
 
     /** Drains every filter's engine log into its logger, as Logstash's periodic flush does. */
@@ -318,7 +325,7 @@ class FaultTest {
 
     /** Waits until every fault shows its retry pattern and its one log line. */
     private static void awaitFailurePhase(List<Setup> faults) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CEILING_SECONDS);
         List<Setup> waiting = new ArrayList<>(faults);
         while (!waiting.isEmpty() && System.nanoTime() < deadline) {
             flushAll(faults);
@@ -410,7 +417,7 @@ class FaultTest {
 
     /** Waits until each recovered fault's undelivered alerts reached Slack. */
     private static void awaitRecovery(List<Setup> faults, long started) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(45);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CEILING_SECONDS);
         List<Setup> waiting = faults.stream().filter(s -> s.fault.recovers()).collect(Collectors.toList());
         while (!waiting.isEmpty() && System.nanoTime() < deadline) {
             flushAll(faults);
@@ -455,26 +462,29 @@ class FaultTest {
         return summarised > 0 && delivered + summarised == alerts && alerts == PROBLEMS.length;
     }
 
-    /** Closes every filter at once; each must return within shutdown_timeout plus a margin. */
+    /**
+     * Closes every filter at once; each must return (polled, up to the ceiling) and log its shutdown
+     * report. How long close takes against a hung Slack is measured by {@code scripts/bench
+     * filter-latency}.
+     */
     private static void closeAll(Setup healthy, List<Setup> faults) throws Exception {
         List<Setup> all = new ArrayList<>(faults);
         all.add(healthy);
         ExecutorService pool = Executors.newFixedThreadPool(all.size());
         try {
-            List<Future<Long>> took = new ArrayList<>();
+            List<Future<?>> closing = new ArrayList<>();
             for (Setup s : all) {
-                took.add(pool.submit(() -> {
-                    long start = System.nanoTime();
-                    s.filter.close();
-                    return (System.nanoTime() - start) / 1_000_000;
-                }));
+                closing.add(pool.submit(() -> s.filter.close()));
             }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CEILING_SECONDS);
             for (int i = 0; i < all.size(); i++) {
                 Setup s = all.get(i);
-                long ms = took.get(i).get(60, TimeUnit.SECONDS);
-                s.notes.add("close took " + ms + " ms");
-                s.check(ms <= SHUTDOWN_TIMEOUT_MS + 2000, "close took " + ms + " ms, shutdown_timeout "
-                        + SHUTDOWN_TIMEOUT_MS + " ms");
+                try {
+                    closing.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    s.problems.add("close did not return within " + CEILING_SECONDS + " s");
+                    continue;
+                }
                 s.check(s.context.logger().allText().contains("stopped in"), "no shutdown report logged");
             }
         } finally {

@@ -31,17 +31,27 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A hung Slack under an error storm, through the real plugin and native library: the queue stays
- * full, memory stays flat, every alert that could not be queued is counted and the counts reach
- * Slack once it answers again; and stopping with hundreds of alerts queued is bounded and says
- * what was lost.
+ * A hung Slack under an error storm, through the real plugin and native library: the storm gets
+ * through while Slack hangs, the queue stays full, every alert that could not be queued is counted
+ * and the counts reach Slack once it answers again; and stopping with hundreds of alerts queued
+ * returns while Slack still hangs and says what was lost.
  *
- * <p>The storm lasts {@code -Dslackalert.soak.seconds} (8 by default; {@code scripts/soak} runs it
- * for minutes).
+ * <p>The storm is {@value #STORM_BATCHES} batches of 125 per worker; with {@code
+ * -Dslackalert.soak.seconds} ({@code scripts/soak}) it lasts that long instead. Resident memory is
+ * sampled and printed, not asserted: {@code scripts/bench memory} measures it (the {@code storm}
+ * case) and says whether it stayed flat.
  */
 class StormTest {
 
     private static final Pattern SUMMARY = Pattern.compile("^slack_alert summary: ([\\d,]+) events?");
+
+    /** Batches each worker filters in the storm (by default). */
+    private static final int STORM_BATCHES = 2_000;
+    /**
+     * How long the test waits for something that should happen: far past what a loaded CI machine
+     * needs; it runs out only when the thing never happens (a call waiting on the hung Slack).
+     */
+    private static final Duration CEILING = Duration.ofSeconds(60);
 
     private static ReceiverProcess receiver;
 
@@ -89,17 +99,17 @@ class StormTest {
     }
 
     @Test
-    void aStormAgainstAHungSlackKeepsMemoryFlatAndEveryAlertReachesSlackAsACount() throws Exception {
-        int seconds = Integer.getInteger("slackalert.soak.seconds", 8);
+    void aStormAgainstAHungSlackGetsThroughAndEveryAlertReachesSlackAsACount() throws Exception {
+        Integer soakSeconds = Integer.getInteger("slackalert.soak.seconds");
         receiver.setMode("{\"mode\":\"hang\"}");
         TestContext context = new TestContext();
-        SlackAlert filter = filter(config("queue_size", 5L, "dedup_window", "0s", "timeout", "1s", "max_retries", 0L,
-                "shutdown_timeout", "10s"), context);
+        // A request timeout far past the ceiling: a filter that waited on Slack could not finish.
+        SlackAlert filter = filter(config("queue_size", 5L, "dedup_window", "0s", "timeout", "300s",
+                "max_retries", 0L, "shutdown_timeout", "10s"), context);
         int workers = 2;
         ExecutorService pool = Executors.newFixedThreadPool(workers);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong batches = new AtomicLong();
-        AtomicLong slowestNanos = new AtomicLong();
         List<Future<?>> running = new ArrayList<>();
         List<long[]> samples = new ArrayList<>();
         try {
@@ -108,67 +118,57 @@ class StormTest {
                 List<List<Event>> mine = stormBatches(tag);
                 running.add(pool.submit(() -> {
                     CountingMatchListener listener = new CountingMatchListener();
-                    while (!stop.get()) {
+                    for (int b = 0; soakSeconds != null ? !stop.get() : b < STORM_BATCHES; b++) {
                         List<Event> batch = mine.get((int) (batches.incrementAndGet() % mine.size()));
-                        long start = System.nanoTime();
                         filter.filter(batch, listener);
-                        slowestNanos.accumulateAndGet(System.nanoTime() - start, Math::max);
                         listener.reset();
                     }
                 }));
             }
-            // Memory at each quarter of the storm (each tenth, for a soak of minutes), after a full
-            // collection so that what is left outside the Java heap is what native code holds.
-            int parts = Math.max(4, seconds / 10);
-            long part = TimeUnit.SECONDS.toNanos(seconds) / parts;
-            long next = System.nanoTime();
-            for (int q = 1; q <= parts; q++) {
-                next += part;
-                while (System.nanoTime() < next) {
-                    Thread.sleep(250);
-                    filter.flush(new CountingMatchListener());
+            if (soakSeconds != null) {
+                // A soak: memory at each tenth of it, after a full collection, printed for the record.
+                int parts = Math.max(4, soakSeconds / 10);
+                long part = TimeUnit.SECONDS.toNanos(soakSeconds) / parts;
+                long next = System.nanoTime();
+                for (int q = 1; q <= parts; q++) {
+                    next += part;
+                    while (System.nanoTime() < next) {
+                        Thread.sleep(250);
+                        filter.flush(new CountingMatchListener());
+                    }
+                    settle();
+                    samples.add(new long[] {Fixtures.rssKb(), Fixtures.rssKb() - jvmCommittedKb()});
                 }
-                settle();
-                samples.add(new long[] {Fixtures.rssKb(), Fixtures.rssKb() - jvmCommittedKb()});
+                stop.set(true);
             }
-            stop.set(true);
+            Fixtures.await("the storm to get through while Slack hangs", CEILING, () -> {
+                filter.flush(new CountingMatchListener());
+                return running.stream().allMatch(Future::isDone);
+            });
             for (Future<?> f : running) {
-                f.get(30, TimeUnit.SECONDS);
+                f.get();
             }
         } finally {
             stop.set(true);
             pool.shutdownNow();
         }
+        assertTrue(receiver.messages().isEmpty(), "Slack was hung for the whole storm");
         long matched = Fixtures.counter(filter, "matched");
         long dropped = Fixtures.counter(filter, "dropped");
-        long events = Fixtures.counter(filter, "events");
         StringBuilder series = new StringBuilder();
         for (long[] sample : samples) {
             series.append(' ').append(sample[0] / 1024).append('/').append(sample[1] / 1024);
         }
-        System.out.println("storm memory, RSS/outside the Java heap in MB, every " + seconds / samples.size()
-                + " s:" + series);
-        // Memory: after the first quarter (the heap sized, JIT, caches, the queue filled) it stays flat.
-        long[] early = samples.get(samples.size() / 4);
-        long[] peak = {0, 0};
-        for (long[] s : samples.subList(samples.size() / 4, samples.size())) {
-            peak[0] = Math.max(peak[0], s[0]);
-            peak[1] = Math.max(peak[1], s[1]);
-        }
-        System.out.printf("storm against a hung Slack for %d s: %d events, %d matched, %d dropped, %d rate_limited,"
-                + " slowest batch %.1f ms; RSS %d -> peak %d kB, outside the Java heap %d -> peak %d kB%n", seconds,
-                events, matched, dropped, Fixtures.counter(filter, "rate_limited"), slowestNanos.get() / 1e6, early[0],
-                peak[0], early[1], peak[1]);
+        System.out.printf("storm against a hung Slack: %d batches, %d events, %d matched, %d dropped, %d rate_limited%s%n",
+                batches.get(), batches.get() * 125, matched, dropped, Fixtures.counter(filter, "rate_limited"),
+                samples.isEmpty() ? "" : "; RSS/outside the Java heap in MB, every " + soakSeconds / samples.size()
+                        + " s:" + series);
+        assertEquals(batches.get() * 13, matched, "every error matched (13 in each batch)");
         assertTrue(dropped > 0, "the queue never filled");
-        // Native memory that leaks grows both; the Java heap sizing itself moves one or the other
-        // (RSS when it touches committed pages, the difference when it commits or gives back).
-        assertTrue(peak[0] - early[0] < 64 * 1024 || peak[1] - early[1] < 64 * 1024, "RSS grew by "
-                + (peak[0] - early[0]) + " kB and memory outside the Java heap by " + (peak[1] - early[1])
-                + " kB during the storm");
 
         // Slack answers again: every matched event reaches it, alone or counted in a summary.
         receiver.setMode("{\"mode\":\"ok\"}");
-        Fixtures.await("every matched event to reach Slack", Duration.ofSeconds(60), () -> {
+        Fixtures.await("every matched event to reach Slack", CEILING, () -> {
             filter.flush(new CountingMatchListener());
             return accounted(receiver.messages()) >= matched;
         });
@@ -191,10 +191,12 @@ class StormTest {
     }
 
     @Test
-    void closeWith500AlertsQueuedAndSlackHungReturnsInTimeAndSaysWhatWasLost() {
+    void closeWith500AlertsQueuedAndSlackHungReturnsWhileSlackHangsAndSaysWhatWasLost() throws Exception {
         receiver.setMode("{\"mode\":\"hang\"}");
         TestContext context = new TestContext();
-        SlackAlert filter = filter(config("queue_size", 1000L, "dedup_window", "0s", "timeout", "10s",
+        // A request timeout far past the ceiling: a close that waited for the hung post could not
+        // return in time. (How long close takes: scripts/bench filter-latency.)
+        SlackAlert filter = filter(config("queue_size", 1000L, "dedup_window", "0s", "timeout", "300s",
                 "shutdown_timeout", "2s"), context);
         List<Event> batch = new ArrayList<>();
         for (int i = 0; i < 500; i++) {
@@ -203,13 +205,17 @@ class StormTest {
         CountingMatchListener listener = new CountingMatchListener();
         filter.filter(batch, listener);
         assertEquals(500, listener.count());
-        Fixtures.await("the first post to hang", Duration.ofSeconds(10), () -> !receiver.received().isEmpty());
-        long start = System.nanoTime();
-        filter.close();
-        long tookMillis = (System.nanoTime() - start) / 1_000_000;
+        Fixtures.await("the first post to hang", CEILING, () -> !receiver.received().isEmpty());
+        ExecutorService closer = Executors.newSingleThreadExecutor();
+        try {
+            Future<?> closing = closer.submit(filter::close);
+            Fixtures.await("close to return while Slack hangs", CEILING, closing::isDone);
+            closing.get();
+        } finally {
+            closer.shutdownNow();
+        }
+        assertEquals(1, receiver.received().size(), "Slack was still hung on the first post");
         String logged = context.logger().allText();
-        System.out.println("close with 500 alerts queued and Slack hung took " + tookMillis + " ms");
-        assertTrue(tookMillis < 2000 + 1000, "close took " + tookMillis + " ms with shutdown_timeout 2s");
         assertTrue(logged.contains("500 queued messages (accounting for 500 events) could not be delivered in time"),
                 logged);
         assertEquals(500L, context.metricOf("slack_alert_test").gaugeValue("alerts"));

@@ -24,7 +24,16 @@ import java.util.regex.Pattern;
  * MemoryDriver footprint                     library + engine at defaults, then after traffic
  * MemoryDriver fingerprints [--count N] [--max-tracked N]
  *                                            peak with N (default 1,000,000) distinct fingerprints
+ * MemoryDriver storm [--seconds N]           an error storm against a hung Slack (queue of 5, 2
+ *                                            workers) for N s (default 60): resident memory each tenth
+ * MemoryDriver reloads [--count N]           N (default 500) pipeline reloads with two workers
+ *                                            filtering while each old instance closes: threads, memory
  * </pre>
+ *
+ * <p>{@code storm} and {@code reloads} measure what StormTest and LifecycleTest used to bound in
+ * the test suite (memory growth under 64 MB after the first quarter; under 96 MB over 100
+ * reloads): they print the figures and whether the old bound holds, and the tests keep only
+ * what does not depend on the machine (counts, threads, what Slack received).
  *
  * <p>{@code footprint} runs the same steps in two fresh JVMs with the same flags, one with
  * SlackAlert and one with the floor filter (no native code), and reports the difference at each
@@ -54,6 +63,12 @@ public final class MemoryDriver {
                 break;
             case "fingerprints":
                 fingerprints(args.getLong("count", 1_000_000), args.get("max-tracked", null));
+                break;
+            case "storm":
+                storm((int) args.getLong("seconds", 60));
+                break;
+            case "reloads":
+                reloads((int) args.getLong("count", 500));
                 break;
             default:
                 throw new IllegalArgumentException("unknown mode " + argv[0]);
@@ -169,6 +184,128 @@ public final class MemoryDriver {
         System.out.printf("| %s | %s | %s |%n", maxTracked == null ? "10,000 (default)" : maxTracked,
                 Proc.mb(end - base), Proc.mb(peak - base));
         System.out.printf("counters: %s%n", counters);
+    }
+
+    /** Memory the JVM has committed for its heap and non-heap pools, in KiB. */
+    private static long jvmCommittedKb() {
+        java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+        return (memory.getHeapMemoryUsage().getCommitted() + memory.getNonHeapMemoryUsage().getCommitted()) / 1024;
+    }
+
+    /** Storm against a hung Slack: resident memory (and memory outside the JVM's pools) each tenth. */
+    private static void storm(int seconds) throws Exception {
+        List<List<Event>> pool = new BenchEvents(3L).batches(800, 0.1, BenchEvents.MAX_FINGERPRINTS);
+        try (ReceiverProcess receiver = ReceiverProcess.start()) {
+            receiver.setMode("{\"mode\":\"hang\"}");
+            TestContext context = new TestContext();
+            SlackAlert filter = new SlackAlert("storm", StormDriver.withLibrary(TestConfiguration.of(
+                    "webhook_url", receiver.webhookUrl(), "allow_custom_webhook", true, "queue_size", 5L,
+                    "dedup_window", "0s", "timeout", "1s", "max_retries", 0L, "rate_limit", 3600L, "burst", 1000L,
+                    "shutdown_timeout", "10s")), context);
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong();
+            List<Thread> workers = new ArrayList<>();
+            for (int w = 0; w < 2; w++) {
+                Thread t = new Thread(() -> {
+                    while (!stop.get()) {
+                        filter.filter(pool.get((int) (batches.getAndIncrement() % pool.size())), NO_OP);
+                    }
+                });
+                t.start();
+                workers.add(t);
+            }
+            List<long[]> samples = new ArrayList<>();
+            for (int q = 1; q <= 10; q++) {
+                Thread.sleep(seconds * 100L);
+                filter.flush(NO_OP);
+                settle();
+                long rss = Proc.rssKb();
+                samples.add(new long[] {rss, rss - jvmCommittedKb()});
+            }
+            stop.set(true);
+            for (Thread t : workers) {
+                t.join();
+            }
+            Map<String, Object> counters = context.metricOf("storm").gauges();
+            StringBuilder series = new StringBuilder();
+            for (long[] sample : samples) {
+                series.append(' ').append(sample[0] / 1024).append('/').append(sample[1] / 1024);
+            }
+            long[] early = samples.get(samples.size() / 4);
+            long peakRss = Long.MIN_VALUE;
+            long peakNative = Long.MIN_VALUE; // negative while the JVM has committed more than is resident
+            for (long[] sample : samples.subList(samples.size() / 4, samples.size())) {
+                peakRss = Math.max(peakRss, sample[0]);
+                peakNative = Math.max(peakNative, sample[1]);
+            }
+            System.out.printf("storm against a hung Slack for %d s, queue of 5, 2 workers: %,d events, matched %s,"
+                    + " dropped %s%n", seconds, batches.get() * BenchEvents.BATCH, counters.get("matched"),
+                    counters.get("dropped"));
+            System.out.printf("RSS / outside the JVM's pools, MB, each tenth:%s%n", series);
+            System.out.printf("growth after the first quarter: RSS %s, outside the JVM's pools %s (the old test"
+                    + " bound: either under 64 MB): %s%n", Proc.mb(peakRss - early[0]), Proc.mb(peakNative - early[1]),
+                    peakRss - early[0] < 64 * 1024 || peakNative - early[1] < 64 * 1024 ? "flat" : "GREW");
+            receiver.setMode("{\"mode\":\"ok\"}");
+            filter.close();
+        }
+    }
+
+    /** Pipeline reloads with two workers filtering through each old instance while it closes. */
+    private static void reloads(int count) throws Exception {
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newFixedThreadPool(2);
+        List<Event> info = new BenchEvents(4L).batches(1, 0.0, 1).get(0);
+        try (ReceiverProcess receiver = ReceiverProcess.start()) {
+            TestConfiguration config = StormDriver.withLibrary(TestConfiguration.of("webhook_url",
+                    receiver.webhookUrl(), "allow_custom_webhook", true, "shutdown_timeout", "2s", "timeout", "2s"));
+            SlackAlert current = new SlackAlert("reload", config, new TestContext());
+            long rssBefore = 0;
+            long nativeBefore = 0;
+            int javaBefore = 0;
+            long started = 0;
+            int warmUp = 30;
+            for (int i = 1; i <= warmUp + count; i++) {
+                if (i == warmUp + 1) {
+                    settle();
+                    javaBefore = threads.getThreadCount();
+                    rssBefore = Proc.rssKb();
+                    nativeBefore = rssBefore - jvmCommittedKb();
+                    started = System.nanoTime();
+                }
+                SlackAlert next = new SlackAlert("reload", config, new TestContext());
+                SlackAlert old = current;
+                java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+                List<java.util.concurrent.Future<?>> filtering = new ArrayList<>();
+                for (int w = 0; w < 2; w++) {
+                    filtering.add(workers.submit(() -> {
+                        while (!stop.get()) {
+                            old.filter(info, NO_OP);
+                        }
+                    }));
+                }
+                Thread.sleep(2);
+                old.close();
+                stop.set(true);
+                for (java.util.concurrent.Future<?> f : filtering) {
+                    f.get();
+                }
+                current = next;
+            }
+            long tookMs = (System.nanoTime() - started) / 1_000_000;
+            settle();
+            int javaAfter = threads.getThreadCount();
+            long rssAfter = Proc.rssKb();
+            long nativeAfter = rssAfter - jvmCommittedKb();
+            current.close();
+            System.out.printf("%d reloads (after %d to warm up) in %,d ms (%.1f ms each): Java threads %d -> %d;"
+                    + " RSS %s -> %s (%+.1f MB); outside the JVM's pools %+.1f MB (the old test bounds: RSS under"
+                    + " +96 MB, outside under +64 MB over 100): %s%n", count, warmUp, tookMs, tookMs / (double) count,
+                    javaBefore, javaAfter, Proc.mb(rssBefore), Proc.mb(rssAfter), (rssAfter - rssBefore) / 1024.0,
+                    (nativeAfter - nativeBefore) / 1024.0,
+                    rssAfter - rssBefore < 96 * 1024 && nativeAfter - nativeBefore < 64 * 1024 ? "within" : "OVER");
+        } finally {
+            workers.shutdownNow();
+        }
     }
 
     /** {@code count} ERROR events with distinct fingerprints, in batches of 125. */
