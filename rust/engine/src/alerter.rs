@@ -327,6 +327,12 @@ impl DestinationLimit {
     }
 
     fn post_summary(&mut self, now: Now, outbox: &mut dyn Outbox, take_token: bool) {
+        // Every matched event runs the timers first: against a stalled
+        // Slack, rendering a summary the full queue then refuses would cost
+        // a whole render per event, on the pipeline's thread, under the lock.
+        if !outbox.has_room() {
+            return;
+        }
         let config = Arc::clone(&self.config);
         // Only failed deliveries: no rule held anything back; the
         // destination's first rule speaks for it.
@@ -1130,6 +1136,60 @@ mod tests {
         assert_eq!(summary.kind, MessageKind::Summary);
         assert_eq!(summary.events, 2 + 3, "beta's 2 and gamma's 3 repeats");
         assert_eq!(s.accounted(), 3 + 1 + 2 + 3);
+    }
+
+    /// A queue that is full until told otherwise, counting what is offered.
+    #[derive(Default)]
+    struct Stalled {
+        full: bool,
+        offers: u32,
+        sent: Vec<Outgoing>,
+    }
+
+    impl Outbox for Stalled {
+        fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing> {
+            self.offers += 1;
+            if self.full {
+                return Err(message);
+            }
+            self.sent.push(message);
+            Ok(())
+        }
+
+        fn has_room(&self) -> bool {
+            !self.full
+        }
+    }
+
+    #[test]
+    fn a_summary_is_not_rendered_while_the_queue_is_full() {
+        let mut s = Scenario::new(json!({"rate_limit": 60, "burst": 1}));
+        let mut queue = Stalled::default();
+        let event = |s: &mut Scenario, ms: u64, message: &str, queue: &mut Stalled| {
+            let event = json!({"log.level": "ERROR", "message": message});
+            let fp = s.fingerprinter.fingerprint(Level::Error, &event);
+            s.alerter.on_event(Level::Error, &fp, &event, at(ms), queue)
+        };
+        assert_eq!(
+            event(&mut s, 0, "failure alpha", &mut queue),
+            Decision::Alerted
+        );
+        queue.full = true;
+        for i in 1..500u64 {
+            let d = event(&mut s, i, &format!("failure kind {}", word(i)), &mut queue);
+            assert_eq!(d, Decision::RateLimited);
+        }
+        // Tokens are back and a summary is owed, but the queue is full: the
+        // timer (and every event) must not render what cannot be queued.
+        for t in 0..100u64 {
+            s.alerter.on_tick(at(5_000 + t * 250), &mut queue);
+        }
+        assert_eq!(queue.offers, 1, "only the first alert was offered");
+        queue.full = false;
+        s.alerter.on_tick(at(40_000), &mut queue);
+        let summary = queue.sent.last().unwrap();
+        assert_eq!(summary.kind, MessageKind::Summary);
+        assert_eq!(summary.events, 499);
     }
 
     #[test]
