@@ -66,7 +66,7 @@ def replay(sidecar, config, events, env):
         if record.get("timer"):
             timers.append(record)
         else:
-            decisions[record["line"]] = (record["decision"], record.get("to", []))
+            decisions[record["line"]] = (record["decision"], record.get("rules", []))
     return decisions, timers
 
 
@@ -153,7 +153,7 @@ def test_frequency_becomes_a_threshold_per_query_key(sidecar, tmp_path):
         "format": "Payments keep failing on %{[host.name]}.\\nLast message: %{[message]}",
     }
     assert "set SLACK_WEBHOOK_URL to the webhook URL of Payment-failures" in err
-    assert "not needed: index, run_every, buffer_time" in err
+    assert "not needed: buffer_time, index, run_every" in err
     assert "slack_msg_color" in err
 
     pay = lambda m, s, host, msg: {  # noqa: E731
@@ -171,18 +171,24 @@ def test_frequency_becomes_a_threshold_per_query_key(sidecar, tmp_path):
             pay(1, 20, "web-1", "all good"),
             pay(2, 0, "web-1", "card declined"),
             pay(3, 0, "web-1", "card declined"),
+            pay(3, 30, "web-1", "card declined"),
+            pay(4, 0, "web-1", "card declined"),
             pay(9, 0, "web-2", "card declined"),
         ],
         {"SLACK_WEBHOOK_URL": HOOK},
     )
+    rule = ["Payment-failures"]
     assert decisions == {
-        1: ("below_threshold", []),
-        2: ("below_threshold", []),
-        3: ("below_threshold", []),  # another host: its own group
+        1: ("below_threshold", rule),
+        2: ("below_threshold", rule),
+        3: ("below_threshold", rule),  # another host: its own group
         # 4: another service; 5: neither word: not matched
-        6: ("alerted", ["Payment-failures"]),  # web-1's third within 5 minutes
-        7: ("repeat", []),  # realert 10m: folded into the alert
-        8: ("below_threshold", []),  # web-2's second, 8 minutes after its first
+        6: ("alerted", rule),  # web-1's third within 5 minutes
+        # After an alert the count starts again, as ElastAlert's does.
+        7: ("below_threshold", rule),
+        8: ("below_threshold", rule),
+        9: ("repeat", rule),  # three again, within realert (10m): counted, not posted
+        10: ("below_threshold", rule),  # web-2's second, 8 minutes after its first
     }
 
 
@@ -195,7 +201,7 @@ def test_flatline_alerts_for_a_silent_service(sidecar, tmp_path):
     assert rule["query"] == 'service.name:("checkout" OR "cart")'
     assert rule["icon_emoji"] == ":skull:"
     assert "min_level" not in rule and "dedup_window" not in rule
-    assert "not needed: use_count_query, doc_type, timestamp_field" in err
+    assert "not needed: doc_type, index, timestamp_field, use_count_query" in err
     assert "one that never logged is not reported" in err
 
     events = [{"@timestamp": at(0), "service.name": "checkout", "message": "ok"}]
