@@ -477,7 +477,10 @@ fn convert(file: &Path, doc: &Map<String, Value>, partial: bool) -> RuleReport {
                 match filter_item(item, 0) {
                     Ok(Some(q)) => conditions.push(q),
                     Ok(None) => r.not_needed.push(format!("filter[{i}] (a document type)")),
-                    Err(why) => r.unsupported.push(problem(format!("filter[{i}]"), why)),
+                    Err(why) => r.unsupported.push(problem(
+                        format!("filter[{i}]"),
+                        format!("{why} (without it the rule would match more events)"),
+                    )),
                 }
             }
         }
@@ -1574,6 +1577,21 @@ mod tests {
             let r = convert(Path::new("x.yaml"), &doc(y), true);
             assert!(!r.fatal.is_empty() || !r.unsupported.is_empty(), "{y}: {r:?}");
         }
+    }
+
+    #[test]
+    fn partial_drops_and_names_what_is_not_supported() {
+        let rule = "name: pay\ntype: any\nfilter:\n- term: {service.name: pay}\n- script: {script: x}\nalert: [slack, jira]\nslack_webhook_url: https://hooks.slack.com/services/A/B/C\ntop_count_keys: [host]\n";
+        let whole = convert(Path::new("pay.yaml"), &doc(rule), false);
+        assert!(whole.options.is_none(), "left out without --partial");
+        let keys: Vec<&str> = whole.unsupported.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["filter[1]", "alert: jira", "top_count_keys"]);
+        assert!(whole.unsupported[0].why.contains("would match more events"));
+        let part = convert(Path::new("pay.yaml"), &doc(rule), true);
+        assert!(part.partial);
+        let options = part.options.unwrap();
+        assert_eq!(options["query"], json!("service.name:\"pay\""));
+        assert_eq!(part.webhooks, ["https://hooks.slack.com/services/A/B/C"]);
     }
 
     #[test]
