@@ -292,9 +292,8 @@ impl Parser {
     /// After `field:`.
     fn field_value(&mut self, field: &Field, depth: usize) -> Result<Expr, QueryError> {
         match self.peek() {
-            Some('/') => Err(self.error(
-                "regular expressions are not supported in a query; use the `regex` option",
-            )),
+            Some('/') => Err(self
+                .error("regular expressions are not supported in a query; use the `regex` option")),
             Some('(') => self.group(Some(field), depth),
             Some('"') => Ok(Expr::Test(field.clone(), Test::Value(self.phrase()?))),
             Some('[' | '{') => self.range(field.clone()),
