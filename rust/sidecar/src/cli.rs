@@ -165,7 +165,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageErr
     let mut args = args.into_iter();
     let Some(command) = args.next() else {
         return Err(usage(
-            "a command is needed: check, run or send-test (see --help)",
+            "a command is needed: check, run, send-test or import-elastalert (see --help)",
         ));
     };
     let rest: Vec<String> = args.collect();

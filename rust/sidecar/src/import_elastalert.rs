@@ -1595,6 +1595,47 @@ mod tests {
     }
 
     #[test]
+    fn the_command_line_takes_files_folders_and_flags() {
+        use crate::cli::{parse, Command};
+        let args = |a: &[&str]| parse(a.iter().map(|s| s.to_string()));
+        let Ok(Command::ImportElastalert(i)) = args(&[
+            "import-elastalert",
+            "a.yaml",
+            "--to=yaml",
+            "rules/",
+            "--partial",
+            "-o",
+            "out.yml",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(i.inputs, [PathBuf::from("a.yaml"), PathBuf::from("rules/")]);
+        assert_eq!((i.to, i.partial), (Target::Yaml, true));
+        assert_eq!(i.output, Some(PathBuf::from("out.yml")));
+        let Ok(Command::ImportElastalert(i)) = args(&["import-elastalert", "x.yaml"]) else {
+            panic!()
+        };
+        assert_eq!((i.to, i.partial, i.output), (Target::Logstash, false, None));
+        for (bad, says) in [
+            (
+                &["import-elastalert"][..],
+                "import-elastalert: name at least one rule file",
+            ),
+            (
+                &["import-elastalert", "--to", "xml", "a"],
+                "--to: \"xml\" is not a target",
+            ),
+            (
+                &["import-elastalert", "--quiet", "a"],
+                "--quiet: unknown argument",
+            ),
+        ] {
+            let e = args(bad).unwrap_err().to_string();
+            assert!(e.starts_with(says), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
     fn logstash_strings_survive_without_escapes() {
         assert_eq!(logstash_string("a"), "\"a\"");
         assert_eq!(logstash_string("m:\"x\""), "'m:\"x\"'");
