@@ -247,56 +247,101 @@ impl Matcher {
 /// A wildcard pattern: literal segments between `*`s, `?` one character
 /// in a segment. Matching finds the first segment at the start, the last at
 /// the end and each one between at its leftmost place after the previous
-/// one, which is correct for `*` and never backtracks: the time is the
-/// text's length times the segment lengths at most.
+/// one, which is correct for `*` and never backtracks. A segment without
+/// `?` (every KQL pattern) is found with `str::find`, linear in the text; a
+/// segment with `?` (Lucene) is tried at each character, at most the text's
+/// length times the segment's.
 #[derive(Clone, Debug)]
 struct Glob {
+    segments: Vec<Segment>,
+}
+
+#[derive(Clone, Debug)]
+struct Segment {
     /// `None` is `?`.
-    segments: Vec<Vec<Option<char>>>,
+    chars: Vec<Option<char>>,
+    /// The text, when the segment has no `?`.
+    literal: Option<String>,
+}
+
+impl Segment {
+    fn new(chars: Vec<Option<char>>) -> Segment {
+        let literal = chars.iter().copied().collect::<Option<String>>();
+        Segment { chars, literal }
+    }
+
+    /// The bytes of `s` the segment matches at its start, if it does.
+    fn at_start(&self, s: &str) -> Option<usize> {
+        if let Some(lit) = &self.literal {
+            return s.starts_with(lit.as_str()).then_some(lit.len());
+        }
+        let mut end = 0;
+        let mut chars = s.chars();
+        for want in &self.chars {
+            let c = chars.next()?;
+            if want.is_some_and(|w| w != c) {
+                return None;
+            }
+            end += c.len_utf8();
+        }
+        Some(end)
+    }
+
+    /// The leftmost match in `s`: (start, end) in bytes.
+    fn find(&self, s: &str) -> Option<(usize, usize)> {
+        if let Some(lit) = &self.literal {
+            return s.find(lit.as_str()).map(|i| (i, i + lit.len()));
+        }
+        s.char_indices()
+            .find_map(|(i, _)| self.at_start(&s[i..]).map(|n| (i, i + n)))
+    }
 }
 
 impl Glob {
     fn new(p: &Pattern) -> Glob {
-        let mut segments = vec![Vec::new()];
+        let mut raw = vec![Vec::new()];
         for piece in &p.0 {
             match piece {
-                Piece::Char(c) => segments.last_mut().expect("one").push(Some(*c)),
-                Piece::One => segments.last_mut().expect("one").push(None),
-                Piece::Any => segments.push(Vec::new()),
+                Piece::Char(c) => raw.last_mut().expect("one").push(Some(*c)),
+                Piece::One => raw.last_mut().expect("one").push(None),
+                Piece::Any => raw.push(Vec::new()),
             }
         }
-        Glob { segments }
+        Glob {
+            segments: raw.into_iter().map(Segment::new).collect(),
+        }
     }
 
     fn matches(&self, text: &str) -> bool {
-        let hay: Vec<char> = text.chars().collect();
-        let at = |seg: &[Option<char>], i: usize| {
-            hay.get(i..i + seg.len())
-                .is_some_and(|h| h.iter().zip(seg).all(|(c, s)| s.is_none_or(|s| s == *c)))
-        };
         let n = self.segments.len();
         let first = &self.segments[0];
         if n == 1 {
-            return hay.len() == first.len() && at(first, 0);
+            return first.at_start(text) == Some(text.len());
         }
+        let Some(mut pos) = first.at_start(text) else {
+            return false;
+        };
+        // Where the last segment must start: its length in characters
+        // before the end.
         let last = &self.segments[n - 1];
-        if hay.len() < first.len() + last.len() || !at(first, 0) {
+        let k = last.chars.len();
+        let start = if k == 0 {
+            text.len()
+        } else {
+            match text.char_indices().rev().nth(k - 1) {
+                Some((i, _)) => i,
+                None => return false,
+            }
+        };
+        if start < pos || last.at_start(&text[start..]) != Some(text.len() - start) {
             return false;
         }
-        let end = hay.len() - last.len();
-        if !at(last, end) {
-            return false;
-        }
-        let mut pos = first.len();
         for seg in &self.segments[1..n - 1] {
-            if seg.is_empty() {
+            if seg.chars.is_empty() {
                 continue;
             }
-            match (pos..=end.saturating_sub(seg.len()))
-                .take_while(|i| i + seg.len() <= end)
-                .find(|&i| at(seg, i))
-            {
-                Some(i) => pos = i + seg.len(),
+            match seg.find(&text[pos..start]) {
+                Some((_, end)) => pos += end,
                 None => return false,
             }
         }
@@ -393,6 +438,17 @@ mod tests {
         ]));
         assert!(!glob.matches("a"), "the ends may not overlap");
         assert!(glob.matches("aa"));
+        let glob = Glob::new(&Pattern(vec![
+            Piece::Char('ü'),
+            Piece::One,
+            Piece::Any,
+            Piece::Char('ß'),
+        ]));
+        assert!(glob.matches("üxyzß") && glob.matches("ü€ß"));
+        assert!(!glob.matches("üß"), "`?` needs a character of its own");
+        let q = lucene("a:*?a?b*a");
+        assert!(!q.matches(&json!({ "a": "a".repeat(50_000) })));
+        assert!(q.matches(&json!({"a": "xxaxbya"})));
     }
 
     #[test]
