@@ -1,4 +1,5 @@
-//! Field conditions of a rule: `equals`, `contains`, `regex` and `exclude`.
+//! Field conditions of a rule: `equals`, `contains`, `regex`, `query` and
+//! `exclude`.
 //!
 //! Each is a map from a field reference to one value or a list; an entry
 //! holds when the field's text (numbers and booleans as their JSON text)
@@ -16,6 +17,8 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 use slack_alert_message::{template::value_text, Fields};
 
+use crate::query::Query;
+
 /// Longest pattern accepted, in characters: a pasted log line is not a pattern.
 pub const MAX_PATTERN_CHARS: usize = 1000;
 /// Compiled size limit of one pattern: 1 MB, enough for any hand-written
@@ -31,6 +34,9 @@ pub struct Conditions {
     pub contains: Vec<(String, Vec<String>)>,
     pub regex: Vec<(String, Vec<Regex>)>,
     pub exclude: Vec<(String, Vec<Regex>)>,
+    /// `query`, compiled (see [`crate::query`]): one more condition that
+    /// must hold beside the others.
+    pub query: Option<Query>,
 }
 
 impl Conditions {
@@ -40,6 +46,7 @@ impl Conditions {
             && self.contains.is_empty()
             && self.regex.is_empty()
             && self.exclude.is_empty()
+            && self.query.is_none()
     }
 
     /// Every field reference the conditions read (canonical).
@@ -54,10 +61,11 @@ impl Conditions {
                     .chain(self.exclude.iter())
                     .map(|(r, _)| r.as_str()),
             )
+            .chain(self.query.iter().flat_map(Query::references))
     }
 
     /// Returns true if and only if every `equals`, `contains` and `regex`
-    /// entry holds.
+    /// entry holds, and the `query` if there is one.
     pub fn hold(&self, fields: &dyn Fields) -> bool {
         self.equals
             .iter()
@@ -68,6 +76,7 @@ impl Conditions {
             && self.regex.iter().all(|(r, patterns)| {
                 text(fields, r).is_some_and(|t| patterns.iter().any(|p| p.is_match(&t)))
             })
+            && self.query.as_ref().is_none_or(|q| q.matches(fields))
     }
 
     /// Returns true if and only if an `exclude` pattern matches its field.
@@ -154,6 +163,7 @@ mod tests {
                 .iter()
                 .map(|(r, p)| (r.to_string(), vec![compile(p).unwrap()]))
                 .collect(),
+            query: None,
         }
     }
 

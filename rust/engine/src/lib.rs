@@ -41,6 +41,7 @@ pub mod limiter;
 pub mod log;
 pub mod matcher;
 pub mod normalize;
+pub mod query;
 mod recency;
 pub mod rules;
 pub mod sender;

@@ -89,6 +89,20 @@ fn wrong_values(option: &str) -> Vec<Value> {
             json!({"[message]": [null]}),
             json!({"[message]": {"a": 1}}),
         ],
+        "query" => vec![
+            json!(5),
+            json!(true),
+            json!(""),
+            json!("   "),
+            json!(["message: x"]),
+            json!("service.name:"),
+            json!("(a:1 or b:2"),
+            json!("a:\"open"),
+            json!("x* : 1"),
+            json!("a >= "),
+            json!("a".repeat(10_001)),
+        ],
+        "query_language" => vec![json!(5), json!("sql"), json!(""), json!(["kql"])],
         "threshold" => vec![json!(0), json!("lots"), json!(1_000_001), json!(2)],
         "threshold_window" => vec![json!("5 minutes"), json!("0s"), json!("8d"), json!("1m")],
         "group_by" => vec![json!(5), json!("[a][b"), json!(["[service.name]"])],
@@ -187,6 +201,22 @@ fn every_option_with_every_wrong_value_fails_naming_the_option() {
         }
     }
     assert!(checked > 150, "{checked}");
+}
+
+#[test]
+fn a_query_error_names_the_column_and_the_rule() {
+    let e =
+        Config::try_from(json!({"dry_run": true, "query": "service.name: or x:1"})).unwrap_err();
+    assert_eq!(e.to_string(), "query: at 15: expected a value after ':'");
+    let e = Config::try_from(json!({"dry_run": true, "rules": [
+        {"name": "ok", "query": "a:1"},
+        {"name": "payments", "query_language": "lucene", "query": "status:[500 TO 599"},
+    ]}))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "rules[1] (payments).query: at 8: this range is not closed: expected ']' or '}'"
+    );
 }
 
 #[test]

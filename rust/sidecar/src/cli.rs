@@ -20,6 +20,8 @@ usage:
   slack-alert run       --config FILE [--tcp ADDR] [--http ADDR] [--max-connections N]
                         [--max-line-bytes N] [--idle-timeout DURATION]
   slack-alert send-test --config FILE
+  slack-alert import-elastalert [--to logstash|yaml] [--output FILE] [--partial]
+                        RULE.yaml...|DIR
   slack-alert help [COMMAND] | --help | --version
 
 The config file is YAML with the Logstash plugin's option names
@@ -82,6 +84,24 @@ what Slack answered, e.g. `404 no_service: the webhook was revoked or
 mistyped`. Exit code 0 if Slack accepted it, 1 if not.
 ";
 
+pub const IMPORT_HELP: &str = "\
+slack-alert import-elastalert [--to logstash|yaml] [--output FILE] [--partial] RULE.yaml...|DIR
+
+Converts ElastAlert / ElastAlert 2 rule files (or every *.yaml, *.yml in a
+folder) into this plugin's `rules`: a Logstash `filter { slack_alert {...} }`
+block (default) or the sidecar's YAML, validated as `check` validates. The
+report on standard error names, per rule, what could not be converted and
+why, and which ${VARIABLE} to set for each webhook (URLs are never written).
+
+  --to logstash|yaml   the output's form (default logstash)
+  --output FILE        write the rules there instead of standard output
+  --partial            convert rules without what cannot be converted,
+                       naming each dropped key (default: leave them out)
+
+Exit codes: 0 every rule converted, 1 some left out or partial, 2 bad input
+(unreadable file, YAML error with its line, no rules).
+";
+
 /// Where `check` reads lines from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
@@ -115,6 +135,7 @@ pub enum Command {
     Check(CheckArgs),
     Run(RunArgs),
     SendTest(SendTestArgs),
+    ImportElastalert(crate::import_elastalert::ImportArgs),
     /// Print this text and exit 0.
     Help(&'static str),
     Version,
@@ -144,7 +165,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageErr
     let mut args = args.into_iter();
     let Some(command) = args.next() else {
         return Err(usage(
-            "a command is needed: check, run or send-test (see --help)",
+            "a command is needed: check, run, send-test or import-elastalert (see --help)",
         ));
     };
     let rest: Vec<String> = args.collect();
@@ -156,13 +177,15 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageErr
             Some("check") => CHECK_HELP,
             Some("run") => RUN_HELP,
             Some("send-test") => SEND_TEST_HELP,
+            Some("import-elastalert") => IMPORT_HELP,
             Some(other) => return Err(usage(format!("no command `{other}`; see --help"))),
         })),
         "check" => parse_check(rest),
         "run" => parse_run(rest),
         "send-test" => parse_send_test(rest),
+        "import-elastalert" => parse_import(rest),
         other => Err(usage(format!(
-            "unknown command `{other}`; the commands are check, run and send-test"
+            "unknown command `{other}`; the commands are check, run, send-test and import-elastalert"
         ))),
     }
 }
@@ -284,6 +307,45 @@ fn parse_run(args: Vec<String>) -> Result<Command, UsageError> {
         listen,
         limits,
     }))
+}
+
+fn parse_import(args: Vec<String>) -> Result<Command, UsageError> {
+    use crate::import_elastalert::{ImportArgs, Target};
+    let mut import = ImportArgs {
+        inputs: Vec::new(),
+        to: Target::Logstash,
+        output: None,
+        partial: false,
+    };
+    let mut flags = Flags::new(args);
+    while let Some((flag, inline)) = flags.next() {
+        match flag.as_str() {
+            "--to" => {
+                import.to = match flags.value(&flag, inline)?.as_str() {
+                    "logstash" => Target::Logstash,
+                    "yaml" => Target::Yaml,
+                    other => {
+                        return Err(usage(format!(
+                            "--to: {other:?} is not a target; use logstash or yaml"
+                        )))
+                    }
+                }
+            }
+            "--output" | "-o" => import.output = Some(PathBuf::from(flags.value(&flag, inline)?)),
+            "--partial" => import.partial = true,
+            "-h" | "--help" => return Ok(Command::Help(IMPORT_HELP)),
+            other if other.starts_with('-') && other != "-" => {
+                return Err(unknown_flag(other, "import-elastalert"))
+            }
+            file => import.inputs.push(PathBuf::from(file)),
+        }
+    }
+    if import.inputs.is_empty() {
+        return Err(usage(
+            "import-elastalert: name at least one rule file or folder",
+        ));
+    }
+    Ok(Command::ImportElastalert(import))
 }
 
 fn parse_send_test(args: Vec<String>) -> Result<Command, UsageError> {

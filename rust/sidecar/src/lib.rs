@@ -31,6 +31,7 @@
 
 pub mod cli;
 pub mod config_file;
+pub mod import_elastalert;
 pub mod lines;
 pub mod replay;
 pub mod send_test;

@@ -47,6 +47,17 @@ fn main() -> ExitCode {
             )
         }
         Command::SendTest(args) => slack_alert_sidecar::send_test(&args, &mut stdout.lock()),
+        // Its exit codes say how much was converted (0, 1, 2).
+        Command::ImportElastalert(args) => {
+            return match slack_alert_sidecar::import_elastalert::import(
+                &args,
+                &mut stdout.lock(),
+                &mut stderr.lock(),
+            ) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => fail(&Error::Io(e)),
+            };
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

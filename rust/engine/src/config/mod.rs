@@ -74,6 +74,8 @@ pub const OPTIONS: &[&str] = &[
     "contains",
     "regex",
     "exclude",
+    "query",
+    "query_language",
     "threshold",
     "threshold_window",
     "group_by",

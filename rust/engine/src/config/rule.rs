@@ -25,6 +25,8 @@ pub const RULE_OPTIONS: &[&str] = &[
     "contains",
     "regex",
     "exclude",
+    "query",
+    "query_language",
     "threshold",
     "threshold_window",
     "group_by",
@@ -337,6 +339,7 @@ pub(super) fn parse_rule(
         })?,
         regex: opts.condition("regex", conditions::compile)?,
         exclude: opts.condition("exclude", conditions::compile)?,
+        query: rule_query(opts)?,
     };
 
     let threshold = opts.int("threshold", 1, 1_000_000)?;
@@ -501,6 +504,30 @@ pub(super) fn check_shared_limits(rules: &[RuleConfig]) -> Result<(), ConfigErro
     Ok(())
 }
 
+/// `query` in `query_language` (KQL unless `lucene`), compiled once here.
+fn rule_query(opts: &Options) -> Result<Option<crate::query::Query>, ConfigError> {
+    use crate::query::{self, Language};
+    let language = match opts.string("query_language")? {
+        None => Language::Kql,
+        Some(s) => Language::parse(&s).ok_or_else(|| {
+            ConfigError::new(
+                "query_language",
+                format!("must be \"kql\" or \"lucene\", got {:?}", shorten(&s)),
+            )
+        })?,
+    };
+    match opts.string("query")? {
+        None => Ok(None),
+        Some(q) if q.trim().is_empty() => Err(ConfigError::new(
+            "query",
+            "must not be empty; remove it to apply no query",
+        )),
+        Some(q) => query::parse(&q, language)
+            .map(Some)
+            .map_err(|e| ConfigError::new("query", e.to_string())),
+    }
+}
+
 /// A `body_template`: a map or list given in the configuration, or a string
 /// holding JSON; string leaves are `%{}` templates (see [`JsonBody`]).
 fn check_body_template(v: &Value) -> Result<JsonBody, ConfigError> {
@@ -610,6 +637,46 @@ mod tests {
     }
 
     #[test]
+    fn a_query_is_one_more_condition_beside_the_others_and_exclude() {
+        let c = parse(json!({
+            "dry_run": true, "query_language": "lucene",
+            "rules": [
+                {"name": "kql", "query_language": "kql",
+                 "query": "message: timeout and http.response.status_code >= 500",
+                 "equals": {"[service.name]": "pay"}, "exclude": {"[url.path]": "^/health"}},
+                {"name": "lucene", "query": "+message:timeout -service.name:shop"},
+            ]
+        }))
+        .unwrap();
+        let (kql, lucene) = (&c.rules[0].conditions, &c.rules[1].conditions);
+        let event = json!({"service.name": "pay", "message": "DB timeout",
+                           "http": {"response": {"status_code": 503}}, "url.path": "/pay"});
+        assert!(kql.hold(&event) && !kql.excluded(&event));
+        let mut other = event.clone();
+        other["service.name"] = json!("shop");
+        assert!(!kql.hold(&other), "equals must hold too");
+        assert!(!lucene.hold(&other), "inherits lucene from the top");
+        let mut health = event.clone();
+        health["url.path"] = json!("/healthz");
+        assert!(
+            kql.hold(&health) && kql.excluded(&health),
+            "exclude still silences"
+        );
+        let mut fine = event.clone();
+        fine["http"]["response"]["status_code"] = json!(200);
+        assert!(!kql.hold(&fine), "the query must hold");
+        assert!(lucene.hold(&fine));
+        let refs = c.event_refs();
+        for r in [
+            "[http.response.status_code]",
+            "[http][response][status_code]",
+        ] {
+            assert!(refs.iter().any(|x| x == r), "{r} is fetched for the query");
+            assert!(c.key_refs().iter().any(|x| x == r), "{r} is read to decide");
+        }
+    }
+
+    #[test]
     fn rule_errors_name_the_rule_and_the_option() {
         let rule = |r: Value| json!({"webhook_url": URL, "rules": [{"name": "ok"}, r]});
         let cases = [
@@ -685,6 +752,18 @@ mod tests {
             (
                 json!({"rules": [{"name": "x"}]}),
                 "rules[0] (x).webhook_url: is required",
+            ),
+            (
+                rule(json!({"name": "x", "query": "service.name: and x:1"})),
+                "rules[1] (x).query: at 15: expected a value after ':'",
+            ),
+            (
+                rule(json!({"name": "x", "query": "a:1", "query_language": "sql"})),
+                "rules[1] (x).query_language: must be \"kql\" or \"lucene\", got \"sql\"",
+            ),
+            (
+                rule(json!({"name": "x", "query": "a:[1 TO", "query_language": "lucene"})),
+                "rules[1] (x).query: at 8: expected a range bound",
             ),
             (
                 json!({"dry_run": true, "silence": "10m"}),

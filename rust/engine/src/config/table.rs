@@ -369,6 +369,28 @@ pub const OPTION_TABLE: &[OptionDoc] = &[
          \"^/health\" }`",
     ),
     opt(
+        "query",
+        Str,
+        Rule,
+        DefaultValue::None,
+        "A Kibana-style query the event must match, compiled once at start: `field:value`, \
+         `\"quoted phrases\"`, `*` wildcards, `field:*` (exists), `and`/`or`/`not` with \
+         parentheses, value lists `field:(a or b)`, ranges `field >= 500`. Holds beside the \
+         other conditions (all must hold), and `exclude` still silences. Matching rules: \
+         [Queries](#queries-query). An error points at the column: `query: at 17: expected a \
+         value after ':'`. `query => \"service.name:payments and (message:timeout or \
+         http.response.status_code >= 500)\"`",
+    ),
+    opt(
+        "query_language",
+        Str,
+        Rule,
+        Value(r#""kql""#),
+        "`\"kql\"` or `\"lucene\"` (a `query_string` subset: `AND`/`OR`/`NOT`, `+`/`-`, \
+         `field:value`, `\"phrase\"`, `[a TO b]`/`{a TO b}`, `field:>=500`, `*`/`?`, \
+         `_exists_:field`). `query_language => \"lucene\"`",
+    ),
+    opt(
         "threshold",
         Number,
         Rule,

@@ -98,6 +98,10 @@ public final class SlackAlert implements Filter {
     public static final PluginConfigSpec<Map<String, Object>> REGEX = PluginConfigSpec.hashSetting("regex");
     /** Field reference → regular expression or list of them that silence an event. */
     public static final PluginConfigSpec<Map<String, Object>> EXCLUDE = PluginConfigSpec.hashSetting("exclude");
+    /** A KQL (or, with {@code query_language => "lucene"}, Lucene) query the event must match; compiled by the engine. */
+    public static final PluginConfigSpec<String> QUERY = PluginConfigSpec.stringSetting("query");
+    /** {@code kql} (the default) or {@code lucene}. */
+    public static final PluginConfigSpec<String> QUERY_LANGUAGE = PluginConfigSpec.stringSetting("query_language");
     public static final PluginConfigSpec<Long> THRESHOLD = PluginConfigSpec.numSetting("threshold");
     public static final PluginConfigSpec<String> THRESHOLD_WINDOW = PluginConfigSpec.stringSetting("threshold_window");
     public static final PluginConfigSpec<String> GROUP_BY = PluginConfigSpec.stringSetting("group_by");
@@ -120,7 +124,7 @@ public final class SlackAlert implements Filter {
             WEBHOOK_URL, LEVELS, MIN_LEVEL, LEVEL_FIELD, CHANNEL, USERNAME, ICON_EMOJI, ICON_URL, TITLE,
             FORMAT, DEDUP_FIELDS, DEDUP_WINDOW, RATE_LIMIT, BURST, QUEUE_SIZE, MAX_TRACKED, TIMEOUT,
             MAX_RETRIES, SHUTDOWN_TIMEOUT, DRY_RUN, ALLOW_CUSTOM_WEBHOOK, EQUALS, CONTAINS, REGEX, EXCLUDE,
-            THRESHOLD, THRESHOLD_WINDOW, GROUP_BY, MENTIONS, LINK_TEMPLATE, LINK_TEXT, DESTINATION, BODY_TEMPLATE,
+            QUERY, QUERY_LANGUAGE, THRESHOLD, THRESHOLD_WINDOW, GROUP_BY, MENTIONS, LINK_TEMPLATE, LINK_TEXT, DESTINATION, BODY_TEMPLATE,
             RULES));
 
     /**

@@ -32,7 +32,7 @@ class ConfigurationTest {
 
     /** The options of issue 8 (rules and what a rule may also say at the top level). */
     private static final List<String> RULE_OPTIONS = Arrays.asList("equals", "contains", "regex", "exclude",
-            "threshold", "threshold_window", "group_by", "mentions", "link_template", "link_text", "destination",
+            "query", "query_language", "threshold", "threshold_window", "group_by", "mentions", "link_template", "link_text", "destination",
             "body_template", "rules");
 
     private final TestContext context = new TestContext();
@@ -44,6 +44,8 @@ class ConfigurationTest {
         bad.put("contains", List.of("x", Map.of("[a]", List.of()), Map.of("[a]", Map.of("b", "c"))));
         bad.put("regex", List.of(List.of("x"), Map.of("[message]", "("), Map.of("[message]", "a".repeat(1001))));
         bad.put("exclude", List.of("health", Map.of("[url.path]", "[")));
+        bad.put("query", List.of("service.name:", "(a:1 or b:2", "", 5L));
+        bad.put("query_language", List.of("sql", 5L));
         bad.put("threshold", List.of(0L, -1L, "many", 1.5));
         bad.put("threshold_window", List.of("soon", "0s", "8d", 5.5));
         bad.put("group_by", List.of("[a", 5L, List.of("[a]")));
