@@ -1207,21 +1207,51 @@ mod tests {
         assert_eq!(undelivered.load(Ordering::Relaxed), 0);
     }
 
-    #[test]
-    fn the_queue_is_bounded() {
-        // The transport hangs on its first post until shutdown; offers beyond
-        // the queue's capacity come back.
-        struct Hang(Arc<AtomicU64>);
-        impl Transport for Hang {
-            fn post(&mut self, _: &[u8], timeout: Duration) -> Result<Reply, String> {
-                self.0.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(timeout.min(Duration::from_millis(300)));
-                Err("timed out".into())
-            }
+    /// A transport whose posts hang until the test drops the gate's other
+    /// end, and that says when each post began: no test guesses with a
+    /// sleep how long a request takes to start or to end.
+    struct Gate {
+        began: crossbeam_channel::Sender<()>,
+        open: crossbeam_channel::Receiver<()>,
+    }
+
+    impl Transport for Gate {
+        fn post(&mut self, _: &[u8], _: Duration) -> Result<Reply, String> {
+            let _ = self.began.send(());
+            let _ = self.open.recv();
+            Err("timed out".into())
         }
-        let posts = Arc::new(AtomicU64::new(0));
-        let settings = SenderSettings {
-            queue_size: 2,
+    }
+
+    /// A closed gate, the receiver of its "a post began" signals, and the
+    /// sender end whose drop opens it.
+    fn gate() -> (
+        Gate,
+        crossbeam_channel::Receiver<()>,
+        crossbeam_channel::Sender<()>,
+    ) {
+        let (began, began_rx) = crossbeam_channel::unbounded();
+        let (open_tx, open) = crossbeam_channel::bounded(0);
+        (Gate { began, open }, began_rx, open_tx)
+    }
+
+    /// Generous: only a sender that really waits on the hung post misses it.
+    const CEILING: Duration = Duration::from_secs(60);
+
+    /// Runs `f` on a thread of its own; true if and only if it returned
+    /// within [`CEILING`].
+    fn returns(f: impl FnOnce() + Send + 'static) -> bool {
+        let (done, finished) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || {
+            f();
+            let _ = done.send(());
+        });
+        finished.recv_timeout(CEILING).is_ok()
+    }
+
+    fn gate_settings(queue_size: usize) -> SenderSettings {
+        SenderSettings {
+            queue_size,
             timeout: Duration::from_secs(10),
             max_retries: 0,
             pace: Duration::ZERO,
@@ -1229,60 +1259,58 @@ mod tests {
             max_backoff: Duration::from_millis(1),
             redacted_url: "x".into(),
             kind: DestinationKind::Slack,
-        };
+        }
+    }
+
+    #[test]
+    fn the_queue_is_bounded() {
+        // The first post hangs until the test opens the gate; offers beyond
+        // the queue's capacity come back, and offering never waits for the
+        // hung post (if it did, it would never return: the gate stays shut).
+        let (transport, began, open) = gate();
         let counters = Arc::new(Counters::default());
-        let (mut handle, mut outbox) = SenderHandle::spawn(
-            settings,
-            Box::new(Hang(Arc::clone(&posts))),
+        let (mut handle, outbox) = SenderHandle::spawn(
+            gate_settings(2),
+            Box::new(transport),
             Arc::clone(&counters),
             vec![Arc::new(AtomicU64::new(0))],
             Arc::new(BufferedLog::new(10)),
             Arc::new(RealTime),
         )
         .unwrap();
-        let start = Instant::now();
-        let refused = (0..100).filter(|_| outbox.offer(alert(1)).is_err()).count();
+        let mut outbox = Some(outbox);
+        let (refused_tx, refused_rx) = crossbeam_channel::bounded(1);
+        let mut offering = outbox.take().unwrap();
+        assert!(
+            returns(move || {
+                let refused = (0..100)
+                    .filter(|_| offering.offer(alert(1)).is_err())
+                    .count();
+                let _ = refused_tx.send((refused, offering));
+            }),
+            "offering waited for the hung post"
+        );
+        let (refused, outbox) = refused_rx.recv().unwrap();
         assert!(refused >= 97, "{refused}");
-        assert!(
-            start.elapsed() < Duration::from_millis(100),
-            "offering must not block"
-        );
+        assert!(began.recv_timeout(CEILING).is_ok(), "the first post began");
         drop(outbox);
-        let began = Instant::now();
-        let report = handle.finish(Instant::now() + Duration::from_millis(200));
-        assert!(
-            began.elapsed() < Duration::from_millis(1200),
-            "{:?}",
-            began.elapsed()
-        );
+        // The deadline passes while the post hangs; once it ends, what is
+        // still queued is abandoned, not posted.
+        handle.tell(Instant::now());
+        drop(open);
+        let report = handle.wait(Instant::now() + CEILING);
         assert!(!report.thread_still_running);
         assert!(report.abandoned_messages >= 1, "{report:?}");
     }
 
     #[test]
     fn a_request_still_hanging_at_the_deadline_is_reported_as_undelivered() {
-        // A transport that ignores its timeout, like a request that began
-        // before shutdown clipped the timeout to the deadline.
-        struct Stuck;
-        impl Transport for Stuck {
-            fn post(&mut self, _: &[u8], _: Duration) -> Result<Reply, String> {
-                std::thread::sleep(Duration::from_millis(1500));
-                Err("timed out".into())
-            }
-        }
-        let settings = SenderSettings {
-            queue_size: 2,
-            timeout: Duration::from_secs(10),
-            max_retries: 0,
-            pace: Duration::ZERO,
-            retry_base: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(1),
-            redacted_url: "x".into(),
-            kind: DestinationKind::Slack,
-        };
+        // A request that ignores its timeout, like one that began before
+        // shutdown clipped the timeout to the deadline.
+        let (transport, began, open) = gate();
         let (mut handle, mut outbox) = SenderHandle::spawn(
-            settings,
-            Box::new(Stuck),
+            gate_settings(2),
+            Box::new(transport),
             Arc::default(),
             vec![Arc::new(AtomicU64::new(0))],
             Arc::new(BufferedLog::new(10)),
@@ -1290,38 +1318,23 @@ mod tests {
         )
         .unwrap();
         outbox.offer(alert(7)).unwrap();
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(began.recv_timeout(CEILING).is_ok(), "the post began");
         drop(outbox);
         let report = handle.finish(Instant::now() + Duration::from_millis(100));
         assert!(report.thread_still_running);
         assert_eq!((report.abandoned_messages, report.abandoned_events), (1, 7));
+        drop(open);
     }
 
     #[test]
     fn messages_queued_behind_a_stuck_request_are_counted_as_undelivered() {
         // Regression: only the in-flight message was reported; the ones
         // queued behind it were silently lost from the shutdown report.
-        struct Stuck;
-        impl Transport for Stuck {
-            fn post(&mut self, _: &[u8], _: Duration) -> Result<Reply, String> {
-                std::thread::sleep(Duration::from_millis(1500));
-                Err("timed out".into())
-            }
-        }
-        let settings = SenderSettings {
-            queue_size: 10,
-            timeout: Duration::from_secs(10),
-            max_retries: 0,
-            pace: Duration::ZERO,
-            retry_base: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(1),
-            redacted_url: "x".into(),
-            kind: DestinationKind::Slack,
-        };
+        let (transport, began, open) = gate();
         let counters: Arc<Counters> = Arc::default();
         let (mut handle, mut outbox) = SenderHandle::spawn(
-            settings,
-            Box::new(Stuck),
+            gate_settings(10),
+            Box::new(transport),
             Arc::clone(&counters),
             vec![Arc::new(AtomicU64::new(0))],
             Arc::new(BufferedLog::new(10)),
@@ -1331,7 +1344,7 @@ mod tests {
         for events in [1, 2, 3, 4] {
             outbox.offer(alert(events)).unwrap();
         }
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(began.recv_timeout(CEILING).is_ok(), "the first post began");
         drop(outbox);
         let report = handle.finish(Instant::now() + Duration::from_millis(100));
         assert!(report.thread_still_running);
@@ -1340,14 +1353,10 @@ mod tests {
             (4, 10)
         );
         assert_eq!(counters.send_failures.load(Ordering::Relaxed), 3);
-        // Regression: dropping the handle waited for the stuck thread again.
-        let dropped = Instant::now();
-        drop(handle);
-        assert!(
-            dropped.elapsed() < Duration::from_millis(200),
-            "{:?}",
-            dropped.elapsed()
-        );
+        // Regression: dropping the handle waited for the stuck thread again
+        // (it would wait forever: the gate is still shut).
+        assert!(returns(move || drop(handle)), "dropping the handle waited");
+        drop(open);
     }
 
     #[test]
