@@ -128,3 +128,12 @@ build_native() {
 }
 
 mvn_q() { (cd "$ROOT/java-shim" && mvn -B -q -Dnative.dir="$NATIVE_DIR" -Dslackalert.receiver="$ROOT/target/release/slack-receiver" "$@"); }
+
+# Headless Chromium from Debian's packages, for tests/test_html_preview.py
+# (which calls this when `chromium` is missing): it loads the page
+# `slack-alert check --html` writes. Lato (Slack's typeface) is already there
+# on this machine's image; the colour emoji font makes 🚨 and 🔁 show as Slack shows them.
+ensure_chromium() {
+  command -v chromium >/dev/null && return 0
+  apt_install --no-install-recommends -o DPkg::Lock::Timeout=600 chromium fonts-noto-color-emoji
+}
