@@ -316,6 +316,7 @@ article.message:hover{background:#f8f8f8}
 .field.wide{grid-column:1/-1}
 .context{color:#616061;font-size:13px;margin:6px 0 2px;white-space:pre-wrap;overflow-wrap:anywhere}
 .context b{color:#1d1c1d;font-weight:700}
+.context-element{margin-right:6px}
 .image-alt{color:#868686}
 hr.divider{border:0;border-top:1px solid #dddddd;margin:10px 0}
 .actions{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0 4px}
@@ -326,7 +327,7 @@ a{color:#1264a3;text-decoration:none}
 a:hover{text-decoration:underline}
 .link{color:#1264a3}
 code{font:12px/1.5 Monaco,Menlo,Consolas,"Courier New",monospace;color:#c01343;background:rgba(29,28,29,.04);border:1px solid rgba(29,28,29,.13);border-radius:3px;padding:1px 3px}
-pre.code,pre.json{font:12px/1.5 Monaco,Menlo,Consolas,"Courier New",monospace;background:rgba(29,28,29,.04);border:1px solid rgba(29,28,29,.13);border-radius:4px;padding:8px;margin:4px 0;white-space:pre-wrap;overflow-wrap:anywhere;color:#1d1c1d}
+pre.code,pre.json{tab-size:4;font:12px/1.5 Monaco,Menlo,Consolas,"Courier New",monospace;background:rgba(29,28,29,.04);border:1px solid rgba(29,28,29,.13);border-radius:4px;padding:8px;margin:4px 0;white-space:pre-wrap;overflow-wrap:anywhere;color:#1d1c1d}
 blockquote{margin:4px 0;padding-left:12px;border-left:4px solid #dddddd;white-space:pre-wrap}
 .mention{border-radius:3px;padding:0 2px}
 .mention.broadcast{background:rgba(242,199,68,.4);color:#1d1c1d}

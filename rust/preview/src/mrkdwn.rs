@@ -303,7 +303,7 @@ fn emoji_code(text: &str) -> Option<(&'static str, usize)> {
     let name_len = text[1..]
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-')))
         .filter(|n| *n > 0 && *n <= 40)?;
-    if text[1 + name_len..].chars().next() != Some(':') {
+    if !text[1 + name_len..].starts_with(':') {
         return None;
     }
     emoji(&text[1..1 + name_len]).map(|e| (e, name_len + 2))
