@@ -174,3 +174,51 @@ check_native_all() {
 }
 
 mvn_q() { (cd "$ROOT/java-shim" && mvn -B -q -Dnative.dir="$NATIVE_DIR" -Dslackalert.receiver="$ROOT/target/release/slack-receiver" "$@"); }
+
+# Headless Chromium from Debian's packages, for tests/test_html_preview.py
+# (which calls this when `chromium` is missing): it loads the page
+# `slack-alert check --html` writes. Lato is Slack's typeface; the colour
+# emoji and Korean fonts show 🚨 and 한국어 (common in these alerts) as Slack does.
+ensure_chromium() {
+  local package missing=()
+  for package in chromium fonts-lato fonts-noto-color-emoji fonts-nanum; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt_install --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+  fi
+}
+
+# What scripts/demo needs and nothing more: a JDK and Maven (Rust must be
+# there). The test toolchain (Ruby, qemu-user, pytest) is ensure_tools'.
+ensure_demo_tools() {
+  local missing=()
+  command -v cargo >/dev/null || { echo "cargo (Rust) is required: install it with rustup" >&2; exit 1; }
+  command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
+# Where scripts/demo stages the library it builds: apart from target/native,
+# so the demo never puts a library linked against this machine's glibc where
+# the gem's portable ones belong.
+DEMO_NATIVE_DIR="$ROOT/target/demo/native"
+
+# Builds only what scripts/demo runs, for this machine: the JNI library (a
+# plain cargo build: it only has to load here, so no glibc-2.17 zigbuild) and
+# the fake Slack, and stages the library in DEMO_NATIVE_DIR/<dir>/, the
+# directory name NativeLibrary maps os.name/os.arch to.
+build_host_native() {
+  local started=$SECONDS dir lib=libslack_alert_jni.so
+  case "$(uname -m)" in
+    x86_64 | amd64) dir=linux-x86_64 ;;
+    aarch64 | arm64) dir=linux-aarch64 ;;
+    *) echo "the demo runs on Linux x86_64 or aarch64, not $(uname -m)" >&2; return 1 ;;
+  esac
+  say "cargo build --release (JNI library for this machine, receiver)"
+  (cd "$ROOT" && cargo build --release -q -p slack-alert-jni -p slack-alert-receiver)
+  rm -rf "$DEMO_NATIVE_DIR"
+  mkdir -p "$DEMO_NATIVE_DIR/$dir"
+  cp "$ROOT/target/release/$lib" "$DEMO_NATIVE_DIR/$dir/$lib"
+  say "JNI library and receiver built in $((SECONDS - started))s"
+}

@@ -25,6 +25,17 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
                 .collect();
             Response::json(200, &Value::Array(list))
         }
+        ("GET", "page") => Response {
+            status: 200,
+            content_type: "text/html; charset=utf-8",
+            body: crate::page::html(
+                &shared.lock().received(),
+                shared.started,
+                shared.started_wall,
+            )
+            .into_bytes(),
+            retry_after: None,
+        },
         ("GET", "violations") => Response::json(200, &json!(shared.lock().violations())),
         ("GET", "stats") => Response::json(200, &stats_json(&shared.lock().stats())),
         ("GET", "mode") => Response::json(200, &mode_json(&shared.lock().mode())),
@@ -39,7 +50,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
             shared.reset();
             Response::text(200, "ok")
         }
-        (_, "messages" | "received" | "violations" | "stats" | "mode" | "reset") => {
+        (_, "messages" | "received" | "page" | "violations" | "stats" | "mode" | "reset") => {
             Response::text(405, "method_not_allowed")
         }
         _ => Response::text(404, "no_service"),

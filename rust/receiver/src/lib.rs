@@ -25,6 +25,7 @@
 //! |-----------------------------|-----------------------------------------------------------|
 //! | `GET /_receiver/messages`   | JSON array of accepted bodies                             |
 //! | `GET /_receiver/received`   | `[{"status", "answer", "body", "raw_len", "at_ms"}]`, `at_ms` since start |
+//! | `GET /_receiver/page`       | an HTML page showing every post received as Slack would have |
 //! | `GET /_receiver/violations` | JSON array of strings                                     |
 //! | `GET /_receiver/stats`      | JSON object of [`Stats`]                                  |
 //! | `GET /_receiver/mode`       | the current mode, in the form `POST` takes                |
@@ -64,6 +65,7 @@ mod control;
 pub mod limits;
 mod mentions;
 mod options;
+mod page;
 pub mod print;
 mod rate;
 mod server;
@@ -163,6 +165,16 @@ impl Receiver {
         self.shared.wait_for_accepted(n, timeout)
     }
 
+    /// An HTML page showing every post received (the last [`KEEP_LAST`]) as Slack
+    /// would have, each with the time it arrived and the answer it got.
+    pub fn page(&self) -> String {
+        page::html(
+            &self.received(),
+            self.shared.started,
+            self.shared.started_wall,
+        )
+    }
+
     /// Every breach seen, each saying which post, what and where, e.g.
     /// `post 3: invalid_blocks at blocks[1].text: section text is 3001 characters (limit 3000)`.
     /// Breaches are recorded whatever the mode answered; posting again before a
@@ -194,6 +206,12 @@ impl Drop for Receiver {
         // Connections are closed: nothing more can be accepted, so print what was.
         self.shared
             .finish_printing(Instant::now() + Duration::from_millis(500));
+        if let Some(path) = &self.shared.options().html {
+            // A test tool's page: a failure to write it is said, not fatal.
+            if let Err(e) = std::fs::write(path, self.page()) {
+                eprintln!("slack-receiver: cannot write {}: {e}", path.display());
+            }
+        }
     }
 }
 

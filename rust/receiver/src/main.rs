@@ -3,12 +3,14 @@
 //!
 //! ```text
 //! slack-receiver [--listen 127.0.0.1:PORT] [--print] [--rate-limit PER_SEC] [--burst N]
-//!                [--exit-on-stdin-eof]
+//!                [--exit-on-stdin-eof] [--html FILE]
 //! ```
 //!
 //! Prints `listening http://127.0.0.1:PORT`, then `webhook <url>`, then (with
 //! `--print`) each accepted message as text. Exits 0 on SIGTERM, SIGINT, or, with
 //! `--exit-on-stdin-eof`, when stdin closes — so a parent that dies takes it down.
+//! With `--html FILE` it writes, when stdin closes, one HTML page showing every
+//! post it received as Slack would have (also served at `GET /_receiver/page`).
 
 use slack_alert_receiver::{Options, RateLimit, Receiver};
 use std::io::{self, Write};
@@ -16,7 +18,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: slack-receiver [--listen 127.0.0.1:PORT] [--print] \
-[--rate-limit PER_SEC] [--burst N] [--exit-on-stdin-eof]";
+[--rate-limit PER_SEC] [--burst N] [--exit-on-stdin-eof] [--html FILE]";
 
 /// Bursts Slack's users measured; used when only `--rate-limit` is given.
 const DEFAULT_BURST: u32 = 25;
@@ -109,6 +111,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
                 burst = Some(n);
             }
             "--print" => parsed.options.print = true,
+            "--html" => parsed.options.html = Some(value("--html")?.into()),
             "--exit-on-stdin-eof" => parsed.exit_on_stdin_eof = true,
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument `{other}`")),
@@ -216,9 +219,14 @@ mod tests {
             "--burst",
             "5",
             "--exit-on-stdin-eof",
+            "--html=out/page.html",
         ])
         .unwrap()
         .unwrap();
+        assert_eq!(
+            args.options.html.as_deref(),
+            Some(std::path::Path::new("out/page.html"))
+        );
         assert_eq!(args.listen, "127.0.0.1:8089".parse().unwrap());
         assert!(args.options.print && args.exit_on_stdin_eof);
         assert_eq!(

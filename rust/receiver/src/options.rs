@@ -4,6 +4,7 @@
 //! (what to answer a post) and `rate.rs` (the leaky bucket).
 
 use std::io;
+use std::path::PathBuf;
 
 /// How a receiver is started.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -16,6 +17,9 @@ pub struct Options {
     /// as a person would read it in Slack, separated by a blank line. Off by default:
     /// test output stays quiet; the demo turns it on.
     pub print: bool,
+    /// When the receiver stops, writes this file: one HTML page showing every post
+    /// received as Slack would have (see `GET /_receiver/page`). Off by default.
+    pub html: Option<PathBuf>,
 }
 
 /// A leaky bucket: `burst` posts fit, and the bucket drains `per_second` posts a second.

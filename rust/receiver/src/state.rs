@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Records kept of each kind (received posts, accepted bodies, violations); older ones
 /// are dropped so a demo left running for days does not grow without bound. Counters in
@@ -347,6 +347,8 @@ pub(crate) struct Shared {
     /// Notified on every accepted post, mode change, reset and stop.
     changed: Condvar,
     pub(crate) started: Instant,
+    /// The wall time at `started`, to show when a post arrived.
+    pub(crate) started_wall: SystemTime,
     printer: Option<Printer>,
 }
 
@@ -362,6 +364,7 @@ impl Shared {
             state: Mutex::new(State::new(options)),
             changed: Condvar::new(),
             started: Instant::now(),
+            started_wall: SystemTime::now(),
         })
     }
 
@@ -412,6 +415,11 @@ impl Shared {
         if let Some(printer) = &self.printer {
             printer.finish(deadline);
         }
+    }
+
+    /// The options the receiver was started with.
+    pub(crate) fn options(&self) -> Options {
+        self.lock().options.clone()
     }
 
     pub(crate) fn is_stopping(&self) -> bool {
@@ -558,7 +566,7 @@ mod tests {
                 per_second: 1.0,
                 burst: 2,
             }),
-            print: false,
+            ..Options::default()
         });
         let t0 = Instant::now();
         assert_eq!(state.post(VALID, t0), answer(200, "ok"));

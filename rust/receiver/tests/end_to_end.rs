@@ -125,7 +125,7 @@ fn rate_limit_answers_429_with_retry_after() {
             per_second: 1.0,
             burst: 3,
         }),
-        print: false,
+        ..Options::default()
     })
     .unwrap();
     let mut client = Client::connect(receiver.addr());
@@ -150,7 +150,7 @@ fn invalid_rate_limit_or_address_is_refused() {
             per_second: 0.0,
             burst: 1,
         }),
-        print: false,
+        ..Options::default()
     };
     assert!(Receiver::start_with(bad).is_err());
     let public = "0.0.0.0:0".parse().unwrap();
@@ -363,4 +363,53 @@ fn wait_for_accepted_times_out_with_what_it_has() {
     let accepted = receiver.wait_for_accepted(2, Duration::from_millis(100));
     assert_eq!(accepted.len(), 1);
     assert!(started.elapsed() >= Duration::from_millis(100));
+}
+
+#[test]
+fn the_page_shows_every_post_as_slack_would_and_is_written_on_stop() {
+    let dir = std::env::temp_dir().join(format!("slack-receiver-page-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("page.html");
+    let _ = std::fs::remove_file(&file);
+    let receiver = Receiver::start_with(Options {
+        html: Some(file.clone()),
+        ..Options::default()
+    })
+    .unwrap();
+    let alert = json!({"text": "*db down* &lt;img src=x onerror=alert(1)&gt;", "attachments": [
+        {"color": "#d00000", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "🚨 ERROR in api"}}]}
+    ]});
+    assert_eq!(post(receiver.addr(), &alert.to_string()).status, 200);
+    receiver.set_mode(Mode::status(500, "rollup_error"));
+    assert_eq!(post(receiver.addr(), VALID).status, 500);
+
+    let answer = request(receiver.addr(), "GET", "/_receiver/page", b"");
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    let page = answer.body;
+    assert_eq!(
+        page.matches("<article class=\"message\"").count(),
+        2,
+        "{page}"
+    );
+    assert!(
+        page.contains("<b>db down</b> &lt;img src=x onerror=alert(1)&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<img"), "{page}");
+    assert!(
+        page.contains("<div class=\"header\">🚨 ERROR in api</div>"),
+        "{page}"
+    );
+    assert!(page.contains("answered 500 rollup_error"), "{page}");
+    assert!(
+        !file.exists(),
+        "written when the receiver stops, not before"
+    );
+    receiver.stop();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), page);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -16,7 +16,8 @@ pub const USAGE: &str = "\
 slack-alert: Slack alerts for ERROR/FATAL log events, on the slack_alert engine
 
 usage:
-  slack-alert check     --config FILE [--input FILE|-] [--json] [--max-line-bytes N]
+  slack-alert check     --config FILE [--input FILE|-] [--json] [--html FILE]
+                        [--max-line-bytes N]
   slack-alert run       --config FILE [--tcp ADDR] [--http ADDR] [--max-connections N]
                         [--max-line-bytes N] [--idle-timeout DURATION]
   slack-alert send-test --config FILE
@@ -35,7 +36,8 @@ Run `slack-alert help COMMAND` for one command's flags.
 ";
 
 pub const CHECK_HELP: &str = "\
-slack-alert check --config FILE [--input FILE|-] [--json] [--max-line-bytes N]
+slack-alert check --config FILE [--input FILE|-] [--json] [--html FILE]
+                  [--max-line-bytes N]
 
 Validates the config (a bad option is named, exit code 2). With --input, runs
 every JSON line (what Logstash's json_lines codec receives) through the
@@ -46,6 +48,8 @@ DROPPED) and the Slack message it would have sent, then a summary.
   --config FILE        the YAML configuration
   --input FILE|-       JSON lines to replay; - reads standard input
   --json               one JSON object per decision, then {\"summary\": ...}
+  --html FILE          also write one HTML page showing every message as
+                       Slack will (needs --input); open it in a browser
   --max-line-bytes N   longer lines are reported and skipped (default 1048576)
 
 Bad lines (not JSON, not an object, invalid UTF-8, too long) are reported on
@@ -114,6 +118,8 @@ pub struct CheckArgs {
     pub config: PathBuf,
     pub input: Option<Input>,
     pub json: bool,
+    /// Where `--html` writes the page of the messages.
+    pub html: Option<PathBuf>,
     pub max_line_bytes: usize,
 }
 
@@ -233,6 +239,7 @@ fn parse_check(args: Vec<String>) -> Result<Command, UsageError> {
     let mut config = None;
     let mut input = None;
     let mut json = false;
+    let mut html = None;
     let mut max_line_bytes = Limits::default().max_line_bytes;
     let mut flags = Flags::new(args);
     while let Some((flag, inline)) = flags.next() {
@@ -247,6 +254,7 @@ fn parse_check(args: Vec<String>) -> Result<Command, UsageError> {
                 });
             }
             "--json" => json = true,
+            "--html" => html = Some(PathBuf::from(flags.value(&flag, inline)?)),
             "--max-line-bytes" => {
                 max_line_bytes = positive("--max-line-bytes", &flags.value(&flag, inline)?)?
             }
@@ -254,10 +262,16 @@ fn parse_check(args: Vec<String>) -> Result<Command, UsageError> {
             other => return Err(unknown_flag(other, "check")),
         }
     }
+    if html.is_some() && input.is_none() {
+        return Err(usage(
+            "--html: needs --input, the lines whose messages the page shows",
+        ));
+    }
     Ok(Command::Check(CheckArgs {
         config: required_config(config, CHECK_HELP)?,
         input,
         json,
+        html,
         max_line_bytes,
     }))
 }
@@ -431,6 +445,13 @@ mod tests {
         };
         assert_eq!(c.input, Some(Input::File("x.jsonl".into())));
         assert!(!c.json);
+        assert_eq!(c.html, None);
+        let Command::Check(c) =
+            parse_str(&["check", "-c", "a.yml", "-i", "x.jsonl", "--html", "p.html"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(c.html, Some(PathBuf::from("p.html")));
     }
 
     #[test]
@@ -472,6 +493,14 @@ mod tests {
             (&["frobnicate"], "unknown command `frobnicate`"),
             (&["check"], "--config: is required"),
             (&["check", "--config"], "--config: needs a value"),
+            (
+                &["check", "--config", "a", "--html", "p.html"],
+                "--html: needs --input",
+            ),
+            (
+                &["check", "--config", "a", "--html"],
+                "--html: needs a value",
+            ),
             (
                 &["check", "--config", "a", "--verbose"],
                 "--verbose: unknown argument to `check`",

@@ -31,6 +31,7 @@
 
 pub mod cli;
 pub mod config_file;
+pub mod html_page;
 pub mod import_elastalert;
 pub mod lines;
 pub mod replay;
@@ -177,7 +178,17 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     };
     let mut failed: Option<io::Error> = None;
     let json = args.json;
+    let mut page = args.html.as_ref().map(|_| {
+        let shown = match input {
+            Input::Stdin => "standard input".to_string(),
+            Input::File(path) => path.display().to_string(),
+        };
+        html_page::HtmlPage::new(&args.config, &shown)
+    });
     let mut write = |record: replay::Record| {
+        if let Some(page) = &mut page {
+            page.add(&record);
+        }
         if failed.is_some() {
             return;
         }
@@ -200,6 +211,20 @@ pub fn check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         replay::write_human_summary(&summary, out)?;
     }
     out.flush()?;
+    if let (Some(page), Some(path)) = (page, &args.html) {
+        std::fs::write(path, page.finish(&summary)).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("--html: cannot write {}: {e}", path.display()),
+            )
+        })?;
+        writeln!(
+            err,
+            "slack-alert: wrote {} messages to {}",
+            summary.messages(),
+            path.display()
+        )?;
+    }
     Ok(())
 }
 
