@@ -22,7 +22,7 @@ from conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "elastalert"
 # The secret parts of the fixtures' webhook URLs: never in any output.
-SECRETS = ["frequencysecret0001", "anysecret0002", "anysecret0003"]
+SECRETS = ["freq-secret-0001", "anysecret0002", "anysecret0003"]
 HOOK = "https://hooks.slack.com/services/TTEST0000/BTEST0000/notarealtoken"
 
 
