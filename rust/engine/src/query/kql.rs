@@ -15,17 +15,14 @@
 //! a special character; `\` escapes the next character; in a quoted value
 //! `*` is literal.
 
-use super::{Bound, Expr, Field, Pattern, Piece, QueryError, Test, MAX_DEPTH};
+use super::cursor::Cursor;
+use super::{Bound, Expr, Field, Pattern, Piece, QueryError, Test};
 
 /// Characters that end an unquoted literal.
 const SPECIAL: &[char] = &['\\', '(', ')', ':', '<', '>', '"', '{', '}'];
 
 pub(crate) fn parse(text: &str) -> Result<Expr, QueryError> {
-    let mut p = Parser {
-        chars: text.chars().collect(),
-        pos: 0,
-    };
-    p.skip_ws();
+    let mut p = Parser(Cursor::new(text));
     if p.at_end() {
         return Err(QueryError::new(1, "the query is empty"));
     }
@@ -38,48 +35,29 @@ pub(crate) fn parse(text: &str) -> Result<Expr, QueryError> {
     }
 }
 
-struct Parser {
-    chars: Vec<char>,
-    pos: usize,
-}
-
 /// What a value position holds before it is known to be a field name.
 struct Literal {
     pattern: Pattern,
     column: usize,
 }
 
+/// This language's grammar over the shared [`Cursor`].
+struct Parser(Cursor);
+
+impl std::ops::Deref for Parser {
+    type Target = Cursor;
+    fn deref(&self) -> &Cursor {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Parser {
+    fn deref_mut(&mut self) -> &mut Cursor {
+        &mut self.0
+    }
+}
+
 impl Parser {
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
-    }
-
-    fn at_end(&self) -> bool {
-        self.pos >= self.chars.len()
-    }
-
-    fn column(&self) -> usize {
-        self.pos + 1
-    }
-
-    fn error(&self, message: impl Into<String>) -> QueryError {
-        QueryError::new(self.column(), message)
-    }
-
-    fn skip_ws(&mut self) {
-        while self.peek().is_some_and(char::is_whitespace) {
-            self.pos += 1;
-        }
-    }
-
-    fn deeper(&self, depth: usize) -> Result<usize, QueryError> {
-        if depth >= MAX_DEPTH {
-            Err(self.error(format!("nested more than {MAX_DEPTH} levels deep")))
-        } else {
-            Ok(depth + 1)
-        }
-    }
-
     /// Consumes the keyword `word` (any case) at the position if it stands
     /// alone: followed by whitespace, or by `(` for `not`.
     fn keyword(&mut self, word: &str) -> bool {

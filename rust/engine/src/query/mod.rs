@@ -32,6 +32,7 @@
 //!   `field:*` holds for any value but `null`, also a map.
 
 mod compile;
+mod cursor;
 mod kql;
 mod lucene;
 
