@@ -29,7 +29,6 @@ decision by decision; each expectation follows from the engine's rules:
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -197,7 +196,7 @@ def test_fixture_in_words(sidecar):
     # The would-be message is shown under its decision, as Slack would show it.
     first = lines.index(f"line 2: ALERTED  {DB}")
     assert lines[first + 1] == "    notification: ERROR in shop: connection refused to db-1"
-    assert "    ▌ == 🚨 ERROR in shop ==" in lines[first + 1 : first + 6]
+    assert lines[first + 2 : first + 4] == ["    == 🚨 ERROR in shop ==", "    ▌ red (#d00000)"]
     assert len(stderr.splitlines()) == 4
 
 
@@ -350,9 +349,8 @@ def test_a_day_of_logs_replays_in_seconds(sidecar, tmp_path):
             lines.append(json.dumps({"@timestamp": stamp, "log.level": "INFO", "message": "ok"}))
     path = tmp_path / "day.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    started = time.monotonic()
+    # How cheap a day is: replay.rs counts its timer runs (time_jumps_over_a_gap_once_nothing_waits).
     code, stdout, _ = check(sidecar, "--config", config, "--input", path, "--json")
-    took = time.monotonic() - started
     assert code == 0
     summary = records(stdout)[-1]["summary"]
     # Each kind occurs every 90 s: a window opens, takes 6 repeats (at +90 s
@@ -364,7 +362,6 @@ def test_a_day_of_logs_replays_in_seconds(sidecar, tmp_path):
     assert summary["suppressed"] == 0
     # Every window but each kind's last (which ends with the day) has repeats to report.
     assert summary["messages"] == 3 * 138 + 3 * 137
-    assert took < 10, f"a day of logs took {took:.1f}s"
 
 
 def test_bad_input_is_reported_and_skipped(sidecar, tmp_path):
@@ -619,13 +616,12 @@ def test_a_flatline_rule_fires_in_event_time_and_a_long_gap_is_cheap(sidecar, tm
         json.dumps({"@timestamp": "2026-11-20T09:00:00Z", "log.level": "INFO", "service.name": "api"}),
         json.dumps({"@timestamp": "2026-11-20T09:09:59Z", "log.level": "DEBUG", "service.name": "api"}),
         # A year later: the flatline fired 10 minutes after the last line; the
-        # rest of the gap is skipped, not ticked through.
+        # rest of the gap is skipped, not ticked through (replay.rs:
+        # a_flatline_rule_ticks_through_its_silence_only counts the timer runs).
         json.dumps({"@timestamp": "2027-11-20T09:00:00Z", "log.level": "INFO", "service.name": "api"}),
     ]
-    started = time.monotonic()
     code, stdout, stderr = check(sidecar, "--config", config, "--input", "-", "--json", input_bytes="\n".join(lines).encode())
     assert code == 0, stderr
-    assert time.monotonic() - started < 10
     got = records(stdout)
     events = [(r["line"], r["at"], r.get("kinds") or r["decision"]) for r in got[:-1]]
     assert events == [

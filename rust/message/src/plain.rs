@@ -42,8 +42,9 @@ pub fn to_text(payload: &Value) -> String {
     }
 
     let attachments = obj.get("attachments").and_then(Value::as_array);
-    let has_blocks = obj.get("blocks").is_some_and(is_non_empty_array)
-        || attachments.is_some_and(|a| a.iter().any(|a| a.get("blocks").is_some()));
+    // As Slack does: top-level blocks make `text` the notification only;
+    // blocks inside attachments do not (it is shown above them).
+    let has_blocks = obj.get("blocks").is_some_and(is_non_empty_array);
     if let Some(text) = obj.get("text").and_then(Value::as_str) {
         if has_blocks {
             out.push(format!("notification: {}", inline(text)));
@@ -420,8 +421,8 @@ mod tests {
         let expected = "\
 → #ops
 notification: @here ERROR in checkout: payment failed <!channel> & more
+== 🚨 ERROR in checkout ==
 ▌ red (#d00000)
-▌ == 🚨 ERROR in checkout ==
 ▌ @here payment failed <!channel> & more
 ▌     java.lang.IllegalStateException: x
 ▌     \tat a.B.c(B.java:1)
@@ -452,7 +453,7 @@ notification: @here ERROR in checkout: payment failed <!channel> & more
         assert!(text.contains("▌ amber (#daa038)\n"), "{text}");
         assert!(
             text.contains(
-                "▌ 🔁 Repeated 12 more times since 01:00:00 UTC (1m window)\n▌ disk <full>\n"
+                "🔁 Repeated 12 more times since 01:00:00 UTC (1m window)\n▌ amber (#daa038)\n▌ disk <full>\n"
             ),
             "{text}"
         );
@@ -474,7 +475,10 @@ notification: @here ERROR in checkout: payment failed <!channel> & more
         );
         assert_within_slack_limits(&summary);
         let text = to_text(&summary);
-        assert!(text.contains("▌ == 📊 slack_alert summary =="), "{text}");
+        assert!(
+            text.contains("== 📊 slack_alert summary ==\n▌ red (#d00000)\n"),
+            "{text}"
+        );
         assert!(text.contains("*4 events*"), "{text}");
         assert!(text.contains("• 3× boom"), "{text}");
 
@@ -535,7 +539,7 @@ notification: @here ERROR in checkout: payment failed <!channel> & more
             "{text}"
         );
         assert!(
-            text.contains("▌ == 🔇 checkout stopped logging =="),
+            text.contains("== 🔇 checkout stopped logging ==\n▌ red (#d00000)\n"),
             "{text}"
         );
     }
@@ -586,6 +590,14 @@ notification: @here ERROR in checkout: payment failed <!channel> & more
                 "─".repeat(40)
             )
         );
+    }
+
+    #[test]
+    fn text_above_attachment_blocks_is_shown_not_a_notification_only() {
+        let payload = json!({"text": "disk full", "attachments": [{"color": "good", "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "details"}}
+        ]}]});
+        assert_eq!(to_text(&payload), "disk full\n▌ green (good)\n▌ details\n");
     }
 
     #[test]

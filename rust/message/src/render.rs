@@ -1023,16 +1023,26 @@ fn context_block(elements: &[String]) -> Value {
     json!({"type": "context", "elements": elements})
 }
 
-/// The webhook body: fallback text, one coloured attachment with the
-/// blocks, and the style options.
-fn message(fallback: &str, color: &str, blocks: Vec<Value>, style: &Style) -> Value {
+/// The webhook body: the notification text, the first block (the headline)
+/// at the top level, the rest in one attachment with the colour bar, and the
+/// style options.
+///
+/// Slack shows a message's `text` above its attachments unless the message
+/// has top-level blocks; then `text` is what notifications (a phone's above
+/// all) show. Leading with a top-level block keeps the headline from showing
+/// twice, once as `text` and once in the attachment.
+fn message(fallback: &str, color: &str, mut blocks: Vec<Value>, style: &Style) -> Value {
     let mut payload = Map::new();
     let fallback = truncate_chars(fallback, FALLBACK_TEXT_MAX);
     payload.insert("text".into(), Value::String(fallback.into_owned()));
-    payload.insert(
-        "attachments".into(),
-        json!([{"color": color, "blocks": blocks}]),
-    );
+    let rest = blocks.split_off(blocks.len().min(1));
+    payload.insert("blocks".into(), Value::Array(blocks));
+    if !rest.is_empty() {
+        payload.insert(
+            "attachments".into(),
+            json!([{"color": color, "blocks": rest}]),
+        );
+    }
     style.apply(&mut payload);
     Value::Object(payload)
 }
@@ -1062,8 +1072,15 @@ mod tests {
         payload
     }
 
-    fn blocks(payload: &Value) -> &Vec<Value> {
-        payload["attachments"][0]["blocks"].as_array().unwrap()
+    /// Every block in the order Slack shows them: the top-level ones, then
+    /// the attachment's.
+    fn blocks(payload: &Value) -> Vec<Value> {
+        let top = payload["blocks"].as_array().unwrap();
+        let attached = payload["attachments"][0]["blocks"].as_array();
+        top.iter()
+            .chain(attached.into_iter().flatten())
+            .cloned()
+            .collect()
     }
 
     fn block_texts(payload: &Value) -> Vec<String> {
@@ -1900,10 +1917,8 @@ mod tests {
                 };
                 let payload = render_alert(&view, &Style::default());
                 assert_within_slack_limits(&payload);
-                let kinds: Vec<&str> = blocks(&payload)
-                    .iter()
-                    .map(|b| b["type"].as_str().unwrap())
-                    .collect();
+                let all = blocks(&payload);
+                let kinds: Vec<&str> = all.iter().map(|b| b["type"].as_str().unwrap()).collect();
                 assert_eq!(kinds[0], "header");
                 assert_eq!(kinds[kinds.len() - 1], "context");
                 if message.len() < 10 {

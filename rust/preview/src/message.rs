@@ -346,7 +346,7 @@ mod tests {
     use slack_alert_message::{render_alert, AlertView, Style};
 
     #[test]
-    fn an_alert_shows_its_text_then_the_coloured_attachment() {
+    fn an_alert_shows_its_headline_once_then_the_coloured_attachment() {
         let event = json!({
             "@timestamp": "2024-05-01T12:34:56.789Z",
             "service.name": "checkout",
@@ -365,16 +365,20 @@ mod tests {
             rule: Some("payments"),
         };
         let html = to_html(&render_alert(&view, &Style::default()));
-        // Top-level text first (Slack shows it: the blocks are in the attachment).
-        let text_at = html.find("<div class=\"text\"><span class=\"mention broadcast\">@here</span> ERROR in checkout").unwrap();
+        // The header leads at the top level, so Slack keeps the text for
+        // notifications and the headline shows once, above the colour bar.
+        assert!(
+            html.starts_with("<div class=\"slack\"><div class=\"header\">"),
+            "{html}"
+        );
+        assert_eq!(html.matches("ERROR in checkout").count(), 1, "{html}");
+        let header_at = html
+            .find("<div class=\"header\">🚨 ERROR in checkout</div>")
+            .unwrap();
         let bar_at = html
             .find("<div class=\"bar\" style=\"background:#d00000\">")
             .unwrap();
-        assert!(text_at < bar_at, "{html}");
-        assert!(
-            html.contains("<div class=\"header\">🚨 ERROR in checkout</div>"),
-            "{html}"
-        );
+        assert!(header_at < bar_at, "{html}");
         assert!(html.contains("<pre class=\"code\">java.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)</pre>"), "{html}");
         assert!(
             html.contains("<div class=\"field\"><b>Service</b>\ncheckout</div>"),
@@ -389,8 +393,8 @@ mod tests {
         assert!(!html.contains("<script"), "{html}");
         assert_eq!(
             html.matches("mention broadcast").count(),
-            2,
-            "text and section: {html}"
+            1,
+            "the section's: {html}"
         );
     }
 
