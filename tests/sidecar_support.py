@@ -197,7 +197,7 @@ class Sidecar:
                 raise AssertionError(f"the sidecar holds {self.connections()} connections, expected {count}")
             time.sleep(0.02)
 
-    def tcp_client(self, timeout=5.0):
+    def tcp_client(self, timeout=CEILING_S):
         return socket.create_connection(self.tcp, timeout=timeout)
 
     def terminate(self, timeout=CEILING_S):

@@ -125,7 +125,7 @@ def test_no_sidecar_command_prints_the_webhook(tmp_path, sidecar, receiver):
         outputs["run /healthz"] = http_request("GET", f"{http}/healthz")
         outputs["run POST garbage"] = http_request("POST", f"{http}/events", b"\xff{not json")
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=60)
         outputs["run"] = (proc.returncode, "".join(lines) + out)
     finally:
         if proc.poll() is None:

@@ -131,7 +131,7 @@ def test_tcp_and_http_clients_concurrently(tmp_path, slack_receiver, start_sidec
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=CEILING_S)
     assert not errors, errors
     app.wait_for_metric("slack_alert_events_total", 600)
 
@@ -354,7 +354,7 @@ def test_hostile_clients_do_not_hurt_a_good_one(tmp_path, slack_receiver, start_
 
     stop.set()
     for t in floods:
-        t.join(timeout=10)
+        t.join(timeout=CEILING_S)
     # Stopping does not wait for the idle and the stuck clients: they would stay until the
     # 300 s idle timeout, so an exit within the ceiling means they were not waited for.
     assert app.terminate(timeout=CEILING_S) == 0
@@ -414,7 +414,7 @@ def test_run_refuses_a_bad_config_and_a_busy_port(tmp_path, sidecar, slack_recei
             [str(sidecar), "run", "--config", str(ok), "--tcp", f"127.0.0.1:{port}"],
             capture_output=True,
             text=True,
-            timeout=10,
+            timeout=CEILING_S,
         )
     assert done.returncode == 1
     assert done.stderr.startswith(f"slack-alert: --tcp: cannot listen on 127.0.0.1:{port}: ")
@@ -422,7 +422,7 @@ def test_run_refuses_a_bad_config_and_a_busy_port(tmp_path, sidecar, slack_recei
 
 def send_test(sidecar, config, env):
     done = subprocess.run(
-        [str(sidecar), "send-test", "--config", str(config)], capture_output=True, text=True, env=env, timeout=30
+        [str(sidecar), "send-test", "--config", str(config)], capture_output=True, text=True, env=env, timeout=CEILING_S
     )
     assert WEBHOOK_SECRET not in done.stdout + done.stderr
     return done
@@ -506,7 +506,7 @@ def test_rules_route_post_json_bodies_and_count_per_rule(tmp_path, slack_receive
             + json_line(event("WARN", "slow"))
             + json_line(event("FATAL", "out of memory", service="checkout"))
         )
-    messages = slack_receiver.wait_for_messages(4, timeout=15)
+    messages = slack_receiver.wait_for_messages(4, timeout=CEILING_S)
     bodies = [json.dumps(m, ensure_ascii=False) for m in messages]
     assert not any("health check" in b for b in bodies), bodies
     hook = [m for m in messages if m.get("rule") == "hook"]

@@ -296,7 +296,7 @@ fn levels_of_every_type_and_size_decide_without_panicking() {
     }
     let accepted = r
         .receiver
-        .wait_for_accepted(alerting.len(), Duration::from_secs(10));
+        .wait_for_accepted(alerting.len(), Duration::from_secs(60));
     assert_eq!(accepted.len(), alerting.len());
     assert!(
         r.receiver.violations().is_empty(),

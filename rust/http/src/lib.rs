@@ -40,7 +40,7 @@ const MAX_CHUNK_LINE_BYTES: usize = 4096;
 #[derive(Debug)]
 pub struct Request {
     pub method: String,
-    /// The path without query string, also when sent in absolute form.
+    /// The path without query string, also when sent in absolute form; never empty.
     pub path: String,
     pub body: Vec<u8>,
     /// True if and only if the client allows the connection to stay open afterwards.
@@ -282,7 +282,12 @@ fn path_of(target: &str) -> String {
     let end = without_authority
         .find(['?', '#'])
         .unwrap_or(without_authority.len());
-    without_authority[..end].to_string()
+    // `GET ?x` names the root, as `http://host?x` does; an empty path could
+    // not be written back into a request line.
+    match &without_authority[..end] {
+        "" => "/".to_string(),
+        path => path.to_string(),
+    }
 }
 
 fn has_token(list: &str, token: &str) -> bool {
@@ -562,6 +567,8 @@ mod tests {
             "/_receiver/stats"
         );
         assert_eq!(path_of("http://127.0.0.1:9"), "/");
+        assert_eq!(path_of("?x=1"), "/");
+        assert_eq!(path_of("#f"), "/");
     }
 
     #[test]

@@ -193,6 +193,8 @@ pub struct Replay {
     summary: Summary,
     max_line_bytes: usize,
     noted_bad_timestamp: bool,
+    /// Timer runs so far: what a replay costs, whatever the span of event time.
+    ticks: u64,
 }
 
 impl Replay {
@@ -222,6 +224,7 @@ impl Replay {
             summary: Summary::default(),
             max_line_bytes,
             noted_bad_timestamp: false,
+            ticks: 0,
         }
     }
 
@@ -420,6 +423,7 @@ impl Replay {
     }
 
     fn tick(&mut self, after_line: u64, now: Now, out: &mut dyn FnMut(Record)) {
+        self.ticks += 1;
         let mut messages = Vec::new();
         self.rules.on_tick(now, &mut messages);
         if !messages.is_empty() {
@@ -901,6 +905,46 @@ mod tests {
         })
         .unwrap();
         (records, summary)
+    }
+
+    /// Feeds `lines` to a fresh replay and returns how many timer runs they took.
+    fn ticks_for(extra: Value, lines: &[String]) -> u64 {
+        let mut replay = Replay::new(config(extra), 1 << 20);
+        for line in lines {
+            replay.feed(Line::Complete(line.as_bytes()), &mut |_| {});
+        }
+        replay.ticks
+    }
+
+    #[test]
+    fn time_jumps_over_a_gap_once_nothing_waits() {
+        // The window closes 5 minutes in; the rest of the day is skipped.
+        let ticks = ticks_for(
+            json!({"dedup_window": "5m"}),
+            &[
+                error_at("2026-11-20T09:00:00Z", "db down"),
+                error_at("2026-11-21T09:00:00Z", "db down"),
+            ],
+        );
+        let window = 5 * 60 * 1000 / TICK_MS;
+        assert!(ticks > 0 && ticks <= window + 2, "{ticks} ticks");
+    }
+
+    #[test]
+    fn a_flatline_rule_ticks_through_its_silence_only() {
+        let heartbeat = |time: &str| {
+            json!({"@timestamp": time, "log.level": "INFO", "service.name": "api"}).to_string()
+        };
+        let ticks = ticks_for(
+            json!({"rules": [{"name": "quiet", "type": "flatline", "silence": "10m"}]}),
+            &[
+                heartbeat("2026-11-20T09:00:00Z"),
+                heartbeat("2027-11-20T09:00:00Z"),
+            ],
+        );
+        // The silence and a few ticks past it, not the year.
+        let silence = 10 * 60 * 1000 / TICK_MS;
+        assert!(ticks >= silence && ticks <= silence + 4, "{ticks} ticks");
     }
 
     #[test]

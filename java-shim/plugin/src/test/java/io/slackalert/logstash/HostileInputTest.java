@@ -107,7 +107,7 @@ class HostileInputTest {
         for (Event e : alerting) {
             assertEquals(1, listener.timesMatched(e), e.toString());
         }
-        List<Map<String, Object>> messages = receiver.awaitMessages(alerting.size(), Duration.ofSeconds(20));
+        List<Map<String, Object>> messages = receiver.awaitMessages(alerting.size(), Duration.ofSeconds(60));
         assertEquals(alerting.size(), messages.size(), "every alert was accepted: " + receiver.received());
         assertSafe(messages);
         filter.flush(listener);
@@ -138,7 +138,7 @@ class HostileInputTest {
         CountingMatchListener listener = new CountingMatchListener();
         filter.filter(batch, listener);
         assertEquals(2, listener.count());
-        List<Map<String, Object>> messages = receiver.awaitMessages(2, Duration.ofSeconds(30));
+        List<Map<String, Object>> messages = receiver.awaitMessages(2, Duration.ofSeconds(60));
         assertEquals(2, messages.size());
         assertSafe(messages);
     }
@@ -182,7 +182,7 @@ class HostileInputTest {
         fields.put("log.level", "ERROR");
         fields.put("message", "<!channel> " + tenMegabytes);
         filter.filter(List.of(new TestEvent(fields)), listener);
-        List<Map<String, Object>> messages = receiver.awaitMessages(1, Duration.ofSeconds(20));
+        List<Map<String, Object>> messages = receiver.awaitMessages(1, Duration.ofSeconds(60));
         assertEquals(1, messages.size());
         assertSafe(messages);
         assertTrue(Json.write(messages.get(0)).length() < 40_000, "the message was cut to Slack's size");

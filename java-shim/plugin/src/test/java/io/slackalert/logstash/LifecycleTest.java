@@ -78,7 +78,7 @@ class LifecycleTest {
             assertTrue(running.await(30, TimeUnit.SECONDS), "workers started");
             filter.close();
             closed.set(true);
-            Fixtures.await("workers to keep filtering after close", Duration.ofSeconds(30),
+            Fixtures.await("workers to keep filtering after close", Duration.ofSeconds(60),
                     () -> batchesAfterClose.get() >= 8 * workers);
             stop.set(true);
             for (Future<Integer> r : results) {

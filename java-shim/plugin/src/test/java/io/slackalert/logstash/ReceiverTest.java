@@ -58,12 +58,11 @@ class ReceiverTest {
 
     @Test
     void anErrorStormFromEightWorkersIsOneAlertAndOneRepeatReport() throws Exception {
-        long windowMillis = 2000;
-        SlackAlert filter = filter(config("dedup_window", windowMillis / 1000 + "s"), context);
+        // A window no machine can outlast: its repeat report comes from close(), so the result does
+        // not depend on how fast the storm runs.
+        SlackAlert filter = filter(config("dedup_window", "1h"), context);
         int workers = 8;
         int batchesEach = 10;
-        // Events are made up front so the storm itself is short: the window runs from the first
-        // occurrence, and every error inside it must be a repeat.
         List<List<List<Event>>> work = new ArrayList<>();
         for (int w = 0; w < workers; w++) {
             List<List<Event>> batches = new ArrayList<>();
@@ -79,7 +78,6 @@ class ReceiverTest {
         ExecutorService pool = Executors.newFixedThreadPool(workers);
         CountDownLatch go = new CountDownLatch(1);
         List<Future<Integer>> matched = new ArrayList<>();
-        long took;
         try {
             for (List<List<Event>> batches : work) {
                 matched.add(pool.submit(() -> {
@@ -91,42 +89,31 @@ class ReceiverTest {
                     return listener.count();
                 }));
             }
-            long start = System.nanoTime();
             go.countDown();
             int total = 0;
             for (Future<Integer> f : matched) {
                 total += f.get(60, TimeUnit.SECONDS);
             }
-            took = (System.nanoTime() - start) / 1_000_000;
             assertEquals(10_000, total, "every error is reported to the match listener");
         } finally {
             pool.shutdownNow();
         }
-        System.out.println("error storm: 10000 events from 8 threads filtered in " + took + " ms");
 
         TestMetric metric = context.metricOf("slack_alert_test");
-        if (took >= windowMillis * 9 / 10) {
-            // A machine too busy to fit the storm in the window: later errors open a new window.
-            // Still, every error is accounted for exactly once, as an alert or a repeat.
-            System.out.println("error storm: slower than the dedup window, checking totals only");
-            filter.close();
-            assertEquals(10_000L, (Long) metric.gaugeValue("alerts") + (Long) metric.gaugeValue("repeats"));
-            assertTrue(receiver.violations().isEmpty(), receiver.violations().toString());
-            return;
-        }
-        List<Map<String, Object>> messages = receiver.awaitMessages(2, Duration.ofSeconds(30));
-        assertEquals(2, messages.size(), "one alert, then one repeat report: " + messages);
-        String alert = Json.write(messages.get(0));
-        String repeat = Json.write(messages.get(1));
-        assertTrue(alert.contains("payment failed"), alert);
-        assertTrue(repeat.contains("9999") || repeat.contains("9,999"), repeat);
-
+        List<Map<String, Object>> alerts = receiver.awaitMessages(1, Duration.ofSeconds(60));
+        assertEquals(1, alerts.size(), "one alert while the window is open: " + alerts);
         filter.flush(new CountingMatchListener());
         assertEquals(10_000L, metric.gaugeValue(SlackAlert.EVENTS_GAUGE));
         assertEquals(1L, metric.gaugeValue("alerts"));
         assertEquals(9_999L, metric.gaugeValue("repeats"));
+
         filter.close();
-        assertEquals(2, receiver.messages().size(), "nothing more after close");
+        List<Map<String, Object>> messages = receiver.messages();
+        assertEquals(2, messages.size(), "one alert, then the repeat report close() gives: " + messages);
+        String alert = Json.write(messages.get(0));
+        String repeat = Json.write(messages.get(1));
+        assertTrue(alert.contains("payment failed"), alert);
+        assertTrue(repeat.contains("9999") || repeat.contains("9,999"), repeat);
         assertTrue(receiver.violations().isEmpty(), receiver.violations().toString());
         assertEquals(2L, metric.gaugeValue("sent"));
     }
@@ -155,7 +142,7 @@ class ReceiverTest {
             CountingMatchListener listener = new CountingMatchListener();
             filter.filter(List.of(event("ERROR", "first"), event("ERROR", "second")), listener);
             assertEquals(2, listener.count());
-            Fixtures.await("the 404 to be logged", Duration.ofSeconds(20), () -> {
+            Fixtures.await("the 404 to be logged", Duration.ofSeconds(60), () -> {
                 filter.flush(listener);
                 return context.logger().allText().contains("no_service");
             });

@@ -140,8 +140,8 @@ class RulesTest {
                 event("INFO", "payments", "card accepted")), listener);
         assertEquals(2, listener.count());
 
-        List<Map<String, Object>> toPayments = payments.awaitMessages(1, Duration.ofSeconds(20));
-        List<Map<String, Object>> toMain = main.awaitMessages(1, Duration.ofSeconds(20));
+        List<Map<String, Object>> toPayments = payments.awaitMessages(1, Duration.ofSeconds(60));
+        List<Map<String, Object>> toMain = main.awaitMessages(1, Duration.ofSeconds(60));
         assertEquals(1, toPayments.size(), toPayments.toString());
         assertEquals(1, toMain.size(), toMain.toString());
         assertTrue(Json.write(toPayments.get(0)).contains("card declined"), Json.write(toPayments.get(0)));
@@ -274,7 +274,7 @@ class RulesTest {
         assertEquals(3L, ruleGauge("silent", "matched"), "events without a level are heartbeats too");
 
         long start = System.nanoTime();
-        List<Map<String, Object>> messages = main.awaitMessages(m -> m.size() >= 2, Duration.ofSeconds(25));
+        List<Map<String, Object>> messages = main.awaitMessages(m -> m.size() >= 2, Duration.ofSeconds(60));
         long waited = (System.nanoTime() - start) / 1_000_000;
         assertEquals(2, messages.size(), "one flatline alert per silent service: " + messages);
         String both = Json.write(messages);
@@ -283,7 +283,7 @@ class RulesTest {
         assertTrue(waited >= 8_000, "not before the silence: " + waited + " ms");
 
         f.filter(List.of(event("INFO", "checkout", "order placed")), listener);
-        List<Map<String, Object>> recovered = main.awaitMessages(3, Duration.ofSeconds(10));
+        List<Map<String, Object>> recovered = main.awaitMessages(3, Duration.ofSeconds(60));
         assertEquals(3, recovered.size(), recovered.toString());
         assertTrue(Json.write(recovered.get(2)).contains("checkout"), Json.write(recovered.get(2)));
         f.flush(listener);
@@ -309,7 +309,7 @@ class RulesTest {
         f.flush(listener);
         assertEquals(8L, ruleGauge("silent", "matched"), "every event counted, runs included");
         assertEquals(1L, ruleGauge("errors", "matched"));
-        Fixtures.await("both services gone silent", Duration.ofSeconds(25), () -> {
+        Fixtures.await("both services gone silent", Duration.ofSeconds(60), () -> {
             f.flush(listener);
             return ruleGauge("silent", "flatline_alerts") == 4L;
         });
@@ -326,7 +326,7 @@ class RulesTest {
         f.filter(List.of(event("FATAL", "checkout", "out of memory <!channel>", "http.status", 503L)), listener);
         assertEquals(1, listener.count());
 
-        List<Map<String, Object>> received = json.awaitMessages(1, Duration.ofSeconds(20));
+        List<Map<String, Object>> received = json.awaitMessages(1, Duration.ofSeconds(60));
         assertEquals(1, received.size(), received.toString());
         Map<String, Object> got = received.get(0);
         assertEquals("checkout", got.get("service"));
