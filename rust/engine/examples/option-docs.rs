@@ -30,7 +30,7 @@ fn main() -> ExitCode {
                 });
             match rewritten {
                 Ok(changed) => eprintln!(
-                    "{path}: options table {}",
+                    "{path}: generated tables {}",
                     if changed {
                         "rewritten"
                     } else {

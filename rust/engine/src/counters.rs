@@ -2,127 +2,83 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// One counter as users see it: its name and what it counts, in one line.
+/// The one place a counter is described: the sidecar's Prometheus `# HELP`
+/// lines and the README's counter tables are made from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterDoc {
+    pub name: &'static str,
+    pub help: &'static str,
+}
+
+/// Declares a set of counters once: the struct of atomics, its names in
+/// snapshot order, and its docs.
 macro_rules! counters {
-    ($($(#[$doc:meta])* $name:ident),+ $(,)?) => {
-        /// What the engine has done since it started.
+    ($(#[$meta:meta])* struct $set:ident, names $names:ident, docs $docs:ident {
+        $($name:ident => $help:literal,)+
+    }) => {
+        $(#[$meta])*
         #[derive(Debug, Default)]
-        pub struct Counters {
-            $($(#[$doc])* pub $name: AtomicU64,)+
+        pub struct $set {
+            $(#[doc = $help] pub $name: AtomicU64,)+
         }
 
-        /// The counter names, in the order [`Counters::snapshot`] reports them.
-        pub const COUNTER_NAMES: &[&str] = &[$(stringify!($name)),+];
+        /// The counter names, in the order `snapshot` reports them.
+        pub const $names: &[&str] = &[$(stringify!($name)),+];
 
-        impl Counters {
-            /// Every counter's current value, in [`COUNTER_NAMES`] order.
+        /// What each counter counts, in the order of the names.
+        pub const $docs: &[CounterDoc] = &[$(CounterDoc { name: stringify!($name), help: $help }),+];
+
+        impl $set {
+            /// Every counter's current value, in the order of the names.
             pub fn snapshot(&self) -> Vec<u64> {
                 vec![$(self.$name.load(Ordering::Relaxed)),+]
+            }
+
+            /// One counter by name.
+            pub fn get(&self, name: &str) -> Option<u64> {
+                $names.iter().position(|n| *n == name).map(|i| self.snapshot()[i])
             }
         }
     };
 }
 
 counters! {
-    /// Events the matcher looked at.
-    events,
-    /// Events matched by at least one alert rule.
-    matched,
-    /// First occurrences queued as their own Slack message.
-    alerts,
-    /// Matched events folded into an earlier alert as repeats.
-    repeats,
-    /// Matched events (and repeat reports) held back by the rate limit, to be summarised.
-    rate_limited,
-    /// Messages dropped because the send queue was full (their events are summarised).
-    dropped,
-    /// Fingerprints evicted from a full dedup table.
-    evicted,
-    /// Messages Slack accepted.
-    sent,
-    /// Messages Slack did not accept after every retry.
-    send_failures,
-    /// Retried posts (429, 5xx, network).
-    retries,
-    /// Failures inside the engine that were contained (panics, bad input).
-    internal_errors,
-}
-
-/// The per-rule counter names, in the order [`RuleCounters::snapshot`]
-/// reports them (and `Engine::rule_counters` lays out each row).
-pub const RULE_COUNTER_NAMES: &[&str] = &[
-    "matched",
-    "excluded",
-    "below_threshold",
-    "alerts",
-    "repeats",
-    "rate_limited",
-    "dropped",
-    "flatline_alerts",
-    "recovered",
-];
-
-/// What one rule has done since the engine started.
-#[derive(Debug, Default)]
-pub struct RuleCounters {
-    /// Events whose level and conditions the rule accepts (and not excluded).
-    pub matched: AtomicU64,
-    /// Events the rule would have matched but an `exclude` pattern silenced.
-    pub excluded: AtomicU64,
-    /// Matched events counted towards a `threshold` that was not reached.
-    pub below_threshold: AtomicU64,
-    /// Alerts queued as their own message (threshold alerts included).
-    pub alerts: AtomicU64,
-    /// Matched events folded into an earlier alert as repeats.
-    pub repeats: AtomicU64,
-    /// Events (and reports) held back by the rule's rate limit, summarised.
-    pub rate_limited: AtomicU64,
-    /// Messages dropped because the destination's queue was full.
-    pub dropped: AtomicU64,
-    /// Flatline alerts queued (a group went silent).
-    pub flatline_alerts: AtomicU64,
-    /// Recovery messages queued (a silent group logs again).
-    pub recovered: AtomicU64,
-}
-
-impl RuleCounters {
-    /// Every counter's current value, in [`RULE_COUNTER_NAMES`] order.
-    pub fn snapshot(&self) -> Vec<u64> {
-        [
-            &self.matched,
-            &self.excluded,
-            &self.below_threshold,
-            &self.alerts,
-            &self.repeats,
-            &self.rate_limited,
-            &self.dropped,
-            &self.flatline_alerts,
-            &self.recovered,
-        ]
-        .iter()
-        .map(|c| c.load(Ordering::Relaxed))
-        .collect()
+    /// What the engine has done since it started.
+    struct Counters, names COUNTER_NAMES, docs COUNTER_DOCS {
+        events => "Events the engine looked at.",
+        matched => "Events at least one alert rule matched (with the single default rule: whose level alerts).",
+        alerts => "First occurrences queued as their own message.",
+        repeats => "Matched events folded into an earlier alert, reported when its window closes.",
+        rate_limited => "Alerts and repeat reports held back by the rate limit, to be summarised.",
+        dropped => "Messages dropped because the send queue was full (their events are summarised).",
+        evicted => "Problems evicted from a full dedup table (reported).",
+        sent => "Messages the destination accepted.",
+        send_failures => "Messages the destination did not accept after every retry.",
+        retries => "Retried posts (429, 5xx, network).",
+        internal_errors => "Failures inside the engine that were contained (panics, bad input).",
     }
+}
 
-    /// One counter by name.
-    pub fn get(&self, name: &str) -> Option<u64> {
-        RULE_COUNTER_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| self.snapshot()[i])
+counters! {
+    /// What one rule has done since the engine started (`Engine::rule_counters`
+    /// lays out each rule's row in the order of [`RULE_COUNTER_NAMES`]).
+    struct RuleCounters, names RULE_COUNTER_NAMES, docs RULE_COUNTER_DOCS {
+        matched => "Events the rule matched (level, conditions, not excluded).",
+        excluded => "Events the rule's exclude patterns left out.",
+        below_threshold => "Matched events that did not (yet) reach the rule's threshold.",
+        alerts => "Alerts the rule queued as their own message (threshold alerts included).",
+        repeats => "Matched events folded into an earlier alert of the rule.",
+        rate_limited => "Alerts of the rule held back by its destination's rate limit (summarised).",
+        dropped => "Messages of the rule dropped because its destination's queue was full.",
+        flatline_alerts => "Groups the flatline rule reported as silent.",
+        recovered => "Silent groups the flatline rule reported as logging again.",
     }
 }
 
 impl Counters {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// One counter by name.
-    pub fn get(&self, name: &str) -> Option<u64> {
-        COUNTER_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| self.snapshot()[i])
     }
 }
 
@@ -150,5 +106,23 @@ mod tests {
         assert_eq!(c.get("below_threshold"), Some(2));
         assert_eq!(c.get("recovered"), Some(1));
         assert_eq!(c.snapshot()[8], 1);
+    }
+
+    #[test]
+    fn every_counter_has_one_line_of_its_own() {
+        for docs in [COUNTER_DOCS, RULE_COUNTER_DOCS] {
+            for d in docs {
+                assert!(
+                    !d.help.contains('\n') && d.help.ends_with('.'),
+                    "{}",
+                    d.name
+                );
+                assert_eq!(docs.iter().filter(|o| o.help == d.help).count(), 1);
+            }
+        }
+        let names: Vec<&str> = COUNTER_DOCS.iter().map(|d| d.name).collect();
+        assert_eq!(names, COUNTER_NAMES);
+        let names: Vec<&str> = RULE_COUNTER_DOCS.iter().map(|d| d.name).collect();
+        assert_eq!(names, RULE_COUNTER_NAMES);
     }
 }

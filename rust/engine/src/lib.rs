@@ -55,7 +55,10 @@ pub use config::{
     Config, ConfigError, Destination, DestinationKind, RuleConfig, RuleKind, Webhook,
 };
 pub use contain::EngineThread;
-pub use counters::{Counters, RuleCounters, COUNTER_NAMES, RULE_COUNTER_NAMES};
+pub use counters::{
+    CounterDoc, Counters, RuleCounters, COUNTER_DOCS, COUNTER_NAMES, RULE_COUNTER_DOCS,
+    RULE_COUNTER_NAMES,
+};
 pub use engine::{Engine, EngineOptions, ShutdownReport, StartError};
 pub use event::{EventShape, MatchedEvent, MAX_VALUE_CHARS};
 pub use fingerprint::{Fingerprint, Fingerprinter};

@@ -1,20 +1,50 @@
-//! The option docs rendered from [`OPTION_TABLE`]: the gem's
-//! `docs/index.asciidoc`, in the layout of Logstash's plugin docs, and the
-//! README's Options table.
+//! The docs rendered from the engine's tables: the gem's
+//! `docs/index.asciidoc` from [`OPTION_TABLE`], in the layout of Logstash's
+//! plugin docs, and the README's generated tables: options, counters and
+//! per-rule counters ([`crate::counters`]).
 //!
 //! `cargo run -q -p slack-alert-engine --example option-docs -- asciidoc`
 //! prints the AsciiDoc (`scripts/build-gem` puts it into the gem);
-//! `-- readme README.md` rewrites the README's table between
-//! [`README_BEGIN`] and [`README_END`]. A test below fails when the
-//! committed README differs from what the table renders.
+//! `-- readme README.md` rewrites every generated table of the README
+//! between its marker lines ([`README_BEGIN`] and [`README_END`] for the
+//! options). A test below fails when the committed README differs from what
+//! the tables render.
 
 use super::table::{DefaultValue, OptionDoc, Required, Scope, OPTION_TABLE};
+use crate::counters::{CounterDoc, COUNTER_DOCS, RULE_COUNTER_DOCS};
 
 /// The line before the README's generated Options table.
 pub const README_BEGIN: &str =
     "<!-- options:begin (generated from rust/engine/src/config/table.rs; edit there) -->";
 /// The line after it.
 pub const README_END: &str = "<!-- options:end -->";
+
+/// One generated block of the README: the marker lines around it and what
+/// goes between them.
+struct ReadmeBlock {
+    begin: &'static str,
+    end: &'static str,
+    render: fn() -> String,
+}
+
+const README_BLOCKS: &[ReadmeBlock] = &[
+    ReadmeBlock {
+        begin: README_BEGIN,
+        end: README_END,
+        render: markdown_table,
+    },
+    ReadmeBlock {
+        begin: "<!-- counters:begin (generated from rust/engine/src/counters.rs; edit there) -->",
+        end: "<!-- counters:end -->",
+        render: || counter_table(COUNTER_DOCS),
+    },
+    ReadmeBlock {
+        begin:
+            "<!-- rule-counters:begin (generated from rust/engine/src/counters.rs; edit there) -->",
+        end: "<!-- rule-counters:end -->",
+        render: || counter_table(RULE_COUNTER_DOCS),
+    },
+];
 
 /// The README's Options table, one row per option, in table order.
 pub fn markdown_table() -> String {
@@ -39,25 +69,41 @@ pub fn markdown_table() -> String {
     out
 }
 
-/// `readme` with the text between its [`README_BEGIN`] and [`README_END`]
-/// lines replaced by [`markdown_table`].
+/// A README table of counters, one row per counter, in snapshot order.
+pub fn counter_table(docs: &[CounterDoc]) -> String {
+    let mut out = String::from("| Counter | Meaning |\n|---|---|\n");
+    for d in docs {
+        out.push_str(&format!("| `{}` | {} |\n", d.name, d.help));
+    }
+    out
+}
+
+/// `readme` with the text between each generated block's marker lines
+/// replaced by what its table renders now.
 ///
-/// Occurs as an error when either marker line is missing or they are out of
+/// Occurs as an error when a marker line is missing or a pair is out of
 /// order.
 pub fn with_readme_table(readme: &str) -> Result<String, String> {
-    let begin = readme
-        .find(README_BEGIN)
-        .ok_or_else(|| format!("the README has no line {README_BEGIN}"))?;
-    let after_begin = begin + README_BEGIN.len();
-    let end = readme[after_begin..]
-        .find(README_END)
+    README_BLOCKS
+        .iter()
+        .try_fold(readme.to_string(), |text, block| {
+            replace_block(&text, block.begin, block.end, &(block.render)())
+        })
+}
+
+fn replace_block(readme: &str, begin: &str, end: &str, body: &str) -> Result<String, String> {
+    let at = readme
+        .find(begin)
+        .ok_or_else(|| format!("the README has no line {begin}"))?;
+    let after_begin = at + begin.len();
+    let until = readme[after_begin..]
+        .find(end)
         .map(|i| after_begin + i)
-        .ok_or_else(|| format!("the README has no line {README_END} after {README_BEGIN}"))?;
+        .ok_or_else(|| format!("the README has no line {end} after {begin}"))?;
     Ok(format!(
-        "{}\n{}{}",
+        "{}\n{body}{}",
         &readme[..after_begin],
-        markdown_table(),
-        &readme[end..]
+        &readme[until..]
     ))
 }
 
@@ -280,14 +326,15 @@ mod tests {
     const README_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
 
     #[test]
-    fn the_readme_options_table_is_the_rendered_one() {
+    fn the_readme_tables_are_the_rendered_ones() {
         let readme = std::fs::read_to_string(README_PATH).expect("README.md");
         let fresh = with_readme_table(&readme).unwrap();
         assert!(
             readme == fresh,
-            "README.md's Options table differs from rust/engine/src/config/table.rs: \
-             regenerate it with `cargo run -q -p slack-alert-engine --example option-docs -- \
-             readme README.md` (edit the table, not the README)"
+            "README.md's generated tables differ from rust/engine/src/config/table.rs or \
+             rust/engine/src/counters.rs: regenerate them with `cargo run -q -p \
+             slack-alert-engine --example option-docs -- readme README.md` (edit the tables, \
+             not the README)"
         );
     }
 
@@ -301,14 +348,41 @@ mod tests {
     }
 
     #[test]
-    fn replacing_the_block_keeps_the_rest() {
-        let old = format!("intro\n{README_BEGIN}\nstale\n{README_END}\nafter\n");
+    fn replacing_the_blocks_keeps_the_rest() {
+        let [options, counters, rules] = README_BLOCKS else {
+            panic!("three generated blocks")
+        };
+        let old = format!(
+            "intro\n{README_BEGIN}\nstale\n{README_END}\nmiddle\n{}\nstale\n{}\n{}\n{}\nafter\n",
+            counters.begin, counters.end, rules.begin, rules.end
+        );
         let new = with_readme_table(&old).unwrap();
         assert!(new.starts_with(&format!("intro\n{README_BEGIN}\n| Option |")));
-        assert!(new.ends_with(&format!("|\n{README_END}\nafter\n")));
+        assert!(new.contains(&format!(
+            "|\n{README_END}\nmiddle\n{}\n| Counter |",
+            counters.begin
+        )));
+        assert!(new.contains("| `internal_errors` | "), "{new}");
+        assert!(new.ends_with(&format!("|\n{}\nafter\n", rules.end)));
+        assert!(new.contains("| `flatline_alerts` | "), "{new}");
         assert_eq!(with_readme_table(&new).unwrap(), new);
         assert!(with_readme_table("no markers").is_err());
         assert!(with_readme_table(&format!("{README_END}\n{README_BEGIN}")).is_err());
+        let only_options = format!("{}\n{}\n", options.begin, options.end);
+        assert!(with_readme_table(&only_options)
+            .unwrap_err()
+            .contains("counters:begin"));
+    }
+
+    #[test]
+    fn counter_tables_have_a_row_per_counter() {
+        for docs in [COUNTER_DOCS, RULE_COUNTER_DOCS] {
+            let table = counter_table(docs);
+            assert_eq!(table.lines().count(), 2 + docs.len());
+            for d in docs {
+                assert!(table.contains(&format!("\n| `{}` | {} |", d.name, d.help)));
+            }
+        }
     }
 
     #[test]
