@@ -10,7 +10,7 @@ same machine noise; each POST is timed. Then how long each process takes to
 exit after SIGTERM (shutdown_timeout 1s).
 
     scripts/bench-sidecar-faults.py --sidecar target/release/slack-alert \
-        --receiver target/release/slack-receiver [--rounds 20] [--turn 100]
+        --receiver target/release/fake-slack [--rounds 20] [--turn 100]
 """
 
 import argparse

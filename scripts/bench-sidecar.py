@@ -9,7 +9,7 @@ and closed the connection (verified against its /metrics). Prints events/s
 and the sidecar's resident memory (VmRSS idle, VmRSS and VmHWM after).
 
     scripts/bench-sidecar.py --sidecar target/release/slack-alert \
-        --receiver target/release/slack-receiver [--events 2000000] [--core 1]
+        --receiver target/release/fake-slack [--events 2000000] [--core 1]
 """
 
 import argparse

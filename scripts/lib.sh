@@ -120,7 +120,7 @@ build_native() {
     *) echo "build_native: \"$mode\" is not a mode; use \"all\" or \"host\"" >&2; return 2 ;;
   esac
   say "cargo build --release (receiver, sidecar)"
-  (cd "$ROOT" && cargo build --release -q -p slack-alert-receiver -p slack-alert-sidecar)
+  (cd "$ROOT" && cargo build --release -q -p fake-slack -p slack-alert-sidecar)
   say "receiver and sidecar built in $((SECONDS - started))s"
   rm -rf "$NATIVE_DIR"
   if [ "$mode" = host ]; then
@@ -173,7 +173,7 @@ check_native_all() {
   done
 }
 
-mvn_q() { (cd "$ROOT/java-shim" && mvn -B -q -Dnative.dir="$NATIVE_DIR" -Dslackalert.receiver="$ROOT/target/release/slack-receiver" "$@"); }
+mvn_q() { (cd "$ROOT/java-shim" && mvn -B -q -Dnative.dir="$NATIVE_DIR" -Dslackalert.receiver="$ROOT/target/release/fake-slack" "$@"); }
 
 # Headless Chromium from Debian's packages, for tests/test_html_preview.py
 # (which calls this when `chromium` is missing): it loads the page
@@ -216,7 +216,7 @@ build_host_native() {
     *) echo "the demo runs on Linux x86_64 or aarch64, not $(uname -m)" >&2; return 1 ;;
   esac
   say "cargo build --release (JNI library for this machine, receiver)"
-  (cd "$ROOT" && cargo build --release -q -p slack-alert-jni -p slack-alert-receiver)
+  (cd "$ROOT" && cargo build --release -q -p slack-alert-jni -p fake-slack)
   rm -rf "$DEMO_NATIVE_DIR"
   mkdir -p "$DEMO_NATIVE_DIR/$dir"
   cp "$ROOT/target/release/$lib" "$DEMO_NATIVE_DIR/$dir/$lib"

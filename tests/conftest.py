@@ -37,12 +37,12 @@ def sidecar():
 
 @pytest.fixture(scope="session")
 def receiver_bin():
-    return _release_binary("slack-receiver")
+    return _release_binary("fake-slack")
 
 
 @pytest.fixture
-def slack_receiver(receiver_bin):
-    """A running `slack-receiver` (see sidecar_support.Receiver), stopped after the test."""
+def fake_slack(receiver_bin):
+    """A running `fake-slack` (see sidecar_support.Receiver), stopped after the test."""
     from sidecar_support import Receiver
 
     receiver = Receiver(receiver_bin)

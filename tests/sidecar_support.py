@@ -1,6 +1,6 @@
 """Processes and clients for the sidecar's end-to-end tests.
 
-`Receiver` runs the `slack-receiver` binary (the local Slack stand-in) and
+`Receiver` runs the `fake-slack` binary (the local Slack stand-in) and
 drives its control API; `Sidecar` runs `slack-alert run` and reads the
 addresses it prints. Both collect everything the process prints, so tests can
 assert that the webhook URL never appears in it.
@@ -72,7 +72,7 @@ class Output:
 
 
 class Receiver:
-    """`slack-receiver` on a free loopback port; exits when we close its stdin."""
+    """`fake-slack` on a free loopback port; exits when we close its stdin."""
 
     def __init__(self, binary, listen="127.0.0.1:0"):
         self.proc = subprocess.Popen(

@@ -1,6 +1,6 @@
 """`slack-alert run` and `slack-alert send-test` against the local Slack receiver.
 
-Every test runs the release binaries: the receiver (`slack-receiver`) stands in
+Every test runs the release binaries: the receiver (`fake-slack`) stands in
 for Slack, the sidecar posts to its webhook (`allow_custom_webhook: true`).
 The sender paces posts to one a second, as Slack asks, so tests keep the
 number of messages small. No output of the sidecar may contain the webhook's
@@ -90,8 +90,8 @@ def client_events(client):
     return out
 
 
-def test_tcp_and_http_clients_concurrently(tmp_path, slack_receiver, start_sidecar):
-    config, env = config_for(tmp_path, slack_receiver)
+def test_tcp_and_http_clients_concurrently(tmp_path, fake_slack, start_sidecar):
+    config, env = config_for(tmp_path, fake_slack)
     app = start_sidecar(config, env=env)
     errors = []
 
@@ -136,12 +136,12 @@ def test_tcp_and_http_clients_concurrently(tmp_path, slack_receiver, start_sidec
     app.wait_for_metric("slack_alert_events_total", 600)
 
     # One alert per problem, whichever client sent it first; everything else repeats.
-    got = slack_receiver.wait_for_messages(4)
+    got = fake_slack.wait_for_messages(4)
     assert sorted(texts(got)) == sorted(f"ERROR in shop: {p}" for p in PROBLEMS)
     assert all(m["attachments"][0]["color"] == "#d00000" for m in got)
     # Exactly four decided (the counters below), so exactly four posted: no sleep to wait for a fifth.
-    assert len(slack_receiver.messages()) == 4
-    assert slack_receiver.control("GET", "violations") == []
+    assert len(fake_slack.messages()) == 4
+    assert fake_slack.control("GET", "violations") == []
     assert app.metric("slack_alert_matched_total") == 150
     assert app.metric("slack_alert_alerts_total") == 4
     assert app.metric("slack_alert_repeats_total") == 146
@@ -153,7 +153,7 @@ def test_tcp_and_http_clients_concurrently(tmp_path, slack_receiver, start_sidec
     output = app.output()
     assert WEBHOOK_SECRET not in output
     # Stopping reports the open windows: four repeat reports, paced.
-    final = slack_receiver.wait_for_messages(8)
+    final = fake_slack.wait_for_messages(8)
     assert sorted(t.split(":")[0] for t in texts(final[4:])) == ["🔁 ERROR repeated 36 more times in shop"] * 2 + [
         "🔁 ERROR repeated 37 more times in shop"
     ] * 2
@@ -209,8 +209,8 @@ def parse_prometheus(text):
     return samples
 
 
-def test_metrics_parse_as_prometheus_text(tmp_path, slack_receiver, start_sidecar):
-    config, env = config_for(tmp_path, slack_receiver)
+def test_metrics_parse_as_prometheus_text(tmp_path, fake_slack, start_sidecar):
+    config, env = config_for(tmp_path, fake_slack)
     app = start_sidecar(config, env=env)
     with app.tcp_client() as s:
         s.sendall(json_line(event("ERROR", "boom")) + json_line(event("INFO", "fine")) + b"not json\n")
@@ -272,9 +272,9 @@ def _http_addr(app):
     ],
 )
 def test_stopping_delivers_pending_reports_and_exits_0(
-    tmp_path, slack_receiver, start_sidecar, signal_number, options, sent, expected
+    tmp_path, fake_slack, start_sidecar, signal_number, options, sent, expected
 ):
-    config, env = config_for(tmp_path, slack_receiver, **options)
+    config, env = config_for(tmp_path, fake_slack, **options)
     app = start_sidecar(config, env=env)
     with app.tcp_client() as s:
         s.sendall(b"".join(json_line(event("ERROR", m)) for m in sent))
@@ -282,7 +282,7 @@ def test_stopping_delivers_pending_reports_and_exits_0(
     app.proc.send_signal(signal_number)
     assert app.proc.wait(timeout=CEILING_S) == 0
     # Everything reached the receiver before the process exited.
-    got = texts(slack_receiver.messages())
+    got = texts(fake_slack.messages())
     assert len(got) == len(expected), got
     for text, prefix in zip(got, expected):
         assert text.startswith(prefix), (text, prefix)
@@ -291,13 +291,13 @@ def test_stopping_delivers_pending_reports_and_exits_0(
     assert "nothing left undelivered" in output
     assert WEBHOOK_SECRET not in output
     if signal_number == signal.SIGINT:
-        summary = json.dumps(slack_receiver.messages()[-1], ensure_ascii=False)
+        summary = json.dumps(fake_slack.messages()[-1], ensure_ascii=False)
         assert "*1* alert not posted individually (rate limit)" in summary
         assert "*2* repeats of alerts already posted" in summary
 
 
-def test_hostile_clients_do_not_hurt_a_good_one(tmp_path, slack_receiver, start_sidecar):
-    config, env = config_for(tmp_path, slack_receiver)
+def test_hostile_clients_do_not_hurt_a_good_one(tmp_path, fake_slack, start_sidecar):
+    config, env = config_for(tmp_path, fake_slack)
     app = start_sidecar(config, "--max-line-bytes", "4096", "--idle-timeout", "300s", env=env)
     stop = threading.Event()
     sockets = []
@@ -347,8 +347,8 @@ def test_hostile_clients_do_not_hurt_a_good_one(tmp_path, slack_receiver, start_
                 s.sendall(json_line(event("ERROR", text)))
         else:
             assert app.post_events(json.dumps(event("ERROR", text)))[0] == 202
-        wait_until(text, lambda: f"ERROR in shop: {text}" in texts(slack_receiver.messages()))
-    assert texts(slack_receiver.messages()) == ["ERROR in shop: good tcp event", "ERROR in shop: good http event"]
+        wait_until(text, lambda: f"ERROR in shop: {text}" in texts(fake_slack.messages()))
+    assert texts(fake_slack.messages()) == ["ERROR in shop: good tcp event", "ERROR in shop: good http event"]
     assert app.metric("slack_alert_open_connections") >= 500
     assert app.metric("slack_alert_alerts_total") == 2
 
@@ -363,8 +363,8 @@ def test_hostile_clients_do_not_hurt_a_good_one(tmp_path, slack_receiver, start_
     slow_http.close()
 
 
-def test_connection_limit_closes_new_connections_at_once(tmp_path, slack_receiver, start_sidecar):
-    config, env = config_for(tmp_path, slack_receiver)
+def test_connection_limit_closes_new_connections_at_once(tmp_path, fake_slack, start_sidecar):
+    config, env = config_for(tmp_path, fake_slack)
     app = start_sidecar(config, "--max-connections", "20", env=env)
     idle = [app.tcp_client() for _ in range(19)]
     app.wait_for_metric("slack_alert_open_connections", 20)  # the 19, and this request
@@ -382,13 +382,13 @@ def test_connection_limit_closes_new_connections_at_once(tmp_path, slack_receive
     assert app.metric("slack_alert_connections_refused_total") == 1
     with app.tcp_client() as s:
         s.sendall(json_line(event("ERROR", "still served")))
-    assert texts(slack_receiver.wait_for_messages(1)) == ["ERROR in shop: still served"]
+    assert texts(fake_slack.wait_for_messages(1)) == ["ERROR in shop: still served"]
     for s in idle[5:]:
         s.close()
 
 
-def test_idle_connections_are_closed(tmp_path, slack_receiver, start_sidecar):
-    config, env = config_for(tmp_path, slack_receiver)
+def test_idle_connections_are_closed(tmp_path, fake_slack, start_sidecar):
+    config, env = config_for(tmp_path, fake_slack)
     app = start_sidecar(config, "--idle-timeout", "500ms", env=env)
     s = app.tcp_client()
     s.settimeout(CEILING_S)  # closed by the 500 ms idle timeout, long before the 300 s default
@@ -399,7 +399,7 @@ def test_idle_connections_are_closed(tmp_path, slack_receiver, start_sidecar):
     app.err.wait_for(r"nothing received for 0.5s; connection closed")
 
 
-def test_run_refuses_a_bad_config_and_a_busy_port(tmp_path, sidecar, slack_receiver):
+def test_run_refuses_a_bad_config_and_a_busy_port(tmp_path, sidecar, fake_slack):
     bad = write_config(tmp_path / "bad.yml", dry_run=True, burst=0)
     done = subprocess.run([str(sidecar), "run", "--config", str(bad), "--tcp", "0"], capture_output=True, text=True)
     assert done.returncode == 2
@@ -428,17 +428,17 @@ def send_test(sidecar, config, env):
     return done
 
 
-def test_send_test_reports_slacks_answer_in_plain_words(tmp_path, sidecar, slack_receiver):
-    config, env = config_for(tmp_path, slack_receiver)
+def test_send_test_reports_slacks_answer_in_plain_words(tmp_path, sidecar, fake_slack):
+    config, env = config_for(tmp_path, fake_slack)
     # Webhook::redacted: scheme, host and the first path segment only.
     redacted = "http://127.0.0.1/services/***"
 
     done = send_test(sidecar, config, env)
     assert (done.returncode, done.stdout, done.stderr) == (0, f"ok: Slack accepted the test message ({redacted})\n", "")
-    [message] = slack_receiver.messages()
+    [message] = fake_slack.messages()
     assert message["text"] == "slack_alert test message: the webhook works"
 
-    slack_receiver.set_mode({"mode": "status", "status": 404, "error": "no_service"})
+    fake_slack.set_mode({"mode": "status", "status": 404, "error": "no_service"})
     done = send_test(sidecar, config, env)
     assert done.returncode == 1
     assert done.stdout == ""
@@ -446,7 +446,7 @@ def test_send_test_reports_slacks_answer_in_plain_words(tmp_path, sidecar, slack
         "slack-alert: 404 no_service: the webhook was revoked or mistyped; create a new one and update webhook_url\n"
     )
 
-    slack_receiver.set_mode({"mode": "status", "status": 410, "error": "channel_is_archived"})
+    fake_slack.set_mode({"mode": "status", "status": 410, "error": "channel_is_archived"})
     done = send_test(sidecar, config, env)
     assert done.returncode == 1
     assert done.stderr == "slack-alert: 410 channel_is_archived: the webhook's channel is archived\n"
@@ -481,10 +481,10 @@ RULE_COUNTERS = [
 ]
 
 
-def test_rules_route_post_json_bodies_and_count_per_rule(tmp_path, slack_receiver, start_sidecar):
+def test_rules_route_post_json_bodies_and_count_per_rule(tmp_path, fake_slack, start_sidecar):
     config, env = config_for(
         tmp_path,
-        slack_receiver,
+        fake_slack,
         rules=[
             {"name": "errors", "exclude": {"[url.path]": "^/health"}},
             {"name": "storm", "levels": ["WARN"], "threshold": 2, "threshold_window": "1m", "group_by": "[service.name]"},
@@ -506,7 +506,7 @@ def test_rules_route_post_json_bodies_and_count_per_rule(tmp_path, slack_receive
             + json_line(event("WARN", "slow"))
             + json_line(event("FATAL", "out of memory", service="checkout"))
         )
-    messages = slack_receiver.wait_for_messages(4, timeout=CEILING_S)
+    messages = fake_slack.wait_for_messages(4, timeout=CEILING_S)
     bodies = [json.dumps(m, ensure_ascii=False) for m in messages]
     assert not any("health check" in b for b in bodies), bodies
     hook = [m for m in messages if m.get("rule") == "hook"]
@@ -529,10 +529,10 @@ def test_rules_route_post_json_bodies_and_count_per_rule(tmp_path, slack_receive
     assert "# HELP slack_alert_rule_excluded_total " in text
 
 
-def test_send_test_tries_every_destination_of_the_rules(tmp_path, sidecar, slack_receiver):
+def test_send_test_tries_every_destination_of_the_rules(tmp_path, sidecar, fake_slack):
     config, env = config_for(
         tmp_path,
-        slack_receiver,
+        fake_slack,
         rules=[
             {"name": "errors"},
             {"name": "also-slack", "levels": ["FATAL"]},
@@ -552,6 +552,6 @@ def test_send_test_tries_every_destination_of_the_rules(tmp_path, sidecar, slack
         f"ok: Slack accepted the test message ({redacted})\n"
         f"ok: the JSON webhook accepted the test message ({redacted})\n"
     )
-    slack, hook = slack_receiver.messages()
+    slack, hook = fake_slack.messages()
     assert slack["text"] == "slack_alert test message: the webhook works"
     assert hook == {"text": "slack_alert test message", "kind": "test", "rule": "hook"}

@@ -294,7 +294,7 @@ fn engine_submit(c: &mut Criterion) {
         .map(|e| {
             let m = MatchedEvent::from_json(&shape, e);
             refs.iter()
-                .map(|r| slack_alert_message::Fields::get(&m, r).map(|v| v.to_string()))
+                .map(|r| slack_alert_event::Fields::get(&m, r).map(|v| v.to_string()))
                 .collect()
         })
         .collect();
@@ -306,7 +306,7 @@ fn engine_submit(c: &mut Criterion) {
             let m = MatchedEvent::from_json(&key_shape, e);
             key_refs
                 .iter()
-                .map(|r| slack_alert_message::Fields::get(&m, r).map(|v| v.to_string()))
+                .map(|r| slack_alert_event::Fields::get(&m, r).map(|v| v.to_string()))
                 .collect()
         })
         .collect();
@@ -521,7 +521,7 @@ fn key_values(refs: &[String], event: &Value) -> Vec<Option<Value>> {
     let shape = EventShape::new(refs.to_vec());
     let m = MatchedEvent::from_json(&shape, event);
     refs.iter()
-        .map(|r| slack_alert_message::Fields::get(&m, r).cloned())
+        .map(|r| slack_alert_event::Fields::get(&m, r).cloned())
         .collect()
 }
 

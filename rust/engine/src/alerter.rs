@@ -20,9 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use slack_alert_message::{
-    ecs, render_alert, render_flatline, render_repeat, render_summary, AlertMeta, AlertView,
-    Fields, FlatlineView, Link, Occurrences, RepeatView, SummaryView,
+use slack_alert_event::{ecs, Fields};
+use slack_alert_render::{
+    render_alert, render_flatline, render_repeat, render_summary, AlertMeta, AlertView,
+    FlatlineView, Link, Occurrences, RepeatView, SummaryView,
 };
 
 use crate::clock::Now;
@@ -414,9 +415,9 @@ fn for_destination(rule: &RuleConfig, slack: Value, body: &Body<'_>) -> Value {
     let title = slack
         .get("text")
         .and_then(Value::as_str)
-        .map(|t| slack_alert_message::escape::unescape_mrkdwn(t).into_owned())
+        .map(|t| slack_alert_render::escape::unescape_mrkdwn(t).into_owned())
         .unwrap_or_default();
-    let text = slack_alert_message::plain::to_text(&slack);
+    let text = slack_alert_render::plain::to_text(&slack);
     let link = rule
         .link_template
         .as_ref()

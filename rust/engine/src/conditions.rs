@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use regex::{Regex, RegexBuilder};
 use serde_json::Value;
-use slack_alert_message::{template::value_text, Fields};
+use slack_alert_event::{value_text, Fields};
 
 use crate::query::Query;
 

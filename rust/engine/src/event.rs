@@ -3,13 +3,13 @@
 //! The Java shim sends, for each matched event, the values of
 //! [`EventShape::refs`] in that order (everything else stays in the JVM); the
 //! sidecar resolves the same references on a whole JSON event. Either way the
-//! engine reads them through [`slack_alert_message::Fields`].
+//! engine reads them through [`slack_alert_event::Fields`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
-use slack_alert_message::{FieldRef, Fields};
+use slack_alert_event::{FieldRef, Fields};
 
 use crate::hash::FoldBuildHasher;
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 
 use serde_json::Value;
-use slack_alert_message::{ecs, template::value_text, Fields};
+use slack_alert_event::{ecs, value_text, Fields};
 
 use crate::hash::FoldHasher;
 use crate::level::Level;

@@ -22,7 +22,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use serde_json::Value;
-use slack_alert_message::{ecs, template::value_text, Fields};
+use slack_alert_event::{ecs, value_text, Fields};
 
 use crate::alerter::{AlertExtras, Decision, DestinationLimit, Outbox, Outgoing, RuleAlerter};
 use crate::clock::Now;
@@ -1170,9 +1170,9 @@ mod tests {
         assert!(text.contains("Open trace"), "{text}");
         assert!(text.contains("a%20b%3E%7C%3C%21here%3E%26x"), "{text}");
         assert!(!text.contains("<!here>"), "{text}");
-        let plain = slack_alert_message::plain::to_text(payload);
+        let plain = slack_alert_render::plain::to_text(payload);
         assert!(plain.contains('2') && plain.contains("pay"), "{plain}");
-        assert!(slack_alert_message::limits::check(payload).is_empty());
+        assert!(slack_alert_render::limits::check(payload).is_empty());
     }
 
     #[test]

@@ -313,7 +313,7 @@ impl DryRunTransport {
         let line = match kind {
             DestinationKind::Slack => {
                 let text = serde_json::from_slice(body)
-                    .map(|v| slack_alert_message::plain::to_text(&v))
+                    .map(|v| slack_alert_render::plain::to_text(&v))
                     .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
                 format!("dry run: would post to Slack{name}:\n{text}")
             }

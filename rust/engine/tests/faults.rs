@@ -12,9 +12,9 @@ use common::{
     drain_log_checking_secret, error_event, finishes_within, letters, rig, submit, wait_until,
     CEILING,
 };
+use fake_slack::Mode;
 use serde_json::json;
 use slack_alert_engine::Decision;
-use slack_alert_receiver::Mode;
 
 #[test]
 fn shutdown_with_500_alerts_queued_and_slack_hung_is_bounded_and_counts_every_one() {

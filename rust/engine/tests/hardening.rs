@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::{error_event, letters, submit, wait_until, SECRET};
+use fake_slack::{Mode, Receiver};
 use serde_json::{json, Value};
 use slack_alert_engine::sender::{RecordingClock, Wait};
 use slack_alert_engine::{
     BufferedLog, Config, Decision, Engine, EngineOptions, EngineThread, LogLevel, ManualClock,
 };
-use slack_alert_receiver::{Mode, Receiver};
 
 /// Generous: a busy CI machine may be slow, a correct engine is never stuck.
 const PATIENCE: Duration = Duration::from_secs(30);

@@ -10,16 +10,16 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::{drain_log_checking_secret, rig, submit};
+use fake_slack::mentions;
 use serde_json::{json, Map, Value};
 use slack_alert_engine::{
     Alerter, Config, Decision, EventShape, Fingerprinter, Level, MatchedEvent, Now, Outgoing,
 };
-use slack_alert_message::limits::{
+use slack_alert_render::limits::{
     FIELD_TEXT_MAX, HEADER_MAX, MESSAGE_BUDGET, SECTION_TEXT_MAX, TEXT_MAX,
 };
-use slack_alert_message::render::{FIELD_VALUE_MAX, LABEL_MAX, SUMMARY_LABEL_MAX};
-use slack_alert_message::truncate::TRUNCATION_MARKER;
-use slack_alert_receiver::mentions;
+use slack_alert_render::render::{FIELD_VALUE_MAX, LABEL_MAX, SUMMARY_LABEL_MAX};
+use slack_alert_render::truncate::TRUNCATION_MARKER;
 
 /// Text a log line may carry to ping people, forge links or break markup.
 const HOSTILE: &[&str] = &[
@@ -63,7 +63,7 @@ const FIELDS: &[&str] = &[
 /// Fails unless `payload` keeps Slack's limits, carries no mention or link,
 /// and has no entity cut in half (every `&` starts `&amp;`, `&lt;` or `&gt;`).
 fn assert_safe(payload: &Value, what: &str) {
-    let violations = slack_alert_message::limits::check(payload);
+    let violations = slack_alert_render::limits::check(payload);
     assert!(
         violations.is_empty(),
         "{what}: breaks Slack's limits: {violations:?}\n{payload:.3000}"

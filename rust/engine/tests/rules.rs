@@ -5,9 +5,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use fake_slack::{Mode, Receiver};
 use serde_json::json;
 use slack_alert_engine::{BufferedLog, Config, Decision, Engine, EngineOptions, ManualClock};
-use slack_alert_receiver::{Mode, Receiver};
 
 use common::{drain_log_checking_secret, error_event, letters, rig, submit, wait_until, SECRET};
 

@@ -5,9 +5,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use fake_slack::Mode;
 use serde_json::{json, Value};
 use slack_alert_engine::{Decision, ManualClock};
-use slack_alert_receiver::Mode;
 
 use common::{
     drain_log_checking_secret, error_event, finishes_within, letters, rig, rig_on, submit,
@@ -275,7 +275,7 @@ fn event_text_cannot_mention_or_link() {
     e["service.name"] = json!("<!everyone>");
     submit(&r.engine, &e);
     let messages = r.receiver.wait_for_accepted(1, CEILING);
-    let mentions = slack_alert_receiver::mentions(&messages[0]);
+    let mentions = fake_slack::mentions(&messages[0]);
     assert!(!mentions.is_empty(), "the operator's own mention is kept");
     assert!(
         mentions.iter().all(|m| m == "<!here>"),

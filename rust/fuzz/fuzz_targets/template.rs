@@ -9,8 +9,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
-use slack_alert_message::{limits, render_alert, AlertView, Style, Template};
-use slack_alert_receiver::mentions;
+use slack_alert_render::{limits, render_alert, AlertView, Style, Template};
+use fake_slack::mentions;
 
 fn alert(event: &Value, title: Option<&Template>, format: Option<&Template>) -> Value {
     let view = AlertView {

@@ -1,6 +1,6 @@
 //! Just enough HTTP/1.1 for a webhook receiver and a small event API, on std only.
 //!
-//! Shared by the test receiver (`slack-alert-receiver`) and the sidecar's `run`
+//! Shared by the test receiver (`fake-slack`) and the sidecar's `run`
 //! listener (`slack-alert-sidecar`), so that there is one request parser to test.
 //!
 //! Requests: request line, headers, a body by `Content-Length` or

@@ -2,7 +2,7 @@
 //! page.
 //!
 //! `slack-alert check --html FILE` writes the page of every message a replay
-//! would have posted, and the demo's fake Slack (`slack-receiver --html
+//! would have posted, and the demo's fake Slack (`fake-slack --html
 //! FILE`) the page of every message it received, so an operator tuning
 //! `title` and `format` sees the result before going live.
 //!

@@ -14,7 +14,7 @@
 //!   `pretext`, `author_name`, `title`, `text`, `fields`, `blocks` and
 //!   `footer`.
 //!
-//! Like `slack_alert_message::plain`, it accepts any JSON: what it does not
+//! Like `slack_alert_render::plain`, it accepts any JSON: what it does not
 //! know is shown in brackets, and nothing panics.
 
 use serde_json::Value;
@@ -76,7 +76,7 @@ pub fn notification(payload: &Value) -> Option<String> {
         })?;
     // The terminal rendering spells mentions out (`@here`) and decodes
     // entities, as a notification shows them.
-    let plain = slack_alert_message::plain::to_text(&serde_json::json!({ "text": text }));
+    let plain = slack_alert_render::plain::to_text(&serde_json::json!({ "text": text }));
     let line: Vec<&str> = plain
         .lines()
         .map(str::trim)
@@ -256,7 +256,7 @@ fn text_object(object: Option<&Value>) -> String {
         return String::new();
     };
     let text = object.get("text").and_then(Value::as_str).unwrap_or("");
-    let text = slack_alert_message::escape::replace_controls(text);
+    let text = slack_alert_render::escape::replace_controls(text);
     match object.get("type").and_then(Value::as_str) {
         Some("plain_text") => plain_with_emoji(&text),
         _ => mrkdwn::to_html(&text),
@@ -332,7 +332,7 @@ fn collect_text(value: &Value, out: &mut String) {
 }
 
 fn summary(value: &Value) -> String {
-    slack_alert_message::truncate::truncate_chars(&value.to_string(), 80).into_owned()
+    slack_alert_render::truncate::truncate_chars(&value.to_string(), 80).into_owned()
 }
 
 fn is_empty_array(value: &Value) -> bool {
@@ -343,7 +343,7 @@ fn is_empty_array(value: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
-    use slack_alert_message::{render_alert, AlertView, Style};
+    use slack_alert_render::{render_alert, AlertView, Style};
 
     #[test]
     fn an_alert_shows_its_headline_once_then_the_coloured_attachment() {

@@ -17,7 +17,7 @@
 //! takes the nearest closer), so a hostile line of `*_~` cannot slow the
 //! page down.
 
-use slack_alert_message::escape::{replace_controls, unescape_mrkdwn};
+use slack_alert_render::escape::{replace_controls, unescape_mrkdwn};
 
 use crate::html;
 

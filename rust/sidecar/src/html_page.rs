@@ -58,7 +58,7 @@ impl HtmlPage {
             }
             Record::Unparseable { .. } | Record::Note { .. } => return,
         };
-        let time = format!("{} UTC", slack_alert_message::human::utc_date_time(*at));
+        let time = format!("{} UTC", slack_alert_render::human::utc_date_time(*at));
         for (message, route) in messages.iter().zip(routes) {
             self.page.push(entry(message, route, &time, &note));
         }

@@ -28,7 +28,7 @@ use slack_alert_engine::{
     Candidacy, Config, Counters, Decision, DestinationKind, EventShape, Level, MatchedEvent,
     MessageKind, Now, Outgoing, RuleKind, RuleSet, RULE_COUNTER_NAMES,
 };
-use slack_alert_message::plain;
+use slack_alert_render::plain;
 
 use crate::lines::{parse_event, Line, LineReader};
 use crate::timestamp;
@@ -472,7 +472,7 @@ pub fn rfc3339(t: SystemTime) -> String {
     };
     let days = ms.div_euclid(86_400_000);
     let in_day = ms.rem_euclid(86_400_000);
-    let (y, m, d) = slack_alert_message::human::civil_from_days(days);
+    let (y, m, d) = slack_alert_render::human::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
         in_day / 3_600_000,
@@ -582,7 +582,7 @@ pub fn write_human(record: &Record, out: &mut dyn Write, err: &mut dyn Write) ->
             if *end_of_input {
                 writeln!(out, "end of input (after line {line}): {kinds}{rules}")?;
             } else {
-                let when = slack_alert_message::human::utc_date_time(*at);
+                let when = slack_alert_render::human::utc_date_time(*at);
                 writeln!(out, "{when} UTC, after line {line}: {kinds}{rules}")?;
             }
             write_messages(messages, routes, out)

@@ -6,7 +6,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 use slack_alert_engine::sender::{HttpTransport, Transport};
 use slack_alert_engine::{slack_error, Config, DestinationKind, RuleConfig, Webhook};
-use slack_alert_message::AlertMeta;
+use slack_alert_render::AlertMeta;
 
 /// Why the test message did not get through.
 #[derive(Debug, PartialEq, Eq)]
@@ -82,10 +82,10 @@ fn send_one(
     webhook: Webhook,
 ) -> Result<String, SendTestError> {
     let redacted = webhook.redacted();
-    let slack = slack_alert_message::render_test(&rule.style);
+    let slack = slack_alert_render::render_test(&rule.style);
     let payload = match (&rule.body_template, kind) {
         (Some(body), DestinationKind::Json) => {
-            let text = slack_alert_message::plain::to_text(&slack);
+            let text = slack_alert_render::plain::to_text(&slack);
             let meta = AlertMeta {
                 rule: &rule.name,
                 kind: "test",

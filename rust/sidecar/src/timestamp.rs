@@ -95,7 +95,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`, the inverse of `slack_alert_message::human::civil_from_days`).
+/// `days_from_civil`, the inverse of `slack_alert_render::human::civil_from_days`).
 pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
@@ -109,7 +109,7 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slack_alert_message::human::civil_from_days;
+    use slack_alert_render::human::civil_from_days;
 
     #[test]
     fn the_forms_shippers_write() {

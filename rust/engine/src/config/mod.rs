@@ -161,7 +161,7 @@ impl Config {
             }
         };
         self.level_refs.iter().for_each(|r| push(r));
-        slack_alert_message::ecs::all_references()
+        slack_alert_event::ecs::all_references()
             .into_iter()
             .for_each(&mut push);
         for rule in &self.rules {
@@ -185,7 +185,7 @@ impl Config {
     pub fn key_refs(&self) -> Vec<String> {
         let mut wanted: Vec<String> = self.level_refs.clone();
         wanted.extend(
-            slack_alert_message::ecs::SERVICE
+            slack_alert_event::ecs::SERVICE
                 .candidates
                 .iter()
                 .map(|s| s.to_string()),
@@ -256,7 +256,7 @@ impl Config {
         for rule in flatlines() {
             match &rule.group_by {
                 Some(r) => push(r),
-                None => slack_alert_message::ecs::SERVICE
+                None => slack_alert_event::ecs::SERVICE
                     .candidates
                     .iter()
                     .for_each(|r| push(r)),
@@ -269,13 +269,13 @@ impl Config {
     /// Per [`Config::heartbeat_refs`] entry, the index of the entry it only
     /// backs up: a later candidate of the service (`[service][name]`), read
     /// only when the earlier one names nothing (missing, null or empty, see
-    /// [`slack_alert_message::ecs::first`]), unless something else reads it
+    /// [`slack_alert_event::ecs::first`]), unless something else reads it
     /// (a `group_by`, a condition, a level field). A caller reading events
     /// may send such an entry as missing when the one it backs up names a
     /// value: the engine decides the same.
     pub fn heartbeat_fallbacks(&self) -> Vec<Option<usize>> {
         let refs = self.heartbeat_refs();
-        let candidates = slack_alert_message::ecs::SERVICE.candidates;
+        let candidates = slack_alert_event::ecs::SERVICE.candidates;
         let read_otherwise = |r: &str| {
             self.level_refs.iter().any(|l| l == r)
                 || self

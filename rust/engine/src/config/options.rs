@@ -7,7 +7,8 @@ use std::fmt;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use slack_alert_message::{FieldRef, Template};
+use slack_alert_event::FieldRef;
+use slack_alert_render::Template;
 
 use super::rule::{check_mention, RULE_ONLY};
 use super::OPTIONS;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use slack_alert_message::{JsonBody, LinkTemplate, Mention, Style, Template};
+use slack_alert_render::{JsonBody, LinkTemplate, Mention, Style, Template};
 
 use super::options::{describe, field_ref, parse_level, type_name, ConfigError, Options};
 use super::webhook::{DestinationKind, Webhook};
@@ -369,8 +369,8 @@ pub(super) fn parse_rule(
                 "must not be empty; remove it to use the default",
             ))
         }
-        Some(s) if slack_alert_message::link::check_text(&s).is_err() => {
-            let e = slack_alert_message::link::check_text(&s).unwrap_err();
+        Some(s) if slack_alert_render::link::check_text(&s).is_err() => {
+            let e = slack_alert_render::link::check_text(&s).unwrap_err();
             return Err(ConfigError::new("link_text", e.to_string()));
         }
         Some(s) if s.chars().count() > MAX_LINK_TEXT_CHARS => {

@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use serde_json::Value;
-use slack_alert_message::Fields;
+use slack_alert_event::Fields;
 
 use super::{Bound, Expr, Field, Pattern, Piece, QueryError, Test, MAX_TESTS};
 

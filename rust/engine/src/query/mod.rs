@@ -38,7 +38,7 @@ mod lucene;
 
 use std::fmt;
 
-use slack_alert_message::FieldRef;
+use slack_alert_event::FieldRef;
 
 pub use compile::Query;
 

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fake_slack::Receiver;
 use serde_json::{json, Value};
 use slack_alert_engine::{BufferedLog, Clock, Config, Decision, Engine, EngineOptions};
-use slack_alert_receiver::Receiver;
 
 /// The secret part of every webhook URL these tests configure.
 pub const SECRET: &str = "T0LEAKTEST/B0LEAKTEST/leaktoken0123456789";

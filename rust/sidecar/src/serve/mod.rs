@@ -27,7 +27,7 @@ use serde_json::Value;
 use slack_alert_engine::{
     Candidacy, Config, Engine, Level, LogLevel, LogSink, ShutdownReport, StartError,
 };
-use slack_alert_message::FieldRef;
+use slack_alert_event::FieldRef;
 
 /// Connection threads parse JSON (nesting is capped at 128 by serde_json) and
 /// render one Slack message: a small stack lets many idle connections cost little.

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * Slack failing in every way it can, through the real plugin and the real native library, each
- * fault against its own {@code slack-receiver}. The faults run side by side, next to one filter
+ * fault against its own {@code fake-slack}. The faults run side by side, next to one filter
  * posting to a healthy receiver, so the scenario takes as long as the slowest fault:
  *
  * <ol>

@@ -9,7 +9,7 @@ import java.util.Map;
  * Finds Slack control sequences — {@code <!channel>}, {@code <!here>}, {@code <@U123>},
  * {@code <#C1>}, {@code <http…|label>}, {@code <mailto:…>} — in any string of a payload, as Slack
  * reads them: from a {@code <} to the next {@code >}, a {@code <} in between starting over. The
- * same rule as the receiver's {@code mentions} (rust/receiver/src/mentions.rs).
+ * same rule as the receiver's {@code mentions} (rust/fake-slack/src/mentions.rs).
  */
 final class Mentions {
 

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** End to end: the real plugin, the real engine, posting to the real slack-receiver. */
+/** End to end: the real plugin, the real engine, posting to the real fake-slack. */
 class ReceiverTest {
 
     private static ReceiverProcess receiver;

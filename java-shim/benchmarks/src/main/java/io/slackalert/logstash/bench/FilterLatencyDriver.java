@@ -17,7 +17,7 @@ import java.util.Map;
  * real plugin and the real native library, with Slack healthy and with Slack hung (never answering,
  * so the queue is full and alerts are dropped and counted), and as a dry run (no Slack at all: the
  * floor), in one JVM. Each phase has its own
- * filter and its own {@code slack-receiver}; the phases alternate in turns of {@code --turn}
+ * filter and its own {@code fake-slack}; the phases alternate in turns of {@code --turn}
  * batches (default 500) for {@code --rounds} rounds (default 40), so they share the machine's
  * noise. Then each filter is closed and the time {@code close()} takes is reported (the hung one
  * hits its {@code shutdown_timeout} of 1 s).
@@ -33,7 +33,7 @@ import java.util.Map;
  * lock held up {@code filter()}, they would bunch in one bin.
  *
  * <pre>
- * java -Dslackalert.receiver=target/release/slack-receiver -cp ... io.slackalert.logstash.bench.FilterLatencyDriver
+ * java -Dslackalert.receiver=target/release/fake-slack -cp ... io.slackalert.logstash.bench.FilterLatencyDriver
  *     [--rounds N] [--turn N] [--phases healthy,hung,dry_run,429,500]
  * </pre>
  */

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  * be counted in exactly one delivered message (an alert, a repeat report or a summary).
  *
  * <pre>
- * java -Dslackalert.receiver=target/release/slack-receiver -cp ... io.slackalert.logstash.bench.StormDriver
+ * java -Dslackalert.receiver=target/release/fake-slack -cp ... io.slackalert.logstash.bench.StormDriver
  *     [--events N] [--error-rate F] [--fingerprints N] [--workers N] [--repeat N]
  *     [--phases healthy,hung,429]
  * </pre>

@@ -23,18 +23,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
- * Runs the Rust {@code slack-receiver} (a local Slack-compatible incoming-webhook server) as a child
+ * Runs the Rust {@code fake-slack} (a local Slack-compatible incoming-webhook server) as a child
  * process and drives its control API.
  *
  * <p>The binary comes from the system property {@code slackalert.receiver}, else
- * {@code ../../target/debug/slack-receiver} relative to the working directory (java-shim/plugin
+ * {@code ../../target/debug/fake-slack} relative to the working directory (java-shim/plugin
  * under Maven). It is started with {@code --exit-on-stdin-eof}, so it dies with the JVM even if
  * {@link #close()} is never called.
  */
 public final class ReceiverProcess implements AutoCloseable {
 
     public static final String BINARY_PROPERTY = "slackalert.receiver";
-    static final String DEFAULT_BINARY = "../../target/debug/slack-receiver";
+    static final String DEFAULT_BINARY = "../../target/debug/fake-slack";
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
@@ -65,8 +65,8 @@ public final class ReceiverProcess implements AutoCloseable {
     public static ReceiverProcess start(String... extraArgs) throws IOException {
         Path binary = binary();
         if (!Files.isExecutable(binary)) {
-            throw new IllegalStateException("no slack-receiver binary at " + binary + "; build it with"
-                    + " `cargo build -p slack-alert-receiver` or set -D" + BINARY_PROPERTY + "=/path/to/slack-receiver");
+            throw new IllegalStateException("no fake-slack binary at " + binary + "; build it with"
+                    + " `cargo build -p fake-slack` or set -D" + BINARY_PROPERTY + "=/path/to/fake-slack");
         }
         List<String> command = new ArrayList<>();
         command.add(binary.toString());
@@ -84,7 +84,7 @@ public final class ReceiverProcess implements AutoCloseable {
             } catch (IOException ignored) {
                 // The process is gone; nothing more to read.
             }
-        }, "slack-receiver-stdout");
+        }, "fake-slack-stdout");
         reader.setDaemon(true);
         reader.start();
         try {
@@ -105,19 +105,19 @@ public final class ReceiverProcess implements AutoCloseable {
                 String line = lines.poll(100, TimeUnit.MILLISECONDS);
                 if (line != null) {
                     if (!line.startsWith(prefix)) {
-                        throw new IOException("slack-receiver printed `" + line + "`, expected `" + prefix + "...`");
+                        throw new IOException("fake-slack printed `" + line + "`, expected `" + prefix + "...`");
                     }
                     return line;
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new IOException("interrupted while starting slack-receiver", e);
+                throw new IOException("interrupted while starting fake-slack", e);
             }
             if (!process.isAlive() && lines.isEmpty()) {
-                throw new IOException("slack-receiver exited with status " + process.exitValue() + " before listening");
+                throw new IOException("fake-slack exited with status " + process.exitValue() + " before listening");
             }
         }
-        throw new IOException("slack-receiver did not print `" + prefix + "...` within " + START_TIMEOUT);
+        throw new IOException("fake-slack did not print `" + prefix + "...` within " + START_TIMEOUT);
     }
 
     /** {@code http://127.0.0.1:PORT}. */
@@ -212,7 +212,7 @@ public final class ReceiverProcess implements AutoCloseable {
             HttpResponse<String> response = http.send(request.timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             if (response.statusCode() != 200) {
-                throw new IllegalStateException("slack-receiver answered " + response.statusCode() + ": "
+                throw new IllegalStateException("fake-slack answered " + response.statusCode() + ": "
                         + response.body());
             }
             return response.body();

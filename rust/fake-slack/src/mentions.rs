@@ -13,7 +13,7 @@ use serde_json::Value;
 ///
 /// ```
 /// use serde_json::json;
-/// use slack_alert_receiver::mentions;
+/// use fake_slack::mentions;
 ///
 /// let payload = json!({"text": "<!here> see <https://x.example|the graph>, not &lt;!channel&gt;"});
 /// assert_eq!(mentions(&payload), vec!["<!here>", "<https://x.example|the graph>"]);

@@ -1,6 +1,6 @@
 //! Prints accepted messages as a person would read them in Slack.
 //!
-//! The rendering belongs to `slack_alert_message::plain::to_text`; this module only
+//! The rendering belongs to `slack_alert_render::plain::to_text`; this module only
 //! wraps it (one call site to change if its signature moves) and keeps the output tidy:
 //! one message at a time, in the order accepted, separated by a blank line, flushed so
 //! a parent process reading the pipe sees each message as it arrives.
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// Renders a Slack message as plain text, the way the demo shows it.
 pub fn to_text(message: &Value) -> String {
-    slack_alert_message::plain::to_text(message)
+    slack_alert_render::plain::to_text(message)
 }
 
 /// Prints accepted messages on a thread of its own, in the order they were queued.
@@ -32,7 +32,7 @@ impl Printer {
     pub(crate) fn start() -> io::Result<Printer> {
         let (queue, messages) = mpsc::channel::<Value>();
         let thread = thread::Builder::new()
-            .name("slack-receiver-print".to_string())
+            .name("fake-slack-print".to_string())
             .spawn(move || {
                 let mut printed_any = false;
                 for message in messages {

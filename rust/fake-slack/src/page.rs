@@ -14,7 +14,7 @@ use crate::state::Received;
 /// arrived (the receiver started at `started`, wall time `started_wall`) and
 /// what the receiver answered.
 pub(crate) fn html(received: &[Received], started: Instant, started_wall: SystemTime) -> String {
-    let mut page = Page::new("slack-receiver: what Slack would have shown");
+    let mut page = Page::new("fake-slack: what Slack would have shown");
     let accepted = received.iter().filter(|r| r.status == 200).count();
     page.describe(format!(
         "{} posts received, {accepted} accepted; the posts answered otherwise are marked",
@@ -34,7 +34,7 @@ pub(crate) fn html(received: &[Received], started: Instant, started_wall: System
         page.push(Entry {
             time: Some(format!(
                 "{} UTC",
-                slack_alert_message::human::utc_date_time(wall)
+                slack_alert_render::human::utc_date_time(wall)
             )),
             note: Some(answered),
             ..Entry::new(payload, Destination::Slack)

@@ -1,8 +1,8 @@
-//! `slack-receiver`: the local Slack webhook receiver as a process, for the demo, shell
+//! `fake-slack`: the local Slack webhook receiver as a process, for the demo, shell
 //! scripts and Java tests.
 //!
 //! ```text
-//! slack-receiver [--listen 127.0.0.1:PORT] [--print] [--rate-limit PER_SEC] [--burst N]
+//! fake-slack [--listen 127.0.0.1:PORT] [--print] [--rate-limit PER_SEC] [--burst N]
 //!                [--exit-on-stdin-eof] [--html FILE]
 //! ```
 //!
@@ -12,12 +12,12 @@
 //! With `--html FILE` it writes, when stdin closes, one HTML page showing every
 //! post it received as Slack would have (also served at `GET /_receiver/page`).
 
-use slack_alert_receiver::{Options, RateLimit, Receiver};
+use fake_slack::{Options, RateLimit, Receiver};
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: slack-receiver [--listen 127.0.0.1:PORT] [--print] \
+const USAGE: &str = "usage: fake-slack [--listen 127.0.0.1:PORT] [--print] \
 [--rate-limit PER_SEC] [--burst N] [--exit-on-stdin-eof] [--html FILE]";
 
 /// Bursts Slack's users measured; used when only `--rate-limit` is given.
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(problem) => {
-            eprintln!("slack-receiver: {problem}\n{USAGE}");
+            eprintln!("fake-slack: {problem}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     let receiver = match Receiver::start_at(args.listen, args.options) {
         Ok(receiver) => receiver,
         Err(e) => {
-            eprintln!("slack-receiver: cannot listen on {}: {e}", args.listen);
+            eprintln!("fake-slack: cannot listen on {}: {e}", args.listen);
             return ExitCode::FAILURE;
         }
     };

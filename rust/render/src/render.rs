@@ -23,18 +23,18 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Map, Value};
 
-use crate::ecs::{self, EcsField};
+use slack_alert_event::ecs::{self, EcsField};
+use slack_alert_event::{value_text, FieldRef, Fields};
+
 use crate::escape::{escape_mrkdwn, replace_controls};
-use crate::field_ref::FieldRef;
 use crate::human;
 use crate::limits::{
     ALERT_FALLBACK_MAX, FALLBACK_TEXT_MAX, FIELD_TEXT_MAX, HEADER_MAX, MAX_BLOCKS, MESSAGE_BUDGET,
     SECTION_FIELDS_MAX, SECTION_TEXT_MAX,
 };
 use crate::link::{Link, DEFAULT_LINK_TEXT, LINK_TEXT_MAX};
-use crate::template::{char_prefix, value_text, Template};
+use crate::template::{char_prefix, Template};
 use crate::truncate::{char_len, truncate_chars};
-use crate::Fields;
 
 /// The most characters a field value in the default alert shows: fields sit
 /// in two narrow columns, and nine of them must leave room for the message

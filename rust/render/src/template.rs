@@ -9,14 +9,11 @@
 //! `<https://runbook|runbook>` on purpose), while every value pulled from an
 //! event is escaped, so a log line cannot ping a channel or forge a link.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use serde_json::Value;
+use slack_alert_event::{value_text, FieldRef, FieldRefError, Fields};
 
 use crate::escape::{escape_mrkdwn, replace_controls};
-use crate::field_ref::{FieldRef, FieldRefError};
-use crate::Fields;
 
 /// Shown for a reference whose field is missing or null, so a reader can
 /// tell "no value" from "empty value".
@@ -209,28 +206,6 @@ pub(crate) fn char_prefix(s: &str, max_chars: usize) -> &str {
     }
 }
 
-/// How a field value reads in a message, before escaping.
-///
-/// Strings as they are; numbers, booleans and null as JSON text; arrays of
-/// scalars joined with `,` (as Logstash's sprintf does); objects and arrays
-/// holding objects or arrays as compact JSON.
-pub fn value_text(value: &Value) -> Cow<'_, str> {
-    match value {
-        Value::String(s) => Cow::Borrowed(s),
-        Value::Null => Cow::Borrowed("null"),
-        Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
-        Value::Number(n) => Cow::Owned(n.to_string()),
-        Value::Array(items) if items.iter().all(is_scalar) => {
-            Cow::Owned(items.iter().map(value_text).collect::<Vec<_>>().join(","))
-        }
-        Value::Array(_) | Value::Object(_) => Cow::Owned(value.to_string()),
-    }
-}
-
-fn is_scalar(value: &Value) -> bool {
-    !matches!(value, Value::Array(_) | Value::Object(_))
-}
-
 /// Why a template could not be parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -276,7 +251,7 @@ impl std::error::Error for TemplateError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     /// The message format of the Logstash pipeline this plugin replaces,
     /// exactly as its config file spelled it (`\n` as two characters).
@@ -376,15 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn value_rendering() {
-        assert_eq!(value_text(&json!("s")), "s");
-        assert_eq!(value_text(&json!(42)), "42");
-        assert_eq!(value_text(&json!(1.5)), "1.5");
-        assert_eq!(value_text(&json!(true)), "true");
-        assert_eq!(value_text(&json!(["a", 1, false])), "a,1,false");
-        assert_eq!(value_text(&json!([])), "");
-        assert_eq!(value_text(&json!({"k": [1, 2]})), r#"{"k":[1,2]}"#);
-        assert_eq!(value_text(&json!([[1], {"a": 1}])), r#"[[1],{"a":1}]"#);
+    fn values_render_as_their_text_escaped() {
         let event = json!({"tags": ["x", "y"], "obj": {"a": "<b>"}});
         assert_eq!(render("%{tags} %{obj}", &event), r#"x,y {"a":"&lt;b&gt;"}"#);
     }

@@ -12,7 +12,7 @@
 //!   takes the referenced value with its JSON type: a number stays a
 //!   number, a missing field becomes `null`;
 //! - any other string leaf is text: each value is substituted as text
-//!   ([`crate::template::value_text`]), a missing one as
+//!   ([`slack_alert_event::value_text`]), a missing one as
 //!   [`MISSING`](crate::template::MISSING);
 //! - nothing is escaped for Slack: the receiver is not Slack, and JSON
 //!   escaping is serde's job;
@@ -27,7 +27,7 @@
 //!
 //! ```
 //! use serde_json::json;
-//! use slack_alert_message::{AlertMeta, JsonBody};
+//! use slack_alert_render::{AlertMeta, JsonBody};
 //!
 //! let body = JsonBody::parse(&json!({
 //!     "summary": "%{[@alert][title]}",
@@ -56,10 +56,10 @@ use std::fmt;
 
 use serde_json::{Map, Number, Value};
 
-use crate::field_ref::FieldRef;
-use crate::template::{value_text, Part, Template, MISSING};
+use slack_alert_event::{value_text, FieldRef, Fields};
+
+use crate::template::{Part, Template, MISSING};
 use crate::truncate::{char_len, truncate_chars};
-use crate::Fields;
 
 /// The most characters of one substituted string (a value in a text leaf,
 /// or a whole string value of a one-reference leaf).

@@ -2,10 +2,8 @@
 //!
 //! This crate turns an ERROR or FATAL log event into the JSON body of a Slack
 //! incoming-webhook call, and nothing else: no I/O, no clocks, no state. It
-//! provides
+//! reads events through [`slack_alert_event`] and provides
 //!
-//! - [`FieldRef`]: Logstash field references (`[log][level]` is nested,
-//!   `[log.level]` and `log.level` are one flat key);
 //! - [`Template`]: the `%{[field]}` templates operators write for `title`
 //!   and `format`;
 //! - [`escape`] and [`truncate`]: mrkdwn escaping, so a log line cannot
@@ -27,7 +25,7 @@
 //!
 //! ```
 //! use serde_json::json;
-//! use slack_alert_message::{render_alert, AlertView, Style};
+//! use slack_alert_render::{render_alert, AlertView, Style};
 //!
 //! let event = json!({
 //!     "@timestamp": "2024-05-01T12:34:56.789Z",
@@ -50,17 +48,11 @@
 //!
 //! assert_eq!(payload["attachments"][0]["color"], "#d00000");
 //! assert_eq!(payload["text"], "ERROR in checkout: payment failed &lt;!channel&gt;");
-//! assert!(slack_alert_message::limits::check(&payload).is_empty());
-//! println!("{}", slack_alert_message::plain::to_text(&payload));
+//! assert!(slack_alert_render::limits::check(&payload).is_empty());
+//! println!("{}", slack_alert_render::plain::to_text(&payload));
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
-
-use serde_json::Value;
-
-pub mod ecs;
 pub mod escape;
-pub mod field_ref;
 pub mod human;
 pub mod json_body;
 pub mod limits;
@@ -71,7 +63,6 @@ pub mod render;
 pub mod template;
 pub mod truncate;
 
-pub use field_ref::{FieldRef, FieldRefError};
 pub use json_body::{AlertMeta, JsonBody, JsonBodyError};
 pub use link::{Link, LinkError, LinkTemplate};
 pub use mention::Mention;
@@ -80,41 +71,6 @@ pub use render::{
     FlatlineView, Occurrences, RepeatView, Style, SummaryView,
 };
 pub use template::{Template, TemplateError};
-
-/// Where rendering reads event fields from.
-///
-/// `reference` is always a canonical reference string (see
-/// [`FieldRef::canonical`]), so an implementation backed by a map of
-/// pre-fetched fields can look it up directly. A missing field is `None`;
-/// callers treat `Some(Value::Null)` as missing too.
-pub trait Fields {
-    /// The value of the field `reference` names, if any.
-    fn get(&self, reference: &str) -> Option<&Value>;
-}
-
-/// A whole event as JSON: resolves any reference form by parsing it
-/// ([`FieldRef::parse`]) and walking the value. A malformed reference
-/// resolves to nothing.
-impl Fields for Value {
-    fn get(&self, reference: &str) -> Option<&Value> {
-        FieldRef::parse(reference).ok()?.resolve(self)
-    }
-}
-
-/// Fields fetched one by one (e.g. with Logstash's `getField`), keyed by
-/// canonical reference.
-impl Fields for HashMap<String, Value> {
-    fn get(&self, reference: &str) -> Option<&Value> {
-        HashMap::get(self, reference).filter(|v| !v.is_null())
-    }
-}
-
-/// Fields fetched one by one, keyed by canonical reference.
-impl Fields for BTreeMap<String, Value> {
-    fn get(&self, reference: &str) -> Option<&Value> {
-        BTreeMap::get(self, reference).filter(|v| !v.is_null())
-    }
-}
 
 #[cfg(test)]
 pub(crate) mod test_support {
@@ -134,33 +90,5 @@ pub(crate) mod test_support {
                 .join("\n"),
             payload.to_string()
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn json_events_resolve_every_reference_form() {
-        let event = json!({"log.level": "ERROR", "log": {"logger": "L"}, "n": null});
-        assert_eq!(Fields::get(&event, "[log.level]"), Some(&json!("ERROR")));
-        assert_eq!(Fields::get(&event, "log.level"), Some(&json!("ERROR")));
-        assert_eq!(Fields::get(&event, "[log][logger]"), Some(&json!("L")));
-        assert_eq!(Fields::get(&event, "[n]"), None);
-        assert_eq!(Fields::get(&event, "[bad"), None);
-    }
-
-    #[test]
-    fn maps_of_fetched_fields_look_up_canonical_keys() {
-        let mut map = HashMap::new();
-        map.insert("[log.level]".to_string(), json!("ERROR"));
-        map.insert("[gone]".to_string(), Value::Null);
-        assert_eq!(Fields::get(&map, "[log.level]"), Some(&json!("ERROR")));
-        assert_eq!(Fields::get(&map, "[gone]"), None);
-        let tree: BTreeMap<String, Value> = map.into_iter().collect();
-        assert_eq!(Fields::get(&tree, "[log.level]"), Some(&json!("ERROR")));
-        assert_eq!(Fields::get(&tree, "[gone]"), None);
     }
 }

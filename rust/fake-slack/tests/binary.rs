@@ -1,4 +1,4 @@
-//! The `slack-receiver` binary as a parent process sees it.
+//! The `fake-slack` binary as a parent process sees it.
 
 mod common;
 
@@ -10,13 +10,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_slack-receiver"))
+    Command::new(env!("CARGO_BIN_EXE_fake-slack"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start slack-receiver")
+        .expect("start fake-slack")
 }
 
 /// Reads the two announcement lines; returns the address and webhook URL.
@@ -97,7 +97,7 @@ fn exits_zero_on_sigterm() {
 
 #[test]
 fn bad_usage_exits_2() {
-    let output = Command::new(env!("CARGO_BIN_EXE_slack-receiver"))
+    let output = Command::new(env!("CARGO_BIN_EXE_fake-slack"))
         .args(["--listen", "0.0.0.0:80"])
         .output()
         .unwrap();

@@ -3,8 +3,8 @@
 mod common;
 
 use common::{post, request, Client, CEILING, WEBHOOK};
+use fake_slack::{Mode, Options, RateLimit, Receiver, MAX_BODY_BYTES};
 use serde_json::json;
-use slack_alert_receiver::{Mode, Options, RateLimit, Receiver, MAX_BODY_BYTES};
 use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -369,7 +369,7 @@ fn wait_for_accepted_times_out_with_what_it_has() {
 
 #[test]
 fn the_page_shows_every_post_as_slack_would_and_is_written_on_stop() {
-    let dir = std::env::temp_dir().join(format!("slack-receiver-page-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("fake-slack-page-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("page.html");
     let _ = std::fs::remove_file(&file);

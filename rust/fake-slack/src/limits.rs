@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use serde_json::json;
-//! use slack_alert_receiver::limits;
+//! use fake_slack::limits;
 //!
 //! assert!(limits::check(&json!({"text": "disk full on db-1"})).is_ok());
 //! let too_long = json!({"blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x".repeat(151)}}]});

@@ -11,7 +11,7 @@
 //! - [`Mode`] makes it fail on purpose: any status, hang, close the connection, or fail
 //!   the next few posts;
 //! - [`RateLimit`] answers 429 like Slack's leaky bucket;
-//! - the `slack-receiver` binary runs it as a process for scripts and the demo.
+//! - the `fake-slack` binary runs it as a process for scripts and the demo.
 //!
 //! The HTTP/1.1 server is written on `std::net` alone, one thread per connection, and
 //! binds loopback only. Request bodies over [`MAX_BODY_BYTES`] are answered 413.
@@ -40,7 +40,7 @@
 //! use std::io::{Read, Write};
 //! use std::net::TcpStream;
 //! use std::time::{Duration, Instant};
-//! use slack_alert_receiver::Receiver;
+//! use fake_slack::Receiver;
 //!
 //! let receiver = Receiver::start()?;
 //! let body = r#"{"text":"disk full on db-1"}"#;
@@ -209,7 +209,7 @@ impl Drop for Receiver {
         if let Some(path) = &self.shared.options().html {
             // A test tool's page: a failure to write it is said, not fatal.
             if let Err(e) = std::fs::write(path, self.page()) {
-                eprintln!("slack-receiver: cannot write {}: {e}", path.display());
+                eprintln!("fake-slack: cannot write {}: {e}", path.display());
             }
         }
     }

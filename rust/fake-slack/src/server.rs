@@ -54,7 +54,7 @@ impl Server {
             let shared = Arc::clone(&shared);
             let connections = Arc::clone(&connections);
             thread::Builder::new()
-                .name("slack-receiver-accept".to_string())
+                .name("fake-slack-accept".to_string())
                 .spawn(move || accept_loop(listener, shared, connections))?
         };
         Ok(Server {
@@ -140,7 +140,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, connections: Arc<Mute
         let shared = Arc::clone(&shared);
         let forget = Arc::clone(&connections);
         let spawned = thread::Builder::new()
-            .name(format!("slack-receiver-conn-{id}"))
+            .name(format!("fake-slack-conn-{id}"))
             .stack_size(CONNECTION_STACK_BYTES)
             .spawn(move || {
                 serve(stream, &shared);

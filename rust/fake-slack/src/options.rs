@@ -13,7 +13,7 @@ pub struct Options {
     /// `None` (the default) never rate-limits, so tests that do not care about pacing
     /// are not slowed down by it.
     pub rate_limit: Option<RateLimit>,
-    /// Prints each accepted message to stdout through `slack_alert_message::plain::to_text`,
+    /// Prints each accepted message to stdout through `slack_alert_render::plain::to_text`,
     /// as a person would read it in Slack, separated by a blank line. Off by default:
     /// test output stays quiet; the demo turns it on.
     pub print: bool,

@@ -14,10 +14,11 @@
 
 use std::fmt;
 
+use slack_alert_event::{value_text, Fields};
+
 use crate::limits::{BUTTON_TEXT_MAX, BUTTON_URL_MAX};
-use crate::template::{char_prefix, value_text, Part, Template, TemplateError};
+use crate::template::{char_prefix, Part, Template, TemplateError};
 use crate::truncate::char_len;
-use crate::Fields;
 
 /// The button label when the operator sets none.
 pub const DEFAULT_LINK_TEXT: &str = "Open logs";
