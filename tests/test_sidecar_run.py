@@ -296,6 +296,20 @@ def test_stopping_delivers_pending_reports_and_exits_0(
         assert "*2* repeats of alerts already posted" in summary
 
 
+def test_a_second_signal_while_stopping_exits_at_once(tmp_path, fake_slack, start_sidecar):
+    # Slack hangs and shutdown_timeout is long: a graceful stop would outlast the ceiling.
+    config, env = config_for(tmp_path, fake_slack, timeout="5m", shutdown_timeout="10m")
+    fake_slack.set_mode({"mode": "hang"})
+    app = start_sidecar(config, env=env)
+    with app.tcp_client() as s:
+        s.sendall(json_line(event("ERROR", "stuck")))
+    app.wait_for_metric("slack_alert_matched_total", 1)
+    app.proc.send_signal(signal.SIGTERM)
+    app.err.wait_for("slack-alert: stopping")
+    app.proc.send_signal(signal.SIGINT)
+    assert app.proc.wait(timeout=CEILING_S) == 1
+
+
 def test_hostile_clients_do_not_hurt_a_good_one(tmp_path, fake_slack, start_sidecar):
     config, env = config_for(tmp_path, fake_slack)
     app = start_sidecar(config, "--max-line-bytes", "4096", "--idle-timeout", "300s", env=env)

@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{criterion_group, Criterion, Throughput};
 use serde_json::{json, Value};
-use slack_alert_engine::flatline::Flatline;
-use slack_alert_engine::threshold::Threshold;
+use slack_alert_engine::Flatline;
+use slack_alert_engine::Threshold;
 use slack_alert_engine::{
     Alerter, BufferedLog, Config, Counters, Engine, EventShape, Fingerprinter, Level, MatchedEvent,
     Matcher, Now, Outbox, Outgoing,

@@ -465,13 +465,6 @@ impl Engine {
         MatchedEvent::from_json(&self.shape, event)
     }
 
-    /// The level of a matched event, if some rule accepts it.
-    pub fn alerting_level(&self, event: &MatchedEvent) -> Option<Level> {
-        self.matching
-            .level(event)
-            .filter(|l| self.matching.matcher().accepts(*l))
-    }
-
     /// Decides about one event over every rule and queues its messages.
     /// Never blocks on Slack: at worst it waits for another caller's
     /// decision (microseconds). [`Decision::Ignored`] when no alert rule

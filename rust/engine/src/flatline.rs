@@ -96,7 +96,8 @@ impl Flatline {
         }
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.groups.len()
     }
 
@@ -106,7 +107,8 @@ impl Flatline {
 
     /// Returns true if and only if an event of `group` now would recover it
     /// (changes nothing).
-    pub fn would_recover(&self, group: &str) -> bool {
+    #[cfg(test)]
+    fn would_recover(&self, group: &str) -> bool {
         self.groups.get(group).is_some_and(|g| g.alerted)
     }
 

@@ -283,15 +283,6 @@ pub struct DryRunTransport {
 }
 
 impl DryRunTransport {
-    /// A dry run that knows no rules: every message is shown as a Slack
-    /// message, without a rule name.
-    pub fn new(log: Arc<dyn LogSink>) -> DryRunTransport {
-        DryRunTransport {
-            log,
-            rules: Vec::new(),
-        }
-    }
-
     /// A dry run that names the rule of each message and shows it as its
     /// rule's destination would receive it.
     pub fn for_config(log: Arc<dyn LogSink>, config: &Config) -> DryRunTransport {

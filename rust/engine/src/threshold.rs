@@ -91,12 +91,9 @@ impl Threshold {
     }
 
     /// Groups tracked now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.groups.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
     }
 
     /// Returns true if and only if a match of group `key` at `now_ms` would
@@ -301,7 +298,7 @@ mod tests {
         assert_eq!(t.len(), 9_900);
         assert!(t.visited.get() <= 101, "{} visited", t.visited.get());
         t.sweep(100_000);
-        assert!(t.is_empty());
+        assert_eq!(t.len(), 0);
     }
 
     #[test]

@@ -78,7 +78,8 @@ impl Window {
         }
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.tracked.len()
     }
 

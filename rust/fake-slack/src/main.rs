@@ -31,7 +31,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
+    let args = match parse_args(std::env::args_os().skip(1)) {
         Ok(Some(args)) => args,
         Ok(None) => {
             println!("{USAGE}");
@@ -72,7 +72,11 @@ fn main() -> ExitCode {
 }
 
 /// Parses the arguments; `Ok(None)` asks for the usage text.
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, String> {
+fn parse_args(
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString>>,
+) -> Result<Option<Args>, String> {
+    use lexopt::Arg::{Long, Short};
+
     let mut parsed = Args {
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         options: Options::default(),
@@ -80,41 +84,38 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
     };
     let mut per_second = None;
     let mut burst = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_string(), Some(value.to_string()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("`{name}` needs a value"))
-        };
-        match flag.as_str() {
-            "--listen" => parsed.listen = parse_listen(&value("--listen")?)?,
-            "--rate-limit" => {
-                let text = value("--rate-limit")?;
+    let mut args = lexopt::Parser::from_args(args);
+    while let Some(arg) = args.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("listen") => parsed.listen = parse_listen(&value(&mut args, "--listen")?)?,
+            Long("rate-limit") => {
+                let text = value(&mut args, "--rate-limit")?;
                 let rate: f64 = text.parse().map_err(|_| {
                     format!("`--rate-limit` must be posts per second, got {text:?}")
                 })?;
                 per_second = Some(rate);
             }
-            "--burst" => {
-                let text = value("--burst")?;
+            Long("burst") => {
+                let text = value(&mut args, "--burst")?;
                 let n: u32 = text
                     .parse()
                     .map_err(|_| format!("`--burst` must be a whole number, got {text:?}"))?;
                 burst = Some(n);
             }
-            "--print" => parsed.options.print = true,
-            "--html" => parsed.options.html = Some(value("--html")?.into()),
-            "--exit-on-stdin-eof" => parsed.exit_on_stdin_eof = true,
-            "-h" | "--help" => return Ok(None),
-            other => return Err(format!("unknown argument `{other}`")),
+            Long("print") => parsed.options.print = true,
+            Long("html") => {
+                let html = args
+                    .value()
+                    .map_err(|_| "`--html` needs a value".to_string())?;
+                parsed.options.html = Some(html.into());
+            }
+            Long("exit-on-stdin-eof") => parsed.exit_on_stdin_eof = true,
+            Long("help") | Short('h') => return Ok(None),
+            Short(c) => return Err(format!("unknown argument `-{c}`")),
+            Long(name) => return Err(format!("unknown argument `--{name}`")),
+            lexopt::Arg::Value(v) => {
+                return Err(format!("unknown argument `{}`", v.to_string_lossy()))
+            }
         }
     }
     if per_second.is_some() || burst.is_some() {
@@ -126,6 +127,14 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
         parsed.options.rate_limit = Some(limit);
     }
     Ok(Some(parsed))
+}
+
+/// The value of flag `name`, as text.
+fn value(args: &mut lexopt::Parser, name: &str) -> Result<String, String> {
+    args.value()
+        .map_err(|_| format!("`{name}` needs a value"))?
+        .into_string()
+        .map_err(|_| format!("`{name}` must be UTF-8"))
 }
 
 /// Reads `127.0.0.1:PORT` or just `PORT`.
@@ -158,39 +167,25 @@ fn check_limit(limit: &RateLimit) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(unix)]
 mod signals {
-    //! Exit 0 on SIGTERM and SIGINT without a signal-handling crate: the handler only
-    //! calls `_exit`, which is async-signal-safe. Everything printed was already
-    //! flushed, and the kernel closes the sockets.
+    //! Exit 0 on SIGTERM and SIGINT: everything printed was already flushed,
+    //! and the kernel closes the sockets.
 
-    use std::os::raw::c_int;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
 
-    const SIGINT: c_int = 2;
-    const SIGTERM: c_int = 15;
-
-    extern "C" {
-        fn signal(signum: c_int, handler: extern "C" fn(c_int)) -> usize;
-        fn _exit(status: c_int) -> !;
-    }
-
-    extern "C" fn exit_zero(_: c_int) {
-        // SAFETY: `_exit` is async-signal-safe and takes no Rust state.
-        unsafe { _exit(0) }
-    }
+    use signal_hook::consts::{SIGINT, SIGTERM};
 
     pub(super) fn exit_zero_on_term() {
-        // SAFETY: installs a handler that only calls an async-signal-safe function.
-        unsafe {
-            signal(SIGINT, exit_zero);
-            signal(SIGTERM, exit_zero);
+        let always = Arc::new(AtomicBool::new(true));
+        for signal in [SIGINT, SIGTERM] {
+            if let Err(e) =
+                signal_hook::flag::register_conditional_shutdown(signal, 0, Arc::clone(&always))
+            {
+                eprintln!("fake-slack: cannot handle signal {signal}: {e}");
+            }
         }
     }
-}
-
-#[cfg(not(unix))]
-mod signals {
-    pub(super) fn exit_zero_on_term() {}
 }
 
 #[cfg(test)]
@@ -198,7 +193,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Option<Args>, String> {
-        parse_args(args.iter().map(|a| a.to_string()))
+        parse_args(args.iter().copied())
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
-use slack_alert_engine::normalize::normalize_first_line;
+use slack_alert_engine::normalize_first_line;
 use slack_alert_engine::{Fingerprinter, Level};
 
 fuzz_target!(|data: &[u8]| {

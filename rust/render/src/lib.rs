@@ -54,13 +54,13 @@
 
 pub mod escape;
 pub mod human;
-pub mod json_body;
+mod json_body;
 pub mod limits;
 pub mod link;
-pub mod mention;
+mod mention;
 pub mod plain;
 pub mod render;
-pub mod template;
+mod template;
 pub mod truncate;
 
 pub use json_body::{AlertMeta, JsonBody, JsonBodyError};

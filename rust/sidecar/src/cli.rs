@@ -1,9 +1,13 @@
-//! Command-line arguments, parsed by hand: three subcommands and a handful
-//! of flags do not need a parser crate.
+//! Command-line arguments. `lexopt` splits them (`--flag=value`,
+//! `-cFILE`, `--` before a file named like a flag, paths that are not
+//! UTF-8); what each flag means and every message stays here.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+
+use lexopt::{Arg, Parser};
 
 use crate::serve::{Limits, Listen};
 
@@ -167,63 +171,85 @@ fn usage(message: impl Into<String>) -> UsageError {
 }
 
 /// Parses the arguments after the program name.
-pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
-    let mut args = args.into_iter();
-    let Some(command) = args.next() else {
-        return Err(usage(
-            "a command is needed: check, run, send-test or import-elastalert (see --help)",
-        ));
+pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Command, UsageError> {
+    let mut args = Parser::from_args(args);
+    let command = match args.next().map_err(lexopt_error)? {
+        None => {
+            return Err(usage(
+                "a command is needed: check, run, send-test or import-elastalert (see --help)",
+            ))
+        }
+        Some(Arg::Long("help") | Arg::Short('h')) => return Ok(Command::Help(USAGE)),
+        Some(Arg::Long("version") | Arg::Short('V')) => return Ok(Command::Version),
+        Some(Arg::Value(command)) => text("command", command)?,
+        Some(flag) => {
+            return Err(usage(format!(
+                "{}: comes after a command; see --help",
+                flag_name(&flag)
+            )))
+        }
     };
-    let rest: Vec<String> = args.collect();
     match command.as_str() {
-        "-h" | "--help" => Ok(Command::Help(USAGE)),
-        "-V" | "--version" => Ok(Command::Version),
-        "help" => Ok(Command::Help(match rest.first().map(String::as_str) {
-            None => USAGE,
-            Some("check") => CHECK_HELP,
-            Some("run") => RUN_HELP,
-            Some("send-test") => SEND_TEST_HELP,
-            Some("import-elastalert") => IMPORT_HELP,
-            Some(other) => return Err(usage(format!("no command `{other}`; see --help"))),
-        })),
-        "check" => parse_check(rest),
-        "run" => parse_run(rest),
-        "send-test" => parse_send_test(rest),
-        "import-elastalert" => parse_import(rest),
+        "help" => {
+            let topic = match args.next().map_err(lexopt_error)? {
+                Some(Arg::Value(topic)) => Some(text("help", topic)?),
+                _ => None,
+            };
+            Ok(Command::Help(match topic.as_deref() {
+                None => USAGE,
+                Some("check") => CHECK_HELP,
+                Some("run") => RUN_HELP,
+                Some("send-test") => SEND_TEST_HELP,
+                Some("import-elastalert") => IMPORT_HELP,
+                Some(other) => return Err(usage(format!("no command `{other}`; see --help"))),
+            }))
+        }
+        "check" => parse_check(args),
+        "run" => parse_run(args),
+        "send-test" => parse_send_test(args),
+        "import-elastalert" => parse_import(args),
         other => Err(usage(format!(
             "unknown command `{other}`; the commands are check, run, send-test and import-elastalert"
         ))),
     }
 }
 
-/// Flags as (name, value) pairs; `--flag=value` and `--flag value` both work.
-struct Flags {
-    args: std::vec::IntoIter<String>,
+/// How the user wrote a flag, for messages.
+fn flag_name(arg: &Arg<'_>) -> String {
+    match arg {
+        Arg::Short(c) => format!("-{c}"),
+        Arg::Long(name) => format!("--{name}"),
+        Arg::Value(v) => v.to_string_lossy().into_owned(),
+    }
 }
 
-impl Flags {
-    fn new(args: Vec<String>) -> Flags {
-        Flags {
-            args: args.into_iter(),
+/// lexopt's own errors, in this command line's words.
+fn lexopt_error(e: lexopt::Error) -> UsageError {
+    match e {
+        lexopt::Error::MissingValue { option: Some(flag) } => {
+            usage(format!("{flag}: needs a value"))
         }
+        lexopt::Error::UnexpectedValue { option, .. } => usage(format!("{option}: takes no value")),
+        other => usage(other.to_string()),
     }
+}
 
-    /// The next flag and, if it was written `--flag=value`, its value.
-    fn next(&mut self) -> Option<(String, Option<String>)> {
-        let arg = self.args.next()?;
-        match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                Some((flag.to_string(), Some(value.to_string())))
-            }
-            _ => Some((arg, None)),
-        }
-    }
+/// The value of `flag`, which must be text (paths need not be).
+fn value(args: &mut Parser, flag: &str) -> Result<String, UsageError> {
+    text(flag, args.value().map_err(lexopt_error)?)
+}
 
-    fn value(&mut self, flag: &str, inline: Option<String>) -> Result<String, UsageError> {
-        inline
-            .or_else(|| self.args.next())
-            .ok_or_else(|| usage(format!("{flag}: needs a value")))
-    }
+fn path(args: &mut Parser) -> Result<PathBuf, UsageError> {
+    args.value().map(PathBuf::from).map_err(lexopt_error)
+}
+
+fn text(flag: &str, value: OsString) -> Result<String, UsageError> {
+    value.into_string().map_err(|v| {
+        usage(format!(
+            "{flag}: {:?} is not valid UTF-8",
+            v.to_string_lossy()
+        ))
+    })
 }
 
 fn required_config(config: Option<PathBuf>, help: &str) -> Result<PathBuf, UsageError> {
@@ -235,31 +261,31 @@ fn required_config(config: Option<PathBuf>, help: &str) -> Result<PathBuf, Usage
     })
 }
 
-fn parse_check(args: Vec<String>) -> Result<Command, UsageError> {
+fn parse_check(mut args: Parser) -> Result<Command, UsageError> {
     let mut config = None;
     let mut input = None;
     let mut json = false;
     let mut html = None;
     let mut max_line_bytes = Limits::default().max_line_bytes;
-    let mut flags = Flags::new(args);
-    while let Some((flag, inline)) = flags.next() {
-        match flag.as_str() {
-            "--config" | "-c" => config = Some(PathBuf::from(flags.value(&flag, inline)?)),
-            "--input" | "-i" => {
-                let v = flags.value(&flag, inline)?;
-                input = Some(if v == "-" {
+    while let Some(arg) = args.next().map_err(lexopt_error)? {
+        match arg {
+            Arg::Long("config") | Arg::Short('c') => config = Some(path(&mut args)?),
+            Arg::Long("input") | Arg::Short('i') => {
+                let v = path(&mut args)?;
+                input = Some(if v.as_os_str() == "-" {
                     Input::Stdin
                 } else {
-                    Input::File(PathBuf::from(v))
+                    Input::File(v)
                 });
             }
-            "--json" => json = true,
-            "--html" => html = Some(PathBuf::from(flags.value(&flag, inline)?)),
-            "--max-line-bytes" => {
-                max_line_bytes = positive("--max-line-bytes", &flags.value(&flag, inline)?)?
+            Arg::Long("json") => json = true,
+            Arg::Long("html") => html = Some(path(&mut args)?),
+            Arg::Long("max-line-bytes") => {
+                max_line_bytes =
+                    positive("--max-line-bytes", &value(&mut args, "--max-line-bytes")?)?
             }
-            "-h" | "--help" => return Ok(Command::Help(CHECK_HELP)),
-            other => return Err(unknown_flag(other, "check")),
+            Arg::Long("help") | Arg::Short('h') => return Ok(Command::Help(CHECK_HELP)),
+            other => return Err(unknown_flag(&other, "check")),
         }
     }
     if html.is_some() && input.is_none() {
@@ -276,26 +302,26 @@ fn parse_check(args: Vec<String>) -> Result<Command, UsageError> {
     }))
 }
 
-fn parse_run(args: Vec<String>) -> Result<Command, UsageError> {
+fn parse_run(mut args: Parser) -> Result<Command, UsageError> {
     let mut config = None;
     let mut tcp = None;
     let mut http = None;
     let mut limits = Limits::default();
-    let mut flags = Flags::new(args);
-    while let Some((flag, inline)) = flags.next() {
-        match flag.as_str() {
-            "--config" | "-c" => config = Some(PathBuf::from(flags.value(&flag, inline)?)),
-            "--tcp" => tcp = Some(address("--tcp", &flags.value(&flag, inline)?)?),
-            "--http" => http = Some(address("--http", &flags.value(&flag, inline)?)?),
-            "--max-connections" => {
+    while let Some(arg) = args.next().map_err(lexopt_error)? {
+        match arg {
+            Arg::Long("config") | Arg::Short('c') => config = Some(path(&mut args)?),
+            Arg::Long("tcp") => tcp = Some(address("--tcp", &value(&mut args, "--tcp")?)?),
+            Arg::Long("http") => http = Some(address("--http", &value(&mut args, "--http")?)?),
+            Arg::Long("max-connections") => {
                 limits.max_connections =
-                    positive("--max-connections", &flags.value(&flag, inline)?)?
+                    positive("--max-connections", &value(&mut args, "--max-connections")?)?
             }
-            "--max-line-bytes" => {
-                limits.max_line_bytes = positive("--max-line-bytes", &flags.value(&flag, inline)?)?
+            Arg::Long("max-line-bytes") => {
+                limits.max_line_bytes =
+                    positive("--max-line-bytes", &value(&mut args, "--max-line-bytes")?)?
             }
-            "--idle-timeout" => {
-                let v = flags.value(&flag, inline)?;
+            Arg::Long("idle-timeout") => {
+                let v = value(&mut args, "--idle-timeout")?;
                 limits.idle_timeout = slack_alert_engine::config::parse_duration(&v)
                     .filter(|d| !d.is_zero())
                     .ok_or_else(|| {
@@ -304,8 +330,8 @@ fn parse_run(args: Vec<String>) -> Result<Command, UsageError> {
                         ))
                     })?;
             }
-            "-h" | "--help" => return Ok(Command::Help(RUN_HELP)),
-            other => return Err(unknown_flag(other, "run")),
+            Arg::Long("help") | Arg::Short('h') => return Ok(Command::Help(RUN_HELP)),
+            other => return Err(unknown_flag(&other, "run")),
         }
     }
     let listen = if tcp.is_none() && http.is_none() {
@@ -323,7 +349,7 @@ fn parse_run(args: Vec<String>) -> Result<Command, UsageError> {
     }))
 }
 
-fn parse_import(args: Vec<String>) -> Result<Command, UsageError> {
+fn parse_import(mut args: Parser) -> Result<Command, UsageError> {
     use crate::import_elastalert::{ImportArgs, Target};
     let mut import = ImportArgs {
         inputs: Vec::new(),
@@ -331,11 +357,10 @@ fn parse_import(args: Vec<String>) -> Result<Command, UsageError> {
         output: None,
         partial: false,
     };
-    let mut flags = Flags::new(args);
-    while let Some((flag, inline)) = flags.next() {
-        match flag.as_str() {
-            "--to" => {
-                import.to = match flags.value(&flag, inline)?.as_str() {
+    while let Some(arg) = args.next().map_err(lexopt_error)? {
+        match arg {
+            Arg::Long("to") => {
+                import.to = match value(&mut args, "--to")?.as_str() {
                     "logstash" => Target::Logstash,
                     "yaml" => Target::Yaml,
                     other => {
@@ -345,13 +370,11 @@ fn parse_import(args: Vec<String>) -> Result<Command, UsageError> {
                     }
                 }
             }
-            "--output" | "-o" => import.output = Some(PathBuf::from(flags.value(&flag, inline)?)),
-            "--partial" => import.partial = true,
-            "-h" | "--help" => return Ok(Command::Help(IMPORT_HELP)),
-            other if other.starts_with('-') && other != "-" => {
-                return Err(unknown_flag(other, "import-elastalert"))
-            }
-            file => import.inputs.push(PathBuf::from(file)),
+            Arg::Long("output") | Arg::Short('o') => import.output = Some(path(&mut args)?),
+            Arg::Long("partial") => import.partial = true,
+            Arg::Long("help") | Arg::Short('h') => return Ok(Command::Help(IMPORT_HELP)),
+            Arg::Value(file) => import.inputs.push(PathBuf::from(file)),
+            other => return Err(unknown_flag(&other, "import-elastalert")),
         }
     }
     if import.inputs.is_empty() {
@@ -362,14 +385,13 @@ fn parse_import(args: Vec<String>) -> Result<Command, UsageError> {
     Ok(Command::ImportElastalert(import))
 }
 
-fn parse_send_test(args: Vec<String>) -> Result<Command, UsageError> {
+fn parse_send_test(mut args: Parser) -> Result<Command, UsageError> {
     let mut config = None;
-    let mut flags = Flags::new(args);
-    while let Some((flag, inline)) = flags.next() {
-        match flag.as_str() {
-            "--config" | "-c" => config = Some(PathBuf::from(flags.value(&flag, inline)?)),
-            "-h" | "--help" => return Ok(Command::Help(SEND_TEST_HELP)),
-            other => return Err(unknown_flag(other, "send-test")),
+    while let Some(arg) = args.next().map_err(lexopt_error)? {
+        match arg {
+            Arg::Long("config") | Arg::Short('c') => config = Some(path(&mut args)?),
+            Arg::Long("help") | Arg::Short('h') => return Ok(Command::Help(SEND_TEST_HELP)),
+            other => return Err(unknown_flag(&other, "send-test")),
         }
     }
     Ok(Command::SendTest(SendTestArgs {
@@ -377,7 +399,8 @@ fn parse_send_test(args: Vec<String>) -> Result<Command, UsageError> {
     }))
 }
 
-fn unknown_flag(flag: &str, command: &str) -> UsageError {
+fn unknown_flag(flag: &Arg<'_>, command: &str) -> UsageError {
+    let flag = flag_name(flag);
     usage(format!(
         "{flag}: unknown argument to `{command}`; see `slack-alert help {command}`"
     ))
@@ -425,7 +448,7 @@ mod tests {
     use std::time::Duration;
 
     fn parse_str(args: &[&str]) -> Result<Command, UsageError> {
-        parse(args.iter().map(|s| s.to_string()))
+        parse(args.iter().copied())
     }
 
     #[test]
@@ -527,6 +550,44 @@ mod tests {
             let e = parse_str(args).expect_err(&format!("{args:?}"));
             assert!(e.0.starts_with(expected), "{args:?}: {e}");
         }
+    }
+
+    #[test]
+    fn flags_are_split_as_getopt_does() {
+        let Command::Check(c) = parse_str(&["check", "-ca.yml", "-i=-"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.config, c.input),
+            (PathBuf::from("a.yml"), Some(Input::Stdin))
+        );
+        let Command::ImportElastalert(i) =
+            parse_str(&["import-elastalert", "rules", "--", "--odd.yaml", "-"]).unwrap()
+        else {
+            panic!()
+        };
+        let files = ["rules", "--odd.yaml", "-"].map(PathBuf::from);
+        assert_eq!(i.inputs, files);
+        let e = parse_str(&["check", "--config", "a", "--json=yes"]).unwrap_err();
+        assert!(e.0.starts_with("--json: takes no value"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_need_not_be_utf8() {
+        use std::os::unix::ffi::OsStringExt;
+        let name = OsString::from_vec(b"caf\xe9.yml".to_vec());
+        let args = [
+            OsString::from("check"),
+            OsString::from("--config"),
+            name.clone(),
+        ];
+        let Command::Check(c) = parse(args).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.config, PathBuf::from(name.clone()));
+        let e = parse([OsString::from("run"), OsString::from("--tcp"), name]).unwrap_err();
+        assert!(e.0.starts_with("--tcp: \"caf"), "{e}");
     }
 
     #[test]

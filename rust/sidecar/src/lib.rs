@@ -6,7 +6,7 @@
 //! - [`check`]: validate a configuration and, given JSON lines, replay them on
 //!   their own `@timestamp`s and show what would have been posted ([`replay`]);
 //! - [`run`]: the standalone alerter behind a TCP `json_lines` listener and an
-//!   HTTP API ([`serve`]);
+//!   HTTP API;
 //! - [`send_test()`]: post one test message and explain Slack's answer.
 //!
 //! The configuration is YAML ([`config_file`]); `${VAR}` keeps the webhook
@@ -29,27 +29,28 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod cli;
+mod cli;
 pub mod config_file;
-pub mod html_page;
-pub mod import_elastalert;
+mod html_page;
+mod import_elastalert;
 pub mod lines;
 pub mod replay;
-pub mod send_test;
-pub mod serve;
-pub mod signals;
-pub mod timestamp;
+mod send_test;
+mod serve;
+mod signals;
+mod timestamp;
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use slack_alert_engine::config::{show_duration, DEFAULT_RULE};
 use slack_alert_engine::{Config, StderrLog};
 
-use cli::{CheckArgs, Input, RunArgs, SendTestArgs, UsageError};
+use cli::{CheckArgs, Command, Input, RunArgs, SendTestArgs, UsageError};
 use config_file::ConfigFileError;
 use send_test::SendTestError;
 use serve::{ServeError, Server};
@@ -280,4 +281,61 @@ pub fn send_test(args: &SendTestArgs, out: &mut dyn Write) -> Result<(), Error> 
         Some(e) => Err(Error::SendTest(e)),
         None => Ok(()),
     }
+}
+
+/// The `slack-alert` command line: parses `std::env::args`, runs the
+/// command, and answers its exit code (0 ok, 1 runtime failure, 2 bad usage
+/// or bad configuration; `import-elastalert` says how much it converted).
+pub fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(command) => command,
+        Err(e) => return fail(&Error::Usage(e)),
+    };
+    let stdout = io::stdout();
+    let stderr = io::stderr();
+    let result = match command {
+        Command::Help(text) => {
+            print!("{text}");
+            Ok(())
+        }
+        Command::Version => {
+            println!("slack-alert {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Check(args) => {
+            let mut out = io::BufWriter::new(stdout.lock());
+            let result = check(&args, &mut out, &mut stderr.lock());
+            result.and_then(|()| out.flush().map_err(Error::Io))
+        }
+        Command::Run(args) => {
+            signals::install();
+            // Unlocked handles: the engine's threads log to stderr meanwhile.
+            run(
+                &args,
+                &mut io::stdout(),
+                &mut io::stderr(),
+                signals::wait_for_termination,
+            )
+        }
+        Command::SendTest(args) => send_test(&args, &mut stdout.lock()),
+        // Its exit codes say how much was converted (0, 1, 2).
+        Command::ImportElastalert(args) => {
+            return match import_elastalert::import(&args, &mut stdout.lock(), &mut stderr.lock()) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => fail(&Error::Io(e)),
+            };
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &Error) -> ExitCode {
+    // Output cut short by a reader that has seen enough (`| head`) is no news.
+    if !matches!(e, Error::Io(err) if err.kind() == io::ErrorKind::BrokenPipe) {
+        let _ = writeln!(io::stderr(), "slack-alert: {e}");
+    }
+    ExitCode::from(if e.is_bad_usage() { 2 } else { 1 })
 }

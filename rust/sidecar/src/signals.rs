@@ -1,67 +1,37 @@
-//! SIGTERM and SIGINT without a signal-handling crate.
+//! SIGTERM and SIGINT: a first one asks the server to stop, a second one
+//! while stopping exits at once, for an operator who presses Ctrl-C twice.
 //!
-//! The handler only sets a flag (an atomic store is async-signal-safe); the
-//! main thread polls it and stops the server in its own time. A second
-//! signal while stopping exits at once, for an operator who presses Ctrl-C
-//! twice.
+//! The handlers only set a flag; the main thread polls it and stops the
+//! server in its own time.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-static REQUESTED: AtomicBool = AtomicBool::new(false);
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::flag;
+
+static REQUESTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 
 /// How often the flag is looked at: the delay before stopping starts.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Returns true if and only if SIGTERM or SIGINT was received.
-pub fn termination_requested() -> bool {
-    REQUESTED.load(Ordering::SeqCst)
-}
-
 /// Blocks until SIGTERM or SIGINT. Call [`install`] first.
 pub fn wait_for_termination() {
-    while !termination_requested() {
+    while !REQUESTED.load(Ordering::SeqCst) {
         std::thread::sleep(POLL);
     }
 }
 
-#[cfg(unix)]
-mod imp {
-    use super::REQUESTED;
-    use std::os::raw::c_int;
-    use std::sync::atomic::Ordering;
-
-    const SIGINT: c_int = 2;
-    const SIGTERM: c_int = 15;
-
-    extern "C" {
-        fn signal(signum: c_int, handler: extern "C" fn(c_int)) -> usize;
-        fn _exit(status: c_int) -> !;
-    }
-
-    extern "C" fn on_signal(_: c_int) {
-        if REQUESTED.swap(true, Ordering::SeqCst) {
-            // SAFETY: `_exit` is async-signal-safe and touches no Rust state.
-            unsafe { _exit(1) }
-        }
-    }
-
-    pub(super) fn install() {
-        // SAFETY: the handler only does an atomic swap and `_exit`, both
-        // async-signal-safe.
-        unsafe {
-            signal(SIGINT, on_signal);
-            signal(SIGTERM, on_signal);
-        }
-    }
-}
-
-#[cfg(not(unix))]
-mod imp {
-    pub(super) fn install() {}
-}
-
-/// Routes SIGTERM and SIGINT to [`termination_requested`].
+/// Routes SIGTERM and SIGINT to [`wait_for_termination`].
 pub fn install() {
-    imp::install();
+    for signal in [SIGINT, SIGTERM] {
+        // The exit is registered first, so it sees the flag as the previous
+        // signal left it: a signal exits only once an earlier one set it.
+        let installed = flag::register_conditional_shutdown(signal, 1, Arc::clone(&REQUESTED))
+            .and_then(|_| flag::register(signal, Arc::clone(&REQUESTED)));
+        if let Err(e) = installed {
+            eprintln!("slack-alert: cannot handle signal {signal}: {e}");
+        }
+    }
 }

@@ -79,13 +79,6 @@ impl Language {
             _ => None,
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::Kql => "kql",
-            Language::Lucene => "lucene",
-        }
-    }
 }
 
 /// Why a query cannot be used, and where: `at 17: expected a value after ':'`.

@@ -356,11 +356,6 @@ impl Server {
         self.http_addr
     }
 
-    /// The Prometheus text `/metrics` serves.
-    pub fn metrics(&self) -> String {
-        metrics::render(&self.hub)
-    }
-
     /// Stops accepting, closes every connection, then stops the engine, which
     /// reports open windows and pending counts and delivers what is queued
     /// within `shutdown_timeout`.
