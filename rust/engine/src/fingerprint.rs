@@ -15,7 +15,7 @@ use crate::normalize::normalize_first_line_into;
 const LABEL_CHARS: usize = 120;
 
 /// An alert's identity: a hash for the tables and a label people can read in
-/// summaries ("ERROR app.db: timeout after <n> ms").
+/// summaries (`"ERROR app.db: timeout after <n> ms"`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fingerprint {
     pub hash: u64,

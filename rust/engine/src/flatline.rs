@@ -11,16 +11,18 @@
 //! `max_tracked` groups: so `due` does not look at every group but pops a
 //! heap of deadlines (a group's last event + `silence`). Seeing a group again
 //! pushes its new deadline and leaves the old one, stale, to be skipped when
-//! popped (lazy deletion, as in the recency order); stale entries are dropped
+//! popped (lazy deletion); stale entries are dropped
 //! when they outnumber the groups, so the heap stays within twice the groups
 //! and `due` costs O(log n) per group due (or stale entry passed).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::hash_map::RandomState;
+use std::collections::BinaryHeap;
 use std::time::{Duration, SystemTime};
 
+use hashlink::LinkedHashMap;
+
 use crate::clock::Now;
-use crate::recency::Recency;
 
 #[derive(Debug)]
 struct Group {
@@ -28,8 +30,7 @@ struct Group {
     last_seen_wall: SystemTime,
     /// A flatline alert was raised and the group has not logged since.
     alerted: bool,
-    /// The stamp of this group's latest record in `Flatline::order`, and
-    /// of its current entry in `Flatline::deadlines`.
+    /// The stamp of its current entry in `Flatline::deadlines`.
     stamp: u64,
 }
 
@@ -72,9 +73,11 @@ pub struct Observed {
 pub struct Flatline {
     silence_ms: u64,
     max_groups: usize,
-    groups: HashMap<String, Group>,
-    /// The groups' names, least recently seen first.
-    order: Recency<String>,
+    /// Least recently seen first. Group names come from log data: std's
+    /// keyed SipHash, as in every other table of event values.
+    groups: LinkedHashMap<String, Group, RandomState>,
+    /// The stamp the next observation gives its group.
+    next_stamp: u64,
     /// Earliest deadline first; an entry is current while its group holds
     /// its stamp and was not reported.
     deadlines: BinaryHeap<Deadline>,
@@ -88,8 +91,8 @@ impl Flatline {
         Flatline {
             silence_ms: silence.as_millis() as u64,
             max_groups: max_groups.max(1),
-            groups: HashMap::new(),
-            order: Recency::new(),
+            groups: LinkedHashMap::with_hasher(RandomState::new()),
+            next_stamp: 0,
             deadlines: BinaryHeap::new(),
             #[cfg(test)]
             visited: 0,
@@ -115,7 +118,9 @@ impl Flatline {
     /// An event of `group` at `now`.
     pub fn observe(&mut self, group: &str, now: Now) -> Observed {
         let mut observed = Observed::default();
-        match self.groups.get_mut(group) {
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        match self.groups.to_back(group) {
             Some(g) => {
                 if g.alerted {
                     observed.recovered = Some(Recovered {
@@ -126,7 +131,7 @@ impl Flatline {
                 g.alerted = false;
                 g.last_seen_ms = g.last_seen_ms.max(now.mono_ms);
                 g.last_seen_wall = now.wall;
-                g.stamp = self.order.touch(group.to_string());
+                g.stamp = stamp;
                 self.deadlines.push(Reverse((
                     g.deadline(self.silence_ms),
                     g.stamp,
@@ -137,7 +142,6 @@ impl Flatline {
                 if self.groups.len() >= self.max_groups {
                     observed.evicted = self.evict_oldest();
                 }
-                let stamp = self.order.touch(group.to_string());
                 let g = Group {
                     last_seen_ms: now.mono_ms,
                     last_seen_wall: now.wall,
@@ -187,16 +191,12 @@ impl Flatline {
     }
 
     fn evict_oldest(&mut self) -> bool {
-        match self.order.evict_oldest(current(&self.groups)) {
-            Some(key) => self.groups.remove(&key).is_some(),
-            None => false,
-        }
+        self.groups.pop_front().is_some()
     }
 
-    /// Keeps `order` within twice the groups (plus slack), so that a few hot
-    /// groups seen millions of times do not grow it.
+    /// Keeps the heap within twice the groups (plus slack), so that a few
+    /// hot groups seen millions of times do not grow it.
     fn compact(&mut self) {
-        self.order.compact(self.groups.len(), current(&self.groups));
         if self.deadlines.len() > 2 * self.groups.len() + DEADLINE_SLACK {
             // Keeps each unreported group's current deadline, in place.
             let groups = &self.groups;
@@ -207,11 +207,6 @@ impl Flatline {
             });
         }
     }
-}
-
-/// Returns a test of whether `stamp` is the latest record of group `key`.
-fn current(groups: &HashMap<String, Group>) -> impl Fn(&String, u64) -> bool + '_ {
-    |key, stamp| groups.get(key).is_some_and(|g| g.stamp == stamp)
 }
 
 #[cfg(test)]
@@ -326,7 +321,7 @@ mod tests {
         }
         assert_eq!(f.len(), 3);
         assert_eq!(evicted, 997);
-        assert!(f.order.len() <= 2 * f.len() + 64);
+        assert!(f.deadlines.len() <= 2 * f.len() + DEADLINE_SLACK);
         let due = f.due(at(1_000_000));
         assert_eq!(due.len(), 3);
         assert_eq!(due[0].group, "svc997");

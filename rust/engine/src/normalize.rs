@@ -1,8 +1,8 @@
 //! Masks the variable parts of a message so that one problem is one alert.
 //!
 //! "timeout after 3012 ms for user 8812" and "timeout after 2990 ms for user
-//! 17" differ only in numbers; after masking both read "timeout after <n> ms
-//! for user <n>". UUIDs, IPv4 addresses (with an optional port), hex ids and
+//! 17" differ only in numbers; after masking both read `"timeout after <n> ms
+//! for user <n>"`. UUIDs, IPv4 addresses (with an optional port), hex ids and
 //! numbers are masked; words are kept.
 
 /// The first line of `message`, masked, and cut to at most `max_chars`.

@@ -9,13 +9,14 @@
 //! Every operation runs under the engine's lock with N up to 1,000,000, so
 //! none scans a ring or the table: a ring is kept in time order, so the
 //! matches within the window are found by binary search (O(log N)); the
-//! timer's sweep pops idle groups off the front of the recency order, which
-//! is the order of their last match, and so visits only what it forgets.
+//! timer's sweep pops idle groups off the front of the table, which is kept
+//! in the order of their last match, and so visits only what it forgets.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use hashlink::linked_hash_map::{Entry, LinkedHashMap};
 
 use crate::hash::IdentityBuildHasher;
-use crate::recency::Recency;
 
 #[derive(Debug)]
 struct Group {
@@ -23,8 +24,6 @@ struct Group {
     /// match a little out of order, from another pipeline worker, is put in
     /// its place); at most N.
     times: VecDeque<u64>,
-    /// The stamp of this group's latest record in `Threshold::order`.
-    stamp: u64,
 }
 
 /// What one observation did.
@@ -42,11 +41,10 @@ pub struct Threshold {
     n: usize,
     window_ms: u64,
     max_groups: usize,
-    groups: HashMap<u64, Group, IdentityBuildHasher>,
-    /// The groups' keys, least recently seen first.
-    order: Recency<u64>,
+    /// Least recently matched first.
+    groups: LinkedHashMap<u64, Group, IdentityBuildHasher>,
     /// Groups that reached the threshold since the last sweep: empty, they
-    /// are forgotten by the next one wherever they stand in `order`.
+    /// are forgotten by the next one wherever they stand in `groups`.
     reached: Vec<u64>,
     /// Ring entries and groups looked at (tests count work, not time).
     #[cfg(test)]
@@ -60,8 +58,7 @@ impl Threshold {
             n: n.max(1) as usize,
             window_ms,
             max_groups: max_groups.max(1),
-            groups: HashMap::default(),
-            order: Recency::new(),
+            groups: LinkedHashMap::default(),
             reached: Vec::new(),
             #[cfg(test)]
             visited: std::cell::Cell::new(0),
@@ -113,13 +110,16 @@ impl Threshold {
         if !self.groups.contains_key(&key) && self.groups.len() >= self.max_groups {
             observed.evicted = self.evict_oldest();
         }
-        let stamp = self.order.touch(key);
+        let group = match self.groups.entry(key) {
+            Entry::Occupied(mut seen) => {
+                seen.to_back();
+                seen.into_mut()
+            }
+            Entry::Vacant(new) => new.insert(Group {
+                times: VecDeque::with_capacity(self.n.min(64)),
+            }),
+        };
         let n = self.n;
-        let group = self.groups.entry(key).or_insert_with(|| Group {
-            times: VecDeque::with_capacity(n.min(64)),
-            stamp,
-        });
-        group.stamp = stamp;
         let since = now_ms.saturating_sub(self.window_ms);
         while group.times.front().is_some_and(|t| *t < since) {
             group.times.pop_front();
@@ -138,7 +138,6 @@ impl Threshold {
             observed.reached = true;
             self.reached.push(key);
         }
-        self.compact();
         // Without sweeps (a caller that runs no timer) `reached` stays
         // within the groups too.
         if self.reached.len() > 2 * self.groups.len() + 64 {
@@ -152,24 +151,15 @@ impl Threshold {
     }
 
     fn evict_oldest(&mut self) -> bool {
-        match self.order.evict_oldest(current(&self.groups)) {
-            Some(key) => self.groups.remove(&key).is_some(),
-            None => false,
-        }
-    }
-
-    /// Keeps `order` within twice the groups (plus slack), so that a few hot
-    /// groups seen millions of times do not grow it.
-    fn compact(&mut self) {
-        self.order.compact(self.groups.len(), current(&self.groups));
+        self.groups.pop_front().is_some()
     }
 
     /// Forgets groups whose every match is outside the window, and those
     /// that reached the threshold since (a timer calls this so idle groups
     /// do not hold memory until evicted).
     ///
-    /// Visits only what it forgets (and stale recency records): groups are
-    /// in `order` by their latest match, so the idle ones are at its front.
+    /// Visits only what it forgets: groups are in the table by their latest
+    /// match, so the idle ones are at its front.
     pub fn sweep(&mut self, now_ms: u64) {
         let since = now_ms.saturating_sub(self.window_ms);
         for key in std::mem::take(&mut self.reached) {
@@ -178,31 +168,14 @@ impl Threshold {
                 self.groups.remove(&key);
             }
         }
-        #[cfg(test)]
-        let visited = &self.visited;
-        let groups = &mut self.groups;
-        self.order.retire_oldest(|key, stamp| {
-            #[cfg(test)]
-            visited.set(visited.get() + 1);
-            match groups.get(key) {
-                Some(g) if g.stamp == stamp => {
-                    let idle = g.times.back().is_none_or(|t| *t < since);
-                    if idle {
-                        groups.remove(key);
-                    }
-                    idle
-                }
-                // Stale: the group was seen again later, or is gone.
-                _ => true,
+        while let Some((_, oldest)) = self.groups.front() {
+            self.visit();
+            if oldest.times.back().is_some_and(|t| *t >= since) {
+                break;
             }
-        });
-        self.compact();
+            self.groups.pop_front();
+        }
     }
-}
-
-/// Returns a test of whether `stamp` is the latest record of group `key`.
-fn current(groups: &HashMap<u64, Group, IdentityBuildHasher>) -> impl Fn(&u64, u64) -> bool + '_ {
-    |key, stamp| groups.get(key).is_some_and(|g| g.stamp == stamp)
 }
 
 #[cfg(test)]
@@ -254,7 +227,6 @@ mod tests {
             t.observe(i % 7, 10 + i);
         }
         assert!(t.len() <= 2);
-        assert!(t.order.len() <= 2 * t.len() + 64);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //!   number, a missing field becomes `null`;
 //! - any other string leaf is text: each value is substituted as text
 //!   ([`slack_alert_event::value_text`]), a missing one as
-//!   [`MISSING`](crate::template::MISSING);
+//!   [`crate::template::MISSING`];
 //! - nothing is escaped for Slack: the receiver is not Slack, and JSON
 //!   escaping is serde's job;
 //! - every substituted string is cut to [`VALUE_MAX`] characters, and the
@@ -135,7 +135,7 @@ impl JsonBody {
     /// name one of [`ALERT_FIELDS`]. At most [`TEMPLATE_MAX`] bytes.
     ///
     /// The error names the JSON path of a bad leaf, e.g.
-    /// `["attachments"][0]["text"]: `%{[a]b}` is not a valid reference: …`.
+    /// ``["attachments"][0]["text"]: `%{[a]b}` is not a valid reference: …``.
     pub fn parse(value: &Value) -> Result<JsonBody, JsonBodyError> {
         let parsed;
         let value = match value {

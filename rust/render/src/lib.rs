@@ -54,13 +54,13 @@
 
 pub mod escape;
 pub mod human;
-mod json_body;
+pub mod json_body;
 pub mod limits;
 pub mod link;
-mod mention;
+pub mod mention;
 pub mod plain;
 pub mod render;
-mod template;
+pub mod template;
 pub mod truncate;
 
 pub use json_body::{AlertMeta, JsonBody, JsonBodyError};
