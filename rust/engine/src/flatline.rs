@@ -11,9 +11,9 @@
 //! `max_tracked` groups: so `due` does not look at every group but pops a
 //! heap of deadlines (a group's last event + `silence`). Seeing a group again
 //! pushes its new deadline and leaves the old one, stale, to be skipped when
-//! popped (lazy deletion); stale entries are dropped
-//! when they outnumber the groups, so the heap stays within twice the groups
-//! and `due` costs O(log n) per group due (or stale entry passed).
+//! popped (lazy deletion); stale entries are dropped when they outnumber the
+//! groups, so the heap stays within twice the groups and `due` costs
+//! O(log n) per group due (or stale entry passed).
 
 use std::cmp::Reverse;
 use std::collections::hash_map::RandomState;
