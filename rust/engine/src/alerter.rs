@@ -1,10 +1,12 @@
-//! The decision core: one matched event in, at most one message out.
+//! The decision core: one matched event in, at most one intent out.
 //!
 //! A `RuleAlerter` owns one rule's dedup [`Window`]; the [`TokenBucket`]
 //! and the pending summary belong to the rule's destination
 //! ([`DestinationLimit`]), shared by every rule posting there, because the
 //! limit is Slack's, per webhook. Both decide on a [`Now`] they are given and
-//! hand messages to an [`Outbox`]. They start no thread and read no clock, so
+//! hand [`Intent`]s to an [`Outbox`]; rendering them is the destination's
+//! business ([`crate::destination`]). They start no thread, read no clock
+//! and render nothing, so
 //! the live engine, the sidecar's replay and the tests all drive the same
 //! logic. [`Alerter`] is one rule on a destination of its own.
 //!
@@ -13,27 +15,22 @@
 //! summary), rate-limited (folded into a summary) or dropped because the send
 //! queue was full (counted in a summary). Nothing is lost silently.
 
-use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use slack_alert_event::{ecs, Fields};
-use slack_alert_render::{
-    render_alert, render_flatline, render_repeat, render_summary, AlertMeta, AlertView,
-    FlatlineView, Link, Occurrences, RepeatView, SummaryView,
-};
 
 use crate::clock::Now;
 use crate::config::{Config, RuleConfig};
 use crate::counters::{Counters, RuleCounters};
+use crate::destination::{DestinationLimit, Held};
+use crate::event::{EventShape, MatchedEvent};
 use crate::fingerprint::Fingerprint;
 use crate::flatline::{Recovered, Silent};
-use crate::hash::IdentityBuildHasher;
+use crate::intent::{Incident, IncidentId, Intent, MessageKind, Outbox, Outgoing, Reached};
 use crate::level::Level;
-use crate::limiter::TokenBucket;
 use crate::window::{Closed, Seen, Window};
 
 /// What happened to one matched event.
@@ -70,76 +67,6 @@ impl Decision {
     }
 }
 
-/// Which kind of message an [`Outgoing`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageKind {
-    Alert,
-    Repeat,
-    Summary,
-    Test,
-    /// A flatline rule's group went silent.
-    Flatline,
-    /// A silent group logs again.
-    Recovered,
-}
-
-impl MessageKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageKind::Alert => "alert",
-            MessageKind::Repeat => "repeat",
-            MessageKind::Summary => "summary",
-            MessageKind::Test => "test",
-            MessageKind::Flatline => "flatline",
-            MessageKind::Recovered => "recovered",
-        }
-    }
-}
-
-/// What an alert's message says beyond the event: set for threshold alerts.
-#[derive(Clone, Debug, Default)]
-pub struct AlertExtras {
-    /// The threshold that was reached (N events...).
-    pub occurrences: Option<u64>,
-    /// ...within this window...
-    pub within: Duration,
-    /// ...in this group (`group_by` reference and value).
-    pub group: Option<(String, String)>,
-}
-
-/// A rendered Slack message on its way out.
-#[derive(Clone, Debug)]
-pub struct Outgoing {
-    pub kind: MessageKind,
-    /// The webhook body.
-    pub payload: Value,
-    /// How many matched events this message accounts for.
-    pub events: u64,
-    /// Undelivered events from earlier failures that this (summary) message
-    /// reports; handed back if it fails too.
-    pub undelivered: u64,
-    /// Index of the rule that sent it (into `Config::rules`).
-    pub rule: usize,
-    /// Index of its destination (into `Config::destinations`): which
-    /// sender posts it.
-    pub destination: usize,
-}
-
-/// Where the alerter puts messages. Offering never blocks: a full outbox
-/// gives the message back.
-pub trait Outbox {
-    fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing>;
-
-    /// Returns false when an offer would surely be refused, so the message
-    /// need not be rendered (a storm against a stalled Slack).
-    fn has_room(&self) -> bool {
-        true
-    }
-}
-
-/// The fields of a message that is about no one event.
-static NO_FIELDS: Value = Value::Null;
-
 /// An outbox that is full.
 struct NoRoom;
 
@@ -153,288 +80,6 @@ impl Outbox for NoRoom {
     }
 }
 
-/// Collects messages (the sidecar's replay, tests).
-impl Outbox for Vec<Outgoing> {
-    fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing> {
-        self.push(message);
-        Ok(())
-    }
-}
-/// How many distinct fingerprints a summary keeps counts for; the rest are
-/// still counted in its totals.
-const SUMMARY_TRACKED: usize = 1000;
-/// How many fingerprints a summary lists.
-const SUMMARY_TOP: usize = 10;
-/// How often a summary that only reports failed deliveries is retried: often
-/// enough to say so soon after Slack recovers, rarely enough not to hammer a
-/// webhook that is gone.
-const FAILURE_SUMMARY_EVERY_MS: u64 = 10_000;
-
-/// Counts waiting for the next summary of one destination.
-#[derive(Debug, Default)]
-struct Pending {
-    suppressed: u64,
-    repeats: u64,
-    dropped: u64,
-    undelivered: u64,
-    evicted: u64,
-    /// Flatline and recovery messages held back by the rate limit: shown
-    /// as held back, but they are not events.
-    notices: u64,
-    by_fingerprint: HashMap<u64, (String, u64), IdentityBuildHasher>,
-    /// The rules whose events or notices are in it, ascending: the summary
-    /// names them and takes the first one's style.
-    rules: Vec<usize>,
-    since: Option<SystemTime>,
-}
-
-impl Pending {
-    fn is_empty(&self) -> bool {
-        self.suppressed
-            + self.repeats
-            + self.dropped
-            + self.undelivered
-            + self.evicted
-            + self.notices
-            == 0
-    }
-
-    /// Returns true if and only if the only news is failed deliveries.
-    fn only_failures(&self) -> bool {
-        self.suppressed + self.repeats + self.dropped + self.evicted + self.notices == 0
-    }
-
-    /// Notes that `rule` holds something back from now on.
-    fn touch(&mut self, rule: usize, now: Now) {
-        self.since.get_or_insert(now.wall);
-        if let Err(at) = self.rules.binary_search(&rule) {
-            self.rules.insert(at, rule);
-        }
-    }
-
-    fn count(&mut self, hash: u64, label: &str, n: u64) {
-        if let Some(entry) = self.by_fingerprint.get_mut(&hash) {
-            entry.1 += n;
-        } else if self.by_fingerprint.len() < SUMMARY_TRACKED {
-            self.by_fingerprint.insert(hash, (label.to_string(), n));
-        }
-    }
-
-    /// Events this summary accounts for (undelivered ones were already
-    /// accounted for by the message that failed; evictions are not events).
-    fn events(&self) -> u64 {
-        self.suppressed + self.repeats + self.dropped
-    }
-
-    fn top(&self) -> Vec<(String, u64)> {
-        let mut top: Vec<(String, u64)> = self.by_fingerprint.values().cloned().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        top.truncate(SUMMARY_TOP);
-        top
-    }
-}
-
-/// The rate limit of one destination and what it holds back: the token
-/// bucket every rule posting there draws from, and the one pending summary
-/// they all fold into.
-///
-/// Slack limits a webhook, not a rule: two rules on one webhook with
-/// `rate_limit => 1` send one message a minute between them, and one summary
-/// accounts for what both held back. The configuration refuses rules on one
-/// destination that disagree on `rate_limit` or `burst`, so the bucket takes
-/// the values of any of them.
-#[derive(Debug)]
-pub struct DestinationLimit {
-    config: Arc<Config>,
-    /// Index into `config.destinations`.
-    destination: usize,
-    bucket: TokenBucket,
-    pending: Pending,
-    /// Events in messages the sender could not deliver, reported by the
-    /// sender thread and folded into the next summary.
-    undelivered: Arc<AtomicU64>,
-    last_summary_ms: Option<u64>,
-}
-
-impl DestinationLimit {
-    /// The limit of `config.destinations[destination]`, with a full bucket
-    /// at `now`.
-    pub fn new(config: Arc<Config>, destination: usize, now: Now) -> DestinationLimit {
-        let (rate_limit, burst) = config
-            .rules
-            .iter()
-            .find(|r| r.destination == destination)
-            .map_or((1, 1), |r| (r.rate_limit, r.burst));
-        DestinationLimit {
-            bucket: TokenBucket::new(rate_limit, burst, now.mono_ms),
-            config,
-            destination,
-            pending: Pending::default(),
-            undelivered: Arc::new(AtomicU64::new(0)),
-            last_summary_ms: None,
-        }
-    }
-
-    /// The counter the sender adds undelivered events to.
-    pub fn undelivered(&self) -> Arc<AtomicU64> {
-        Arc::clone(&self.undelivered)
-    }
-
-    /// Returns true if and only if nothing is held back for a summary.
-    pub fn is_idle(&self) -> bool {
-        self.pending.is_empty()
-    }
-
-    /// Takes a token for a message of its own, unless a summary is pending:
-    /// the next token belongs to it, so new messages fold in until it is
-    /// out and a steady stream cannot starve it.
-    fn admit(&mut self, now: Now) -> bool {
-        self.pending.is_empty() && self.bucket.try_take(now.mono_ms)
-    }
-
-    /// [`DestinationLimit::admit`] without taking the token.
-    fn would_admit(&mut self, now: Now) -> bool {
-        self.pending.is_empty() && self.bucket.has_token(now.mono_ms)
-    }
-
-    fn collect_undelivered(&mut self, now: Now) {
-        let n = self.undelivered.swap(0, Ordering::Relaxed);
-        if n > 0 {
-            self.pending.since.get_or_insert(now.wall);
-            self.pending.undelivered += n;
-        }
-    }
-
-    /// Posts the pending summary when the rate limit allows (the timer).
-    pub fn on_tick(&mut self, now: Now, outbox: &mut dyn Outbox) {
-        self.collect_undelivered(now);
-        let failures_wait = self.pending.only_failures()
-            && self
-                .last_summary_ms
-                .is_some_and(|t| now.mono_ms < t + FAILURE_SUMMARY_EVERY_MS);
-        if !self.pending.is_empty() && !failures_wait && self.bucket.has_token(now.mono_ms) {
-            self.post_summary(now, outbox, true);
-        }
-    }
-
-    /// Shutdown, after every rule reported its open windows: posts whatever
-    /// is pending, once, without waiting for the rate limit (the sender
-    /// still paces).
-    pub fn on_shutdown(&mut self, now: Now, outbox: &mut dyn Outbox) {
-        self.collect_undelivered(now);
-        if !self.pending.is_empty() {
-            self.post_summary(now, outbox, false);
-        }
-    }
-
-    fn post_summary(&mut self, now: Now, outbox: &mut dyn Outbox, take_token: bool) {
-        // Every matched event runs the timers first: against a stalled
-        // Slack, rendering a summary the full queue then refuses would cost
-        // a whole render per event, on the pipeline's thread, under the lock.
-        if !outbox.has_room() {
-            return;
-        }
-        let config = Arc::clone(&self.config);
-        // Only failed deliveries: no rule held anything back; the
-        // destination's first rule speaks for it.
-        let first = self.pending.rules.first().copied().unwrap_or_else(|| {
-            config
-                .rules
-                .iter()
-                .position(|r| r.destination == self.destination)
-                .unwrap_or(0)
-        });
-        let rule = &config.rules[first];
-        let names = if self.pending.rules.len() > 1 {
-            let names: Vec<&str> = self
-                .pending
-                .rules
-                .iter()
-                .map(|&i| config.rules[i].name.as_str())
-                .collect();
-            names.join(", ")
-        } else {
-            rule.name.clone()
-        };
-        let top = self.pending.top();
-        let view = SummaryView {
-            suppressed: self.pending.suppressed + self.pending.notices,
-            top: &top,
-            repeats: self.pending.repeats,
-            dropped: self.pending.dropped,
-            undelivered: self.pending.undelivered,
-            evicted: self.pending.evicted,
-            since: self.pending.since.unwrap_or(now.wall),
-            rule: Some(&names),
-        };
-        let slack = render_summary(&view, &rule.style);
-        let body = Body {
-            kind: "summary",
-            rule: &names,
-            fields: &NO_FIELDS,
-            level: None,
-            count: self.pending.events(),
-            group: None,
-        };
-        let message = Outgoing {
-            kind: MessageKind::Summary,
-            payload: for_destination(rule, slack, &body),
-            events: self.pending.events(),
-            undelivered: self.pending.undelivered,
-            rule: first,
-            destination: self.destination,
-        };
-        // A summary that does not fit in the queue stays pending for the next tick.
-        if outbox.offer(message).is_ok() {
-            if take_token {
-                self.bucket.try_take(now.mono_ms);
-            }
-            self.last_summary_ms = Some(now.mono_ms);
-            self.pending = Pending::default();
-        }
-    }
-}
-
-/// What a JSON destination's body may say about a message beyond the event.
-struct Body<'a> {
-    kind: &'a str,
-    /// The rule name(s) shown as `[@alert][rule]`.
-    rule: &'a str,
-    fields: &'a dyn Fields,
-    level: Option<&'a str>,
-    count: u64,
-    group: Option<&'a str>,
-}
-
-/// The body for `rule`'s destination: the Slack payload as is, or the
-/// operator's JSON body with the message as plain text in `[@alert]`.
-fn for_destination(rule: &RuleConfig, slack: Value, body: &Body<'_>) -> Value {
-    let Some(template) = rule.body_template.as_ref() else {
-        return slack;
-    };
-    let title = slack
-        .get("text")
-        .and_then(Value::as_str)
-        .map(|t| slack_alert_render::escape::unescape_mrkdwn(t).into_owned())
-        .unwrap_or_default();
-    let text = slack_alert_render::plain::to_text(&slack);
-    let link = rule
-        .link_template
-        .as_ref()
-        .and_then(|t| t.render(body.fields));
-    let meta = AlertMeta {
-        rule: body.rule,
-        kind: body.kind,
-        level: body.level,
-        title: &title,
-        text: &text,
-        count: body.count,
-        link: link.as_deref(),
-        group: body.group,
-    };
-    template.render(body.fields, &meta)
-}
-
 /// The decision core of one rule: its dedup window and counters. Its
 /// messages go through the [`DestinationLimit`] of the rule's destination,
 /// which the caller passes in (rules on one destination share it).
@@ -446,6 +91,9 @@ pub(crate) struct RuleAlerter {
     rule_counters: Arc<RuleCounters>,
     window: Window,
     counters: Arc<Counters>,
+    /// The fields an opened incident keeps of its first event: what any
+    /// message may show ([`Config::event_refs`]).
+    shape: Arc<EventShape>,
 }
 
 impl RuleAlerter {
@@ -456,6 +104,7 @@ impl RuleAlerter {
         rule: usize,
         counters: Arc<Counters>,
         rule_counters: Arc<RuleCounters>,
+        shape: Arc<EventShape>,
     ) -> RuleAlerter {
         let r = &config.rules[rule];
         RuleAlerter {
@@ -464,6 +113,7 @@ impl RuleAlerter {
             rule_counters,
             counters,
             config,
+            shape,
         }
     }
 
@@ -480,7 +130,7 @@ impl RuleAlerter {
         level: Level,
         fingerprint: &Fingerprint,
         fields: &dyn Fields,
-        extras: &AlertExtras,
+        reached: Option<&Reached>,
         now: Now,
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
@@ -488,7 +138,7 @@ impl RuleAlerter {
         // Close windows that ended before this event, so their reports come
         // first (this also makes replay on event time behave like live timers).
         self.on_tick(now, limit, outbox);
-        self.decide(level, fingerprint, fields, extras, now, limit, outbox)
+        self.decide(level, fingerprint, fields, reached, now, limit, outbox)
     }
 
     /// Returns true if and only if an event of `fingerprint` would get a
@@ -521,7 +171,7 @@ impl RuleAlerter {
         level: Level,
         fingerprint: &Fingerprint,
         fields: &dyn Fields,
-        extras: &AlertExtras,
+        reached: Option<&Reached>,
         now: Now,
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
@@ -534,16 +184,16 @@ impl RuleAlerter {
             }
             // The queue is full: dropped, as `decide` would find. Its own
             // view of the queue, so that room made meanwhile by the sender
-            // cannot make it render a message without its fields.
-            return Some(self.decide(level, fingerprint, fields, extras, now, limit, &mut NoRoom));
+            // cannot make it open an incident without its fields.
+            return Some(self.decide(level, fingerprint, fields, reached, now, limit, &mut NoRoom));
         }
-        // A repeat or held back by the rate limit: `decide` renders nothing.
-        Some(self.decide(level, fingerprint, fields, extras, now, limit, outbox))
+        // A repeat or held back by the rate limit: `decide` captures nothing.
+        Some(self.decide(level, fingerprint, fields, reached, now, limit, outbox))
     }
 
     /// [`RuleAlerter::on_event_unless_alerting_with`] for a caller that
     /// already learnt no message is due. Should the sender thread have made
-    /// room in the queue meanwhile, the event still cannot be rendered
+    /// room in the queue meanwhile, the event still cannot open an incident
     /// without its fields: it is decided as dropped, and so counted in the
     /// next summary rather than lost.
     #[allow(clippy::too_many_arguments)]
@@ -552,7 +202,7 @@ impl RuleAlerter {
         level: Level,
         fingerprint: &Fingerprint,
         fields: &dyn Fields,
-        extras: &AlertExtras,
+        reached: Option<&Reached>,
         now: Now,
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
@@ -561,13 +211,13 @@ impl RuleAlerter {
             level,
             fingerprint,
             fields,
-            extras,
+            reached,
             now,
             limit,
             outbox,
         ) {
             Some(decision) => decision,
-            None => self.decide(level, fingerprint, fields, extras, now, limit, &mut NoRoom),
+            None => self.decide(level, fingerprint, fields, reached, now, limit, &mut NoRoom),
         }
     }
 
@@ -578,7 +228,7 @@ impl RuleAlerter {
         level: Level,
         fingerprint: &Fingerprint,
         fields: &dyn Fields,
-        extras: &AlertExtras,
+        reached: Option<&Reached>,
         now: Now,
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
@@ -598,60 +248,40 @@ impl RuleAlerter {
         if !limit.admit(now) {
             Counters::add(&self.counters.rate_limited, 1);
             Counters::add(&self.rule_counters.rate_limited, 1);
-            limit.pending.touch(self.rule, now);
-            limit.pending.suppressed += 1;
-            limit.pending.count(fingerprint.hash, &fingerprint.label, 1);
+            limit.hold(
+                self.rule,
+                Held::Suppressed,
+                fingerprint.hash,
+                &fingerprint.label,
+                1,
+                now,
+            );
             return Decision::RateLimited;
         }
         if !outbox.has_room() {
             return self.dropped(fingerprint, now, limit);
         }
-        let raw_level = self
-            .config
-            .level_refs
-            .iter()
-            .find_map(|r| fields.get(r))
-            .and_then(Value::as_str);
-        let config = Arc::clone(&self.config);
-        let rule = &config.rules[self.rule];
-        let view = AlertView {
-            level: level.name(),
-            raw_level,
-            fields,
-            title: rule.title.as_ref(),
-            format: rule.format.as_ref(),
-            mention: rule.mention(Some(level)),
-            link: rule.link_template.as_ref().map(|template| Link {
-                template,
-                text: &rule.link_text,
-            }),
-            occurrences: extras.occurrences.map(|count| Occurrences {
-                count,
-                within: extras.within,
-                group: extras.group.as_ref().map(|(r, v)| (r.as_str(), v.as_str())),
-            }),
-            rule: Some(&rule.name),
-        };
-        let slack = render_alert(&view, &rule.style);
-        let body = Body {
-            kind: if extras.occurrences.is_some() {
-                "threshold"
-            } else {
-                "alert"
+        let incident = Box::new(Incident {
+            id: IncidentId {
+                rule: self.rule,
+                key: fingerprint.hash,
             },
-            rule: &rule.name,
-            fields,
-            level: Some(level.name()),
+            label: fingerprint.label.clone(),
+            level,
+            service: service.map(str::to_string),
+            first_seen: now.wall,
             count: 1,
-            group: extras.group.as_ref().map(|(_, v)| v.as_str()),
-        };
+        });
         let message = Outgoing {
-            kind: MessageKind::Alert,
-            payload: for_destination(rule, slack, &body),
+            intent: Intent::Opened {
+                incident,
+                event: MatchedEvent::capture(&self.shape, fields),
+                reached: reached.cloned().map(Box::new),
+            },
             events: 1,
             undelivered: 0,
             rule: self.rule,
-            destination: rule.destination,
+            destination: self.rule().destination,
         };
         match outbox.offer(message) {
             Ok(()) => {
@@ -672,15 +302,12 @@ impl RuleAlerter {
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) {
-        let payload = self.flatline_payload(&silent.group, silent.last_seen, None);
-        if self.post_notice(
-            MessageKind::Flatline,
-            payload,
-            &silent.group,
-            now,
-            limit,
-            outbox,
-        ) {
+        let intent = Intent::Silent {
+            rule: self.rule,
+            group: silent.group.clone(),
+            last_seen: silent.last_seen,
+        };
+        if self.post_notice(intent, &silent.group, now, limit, outbox) {
             Counters::add(&self.rule_counters.flatline_alerts, 1);
         }
     }
@@ -693,70 +320,31 @@ impl RuleAlerter {
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) {
-        let last_seen = now.wall.checked_sub(recovered.after).unwrap_or(now.wall);
-        let payload = self.flatline_payload(&recovered.group, last_seen, Some(recovered.after));
-        if self.post_notice(
-            MessageKind::Recovered,
-            payload,
-            &recovered.group,
-            now,
-            limit,
-            outbox,
-        ) {
+        let intent = Intent::Recovered {
+            rule: self.rule,
+            group: recovered.group.clone(),
+            after: recovered.after,
+            last_seen: now.wall.checked_sub(recovered.after).unwrap_or(now.wall),
+        };
+        if self.post_notice(intent, &recovered.group, now, limit, outbox) {
             Counters::add(&self.rule_counters.recovered, 1);
         }
-    }
-
-    fn flatline_payload(
-        &self,
-        group: &str,
-        last_seen: SystemTime,
-        recovered_after: Option<Duration>,
-    ) -> Value {
-        let rule = self.rule();
-        let view = FlatlineView {
-            rule: &rule.name,
-            group_ref: rule
-                .group_by
-                .as_deref()
-                .unwrap_or(ecs::SERVICE.candidates[0]),
-            group,
-            silence: rule.silence,
-            last_seen,
-            mention: rule.mention(None),
-            recovered_after,
-        };
-        let slack = render_flatline(&view, &rule.style);
-        let body = Body {
-            kind: if recovered_after.is_some() {
-                "recovered"
-            } else {
-                "flatline"
-            },
-            rule: &rule.name,
-            fields: &NO_FIELDS,
-            level: None,
-            count: 0,
-            group: Some(group),
-        };
-        for_destination(rule, slack, &body)
     }
 
     /// Queues a message that accounts for no event, within the rate limit.
     /// Returns true if and only if it was queued.
     fn post_notice(
         &mut self,
-        kind: MessageKind,
-        payload: Value,
+        intent: Intent,
         label: &str,
         now: Now,
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) -> bool {
+        let kind = intent.kind();
         if limit.admit(now) {
             let message = Outgoing {
-                kind,
-                payload,
+                intent,
                 events: 0,
                 undelivered: 0,
                 rule: self.rule,
@@ -778,14 +366,17 @@ impl RuleAlerter {
     /// A notice that could not go out is counted in the destination's
     /// summary.
     fn fold_notice(&self, kind: MessageKind, label: &str, now: Now, limit: &mut DestinationLimit) {
-        limit.pending.touch(self.rule, now);
-        limit.pending.notices += 1;
         let mut h = crate::hash::FoldHasher::default();
         std::hash::Hash::hash(&(kind.as_str(), label), &mut h);
         let label = format!("{} {}", kind.as_str(), label);
-        limit
-            .pending
-            .count(std::hash::Hasher::finish(&h), &label, 1);
+        limit.hold(
+            self.rule,
+            Held::Notice,
+            std::hash::Hasher::finish(&h),
+            &label,
+            1,
+            now,
+        );
     }
 
     fn dropped(
@@ -796,9 +387,14 @@ impl RuleAlerter {
     ) -> Decision {
         Counters::add(&self.counters.dropped, 1);
         Counters::add(&self.rule_counters.dropped, 1);
-        limit.pending.touch(self.rule, now);
-        limit.pending.dropped += 1;
-        limit.pending.count(fingerprint.hash, &fingerprint.label, 1);
+        limit.hold(
+            self.rule,
+            Held::Dropped,
+            fingerprint.hash,
+            &fingerprint.label,
+            1,
+            now,
+        );
         Decision::Dropped
     }
 
@@ -831,7 +427,7 @@ impl RuleAlerter {
     }
 
     /// Reports each closed window. The windows are already out of the table,
-    /// so if reporting one panics (a bug in rendering, say), that window and
+    /// so if reporting one panics (a bug, say), that window and
     /// every one after it fold into the destination's summary before the
     /// panic goes on to the thread's containment: their counts still reach
     /// Slack instead of vanishing with the unwound tick.
@@ -884,8 +480,7 @@ impl RuleAlerter {
 
     fn evicted(&mut self, evicted: Closed, now: Now, limit: &mut DestinationLimit) {
         Counters::add(&self.counters.evicted, 1);
-        limit.pending.touch(self.rule, now);
-        limit.pending.evicted += 1;
+        limit.note_evicted(self.rule, now);
         self.fold_repeats(evicted.hash, &evicted.label, evicted.repeats, now, limit);
     }
 
@@ -897,32 +492,24 @@ impl RuleAlerter {
         outbox: &mut dyn Outbox,
     ) {
         if limit.admit(now) {
-            let rule = self.rule();
-            let view = RepeatView {
-                level: closed.level.name(),
-                label: &closed.label,
-                count: closed.repeats,
-                first_seen: closed.first_seen,
-                window: rule.dedup_window,
-                service: closed.service.as_deref(),
-                rule: Some(&rule.name),
-            };
-            let slack = render_repeat(&view, &rule.style);
-            let body = Body {
-                kind: "repeat",
-                rule: &rule.name,
-                fields: &NO_FIELDS,
-                level: Some(closed.level.name()),
-                count: closed.repeats,
-                group: None,
-            };
             let message = Outgoing {
-                kind: MessageKind::Repeat,
-                payload: for_destination(rule, slack, &body),
                 events: closed.repeats,
                 undelivered: 0,
                 rule: self.rule,
-                destination: rule.destination,
+                destination: self.rule().destination,
+                intent: Intent::Quiet {
+                    incident: Box::new(Incident {
+                        id: IncidentId {
+                            rule: self.rule,
+                            key: closed.hash,
+                        },
+                        label: closed.label.clone(),
+                        level: closed.level,
+                        service: closed.service.clone(),
+                        first_seen: closed.first_seen,
+                        count: closed.repeats,
+                    }),
+                },
             };
             #[cfg(test)]
             tests::strike_report();
@@ -946,9 +533,7 @@ impl RuleAlerter {
         if repeats == 0 {
             return;
         }
-        limit.pending.touch(self.rule, now);
-        limit.pending.repeats += repeats;
-        limit.pending.count(hash, label, repeats);
+        limit.hold(self.rule, Held::Repeats, hash, label, repeats, now);
     }
 
     /// Returns true if and only if no dedup window is open.
@@ -972,7 +557,13 @@ impl Alerter {
         let destination = config.rules[0].destination;
         Alerter {
             limit: DestinationLimit::new(Arc::clone(&config), destination, now),
-            rule: RuleAlerter::new(config, 0, counters, Arc::default()),
+            rule: RuleAlerter::new(
+                Arc::clone(&config),
+                0,
+                counters,
+                Arc::default(),
+                EventShape::new(config.event_refs()),
+            ),
         }
     }
 
@@ -995,12 +586,11 @@ impl Alerter {
         now: Now,
         outbox: &mut dyn Outbox,
     ) -> Decision {
-        let extras = AlertExtras::default();
         self.rule.on_event_with(
             level,
             fingerprint,
             fields,
-            &extras,
+            None,
             now,
             &mut self.limit,
             outbox,
@@ -1031,7 +621,10 @@ mod tests {
     use super::*;
     use crate::fingerprint::Fingerprinter;
     use serde_json::json;
+    use std::collections::HashMap;
+    use std::sync::atomic::Ordering;
     use std::time::Duration;
+    use std::time::SystemTime;
 
     fn config(extra: Value) -> Arc<Config> {
         let mut v = json!({"dry_run": true});
@@ -1075,8 +668,13 @@ mod tests {
                 .on_event(Level::Error, &fp, &event, at(ms), &mut self.sent)
         }
 
+        /// The body message `i` is posted with.
+        fn payload(&self, i: usize) -> Value {
+            crate::destination::render(&self.alerter.rule.config, &self.sent[i])
+        }
+
         fn kinds(&self) -> Vec<MessageKind> {
-            self.sent.iter().map(|m| m.kind).collect()
+            self.sent.iter().map(|m| m.kind()).collect()
         }
 
         /// Every matched event is accounted for by exactly one message count.
@@ -1086,7 +684,7 @@ mod tests {
     }
 
     thread_local! {
-        /// Test-only: the n-th next repeat report rendered on this thread
+        /// Test-only: the n-th next repeat report built on this thread
         /// panics just before it is queued (0: none).
         static PANIC_IN_REPORT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     }
@@ -1134,7 +732,7 @@ mod tests {
         // The next tick posts the summary of what the panic left behind.
         s.alerter.on_tick(at(80_000), &mut s.sent);
         let summary = s.sent.last().unwrap();
-        assert_eq!(summary.kind, MessageKind::Summary);
+        assert_eq!(summary.kind(), MessageKind::Summary);
         assert_eq!(summary.events, 2 + 3, "beta's 2 and gamma's 3 repeats");
         assert_eq!(s.accounted(), 3 + 1 + 2 + 3);
     }
@@ -1181,7 +779,7 @@ mod tests {
             assert_eq!(d, Decision::RateLimited);
         }
         // Tokens are back and a summary is owed, but the queue is full: the
-        // timer (and every event) must not render what cannot be queued.
+        // timer (and every event) must not build what cannot be queued.
         for t in 0..100u64 {
             s.alerter.on_tick(at(5_000 + t * 250), &mut queue);
         }
@@ -1189,7 +787,7 @@ mod tests {
         queue.full = false;
         s.alerter.on_tick(at(40_000), &mut queue);
         let summary = queue.sent.last().unwrap();
-        assert_eq!(summary.kind, MessageKind::Summary);
+        assert_eq!(summary.kind(), MessageKind::Summary);
         assert_eq!(summary.events, 499);
     }
 
@@ -1231,7 +829,7 @@ mod tests {
         assert_eq!(s.kinds().last(), Some(&MessageKind::Summary));
         assert_eq!(s.sent.last().unwrap().events, 995);
         assert_eq!(s.accounted(), 1000);
-        let text = s.sent.last().unwrap().payload.to_string();
+        let text = s.payload(s.sent.len() - 1).to_string();
         assert!(text.contains("995"), "{text}");
     }
 
@@ -1311,7 +909,7 @@ mod tests {
         s.alerter.undelivered().fetch_add(7, Ordering::Relaxed);
         s.alerter.on_tick(at(0), &mut s.sent);
         assert_eq!(s.kinds(), vec![MessageKind::Summary]);
-        assert!(s.sent[0].payload.to_string().contains('7'));
+        assert!(s.payload(0).to_string().contains('7'));
     }
 
     #[test]

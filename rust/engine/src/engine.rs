@@ -11,12 +11,13 @@ use crossbeam_channel::{bounded, RecvTimeoutError, Sender as ChannelSender};
 use parking_lot::Mutex;
 use serde_json::Value;
 
-use crate::alerter::{Decision, Outbox, Outgoing};
+use crate::alerter::Decision;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{show_duration, Config, DestinationKind};
 use crate::contain::{Containment, EngineThread, FaultHook};
 use crate::counters::{Counters, RuleCounters};
 use crate::event::{EventShape, MatchedEvent};
+use crate::intent::{Outbox, Outgoing};
 use crate::level::Level;
 use crate::log::{LogLevel, LogOnce, LogSink};
 use crate::matcher::{Candidacy, Matcher, Triage};
@@ -260,6 +261,7 @@ impl Engine {
                 max_backoff: Duration::from_secs(60),
                 redacted_url,
                 kind,
+                config: Arc::clone(&config),
             };
             let (sender, outbox) = SenderHandle::spawn(
                 settings,
@@ -955,14 +957,7 @@ mod tests {
         let engine =
             Engine::start_with(Config::try_from(json!({"dry_run": true})).unwrap(), options)
                 .unwrap();
-        let message = |destination| crate::alerter::Outgoing {
-            kind: crate::alerter::MessageKind::Alert,
-            payload: json!({"text": "for nobody"}),
-            events: 1,
-            undelivered: 0,
-            rule: 0,
-            destination,
-        };
+        let message = |destination| Outgoing::test_alert(destination, 1, "for nobody");
         {
             let mut state = engine.state.lock();
             let outboxes = state.outboxes.as_mut().unwrap();

@@ -115,6 +115,18 @@ impl MatchedEvent {
     }
 }
 
+impl MatchedEvent {
+    /// Keeps the shape's fields of any event, as they are (an event from
+    /// the shim was already cut to [`MAX_VALUE_CHARS`]): what an opened
+    /// incident carries to the destination that renders it.
+    pub fn capture(shape: &Arc<EventShape>, fields: &dyn Fields) -> MatchedEvent {
+        MatchedEvent {
+            shape: Arc::clone(shape),
+            values: shape.refs.iter().map(|r| fields.get(r).cloned()).collect(),
+        }
+    }
+}
+
 impl Fields for MatchedEvent {
     fn get(&self, reference: &str) -> Option<&Value> {
         let i = *self.shape.index.get(reference)?;

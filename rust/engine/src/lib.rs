@@ -2,12 +2,30 @@
 //! send to Slack, once, for both the Logstash plugin (through the JNI
 //! library) and the `slack-alert` sidecar.
 //!
+//! The data path runs one way:
+//!
+//! ```text
+//! event ─▶ Matcher (level) ─▶ RuleSet: conditions, fingerprint ─▶ verdict (Decision)
+//!                                 │ dedup window, threshold, limiter
+//!                                 ▼
+//!                             intents (opened, quiet, silent, recovered, held back)
+//!                                 │ bounded queue per destination
+//!                                 ▼
+//!          sender thread: destination::render ─▶ request ─▶ Slack / JSON webhook
+//! ```
+//!
 //! - [`Matcher`]: level matching over batches, no allocation per event.
-//! - [`Fingerprinter`] and the dedup window: one alert per problem per
+//! - [`Fingerprinter`] and the dedup window: one incident per problem per
 //!   `dedup_window`, repeats counted and reported when the window closes.
-//! - The limiter: a token bucket per webhook; what it holds back is summarised.
-//! - [`Alerter`]: the decision core on an injected clock.
-//! - [`sender`]: the background thread that posts to Slack.
+//! - The limiter: a token bucket per destination; what it holds back is
+//!   summarised.
+//! - [`RuleSet`] and [`Alerter`]: the decision core on an injected clock.
+//!   No I/O, no rendering: it answers with a [`Decision`] and puts
+//!   [`Intent`]s in an [`Outbox`].
+//! - [`destination`]: per destination, the limiter and its summary, the
+//!   renderer that turns intents into request bodies, and the [`sender`]
+//!   thread that renders, paces, posts and retries outside the engine's
+//!   lock.
 //! - [`Engine`]: all of it running, with its threads.
 //!
 //! ```
@@ -35,11 +53,13 @@ mod conditions;
 pub mod config;
 mod contain;
 mod counters;
+pub mod destination;
 mod engine;
 mod event;
 mod fingerprint;
 mod flatline;
 mod hash;
+mod intent;
 mod level;
 mod limiter;
 mod log;
@@ -47,12 +67,11 @@ mod matcher;
 mod normalize;
 pub mod query;
 mod rules;
-pub mod sender;
 pub mod slack_error;
 mod threshold;
 mod window;
 
-pub use alerter::{Alerter, Decision, MessageKind, Outbox, Outgoing};
+pub use alerter::{Alerter, Decision};
 pub use clock::{Clock, ManualClock, Now};
 pub use config::{
     Config, ConfigError, Destination, DestinationKind, RuleConfig, RuleKind, Webhook,
@@ -61,9 +80,11 @@ pub use contain::EngineThread;
 pub use counters::{
     CounterDoc, Counters, COUNTER_DOCS, COUNTER_NAMES, RULE_COUNTER_DOCS, RULE_COUNTER_NAMES,
 };
+pub use destination::sender;
 pub use engine::{Engine, EngineOptions, ShutdownReport, StartError};
 pub use event::{EventShape, MatchedEvent, MAX_VALUE_CHARS};
 pub use fingerprint::{Fingerprint, Fingerprinter};
+pub use intent::{HeldBack, Incident, IncidentId, Intent, MessageKind, Outbox, Outgoing, Reached};
 pub use level::Level;
 pub use log::{BufferedLog, LogLevel, LogSink, StderrLog};
 pub use matcher::{Candidacy, Matcher};

@@ -1,9 +1,10 @@
 //! Every rule of a configuration, decided together: the pure core.
 //!
 //! A [`RuleSet`] takes one event (or a timer tick) and a [`Now`], and puts
-//! messages in [`Outboxes`]. It starts no thread and reads no clock, so the
-//! live [`crate::Engine`], the sidecar's `check` replay and the tests drive
-//! one implementation.
+//! intents in [`Outboxes`], one per destination, whose senders render them.
+//! It starts no thread, reads no clock and renders nothing, so the live
+//! [`crate::Engine`], the sidecar's `check` replay and the tests drive one
+//! implementation.
 //!
 //! Per rule: level in its set → conditions hold → not excluded → the rule
 //! *matches*. An alert rule then counts towards its threshold (if > 1) and
@@ -24,13 +25,16 @@ use std::sync::Arc;
 use serde_json::Value;
 use slack_alert_event::{ecs, value_text, Fields};
 
-use crate::alerter::{AlertExtras, Decision, DestinationLimit, Outbox, Outgoing, RuleAlerter};
+use crate::alerter::{Decision, RuleAlerter};
 use crate::clock::Now;
 use crate::config::{Config, RuleKind};
 use crate::counters::{Counters, RuleCounters};
+use crate::destination::DestinationLimit;
+use crate::event::EventShape;
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::flatline::Flatline;
 use crate::hash::FoldHasher;
+use crate::intent::{Outbox, Outgoing, Reached};
 use crate::level::Level;
 use crate::matcher::{Candidacy, Matcher, Triage};
 use crate::threshold::Threshold;
@@ -298,6 +302,7 @@ impl RuleSet {
         let matching = Arc::new(Matching::new(Arc::clone(&config)));
         let mut rule_counters = Vec::with_capacity(config.rules.len());
         let mut states = Vec::with_capacity(config.rules.len());
+        let shape = EventShape::new(config.event_refs());
         for (i, rule) in config.rules.iter().enumerate() {
             let rc = Arc::new(RuleCounters::default());
             let alerter = RuleAlerter::new(
@@ -305,6 +310,7 @@ impl RuleSet {
                 i,
                 Arc::clone(&counters),
                 Arc::clone(&rc),
+                Arc::clone(&shape),
             );
             states.push(match rule.kind {
                 RuleKind::Alert => State::Alert {
@@ -511,7 +517,7 @@ impl RuleSet {
                 let (Some(fp), Some(level)) = (&hit.fingerprint, level) else {
                     return None;
                 };
-                let mut extras = AlertExtras::default();
+                let mut reached = None;
                 if let Some(t) = threshold {
                     let key = group_key(rule.group_by.as_deref(), fp, event);
                     let observed = t.observe(key, now.mono_ms);
@@ -523,22 +529,25 @@ impl RuleSet {
                         Counters::add(&rc.below_threshold, 1);
                         return Some(Decision::BelowThreshold);
                     }
-                    extras.occurrences = Some(t.count() as u64);
-                    extras.within = rule.threshold_window;
-                    extras.group = rule.group_by.as_ref().map(|r| {
-                        (
-                            r.clone(),
-                            event
-                                .get(r)
-                                .map(|v| value_text(v).into_owned())
-                                .unwrap_or_default(),
-                        )
+                    reached = Some(Reached {
+                        count: t.count() as u64,
+                        within: rule.threshold_window,
+                        group: rule.group_by.as_ref().map(|r| {
+                            (
+                                r.clone(),
+                                event
+                                    .get(r)
+                                    .map(|v| value_text(v).into_owned())
+                                    .unwrap_or_default(),
+                            )
+                        }),
                     });
                 }
+                let reached = reached.as_ref();
                 Some(if keys_only {
-                    alerter.on_event_keys_only(level, fp, event, &extras, now, limit, outbox)
+                    alerter.on_event_keys_only(level, fp, event, reached, now, limit, outbox)
                 } else {
-                    alerter.on_event_with(level, fp, event, &extras, now, limit, outbox)
+                    alerter.on_event_with(level, fp, event, reached, now, limit, outbox)
                 })
             }
             State::Flatline { alerter, flatline } => {
@@ -679,7 +688,7 @@ fn group_value<'a>(group_by: Option<&str>, fields: &'a dyn Fields) -> Option<&'a
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerter::MessageKind;
+    use crate::intent::MessageKind;
     use serde_json::json;
     use std::time::{Duration, SystemTime};
 
@@ -716,6 +725,11 @@ mod tests {
         fn event(&mut self, ms: u64, event: Value) -> Decision {
             let level = self.rules.matching().level(&event);
             self.rules.on_event(level, &event, at(ms), &mut self.sent)
+        }
+
+        /// The body message `i` is posted with.
+        fn payload(&self, i: usize) -> Value {
+            crate::destination::render(self.rules.config(), &self.sent[i])
         }
 
         fn tick(&mut self, ms: u64) {
@@ -795,7 +809,7 @@ mod tests {
         sent: Vec<Outgoing>,
     }
 
-    impl crate::alerter::Outbox for FreedMeanwhile {
+    impl crate::intent::Outbox for FreedMeanwhile {
         fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing> {
             self.sent.push(message);
             Ok(())
@@ -809,7 +823,7 @@ mod tests {
     }
 
     impl Outboxes for FreedMeanwhile {
-        fn outbox(&mut self, _destination: usize) -> &mut dyn crate::alerter::Outbox {
+        fn outbox(&mut self, _destination: usize) -> &mut dyn crate::intent::Outbox {
             self
         }
     }
@@ -892,7 +906,7 @@ mod tests {
         assert!(s.sent.is_empty());
         assert_eq!(s.event(2_000, error("a", "three")), Decision::Alerted);
         assert_eq!(s.sent.len(), 1);
-        assert_eq!(s.sent[0].kind, MessageKind::Alert);
+        assert_eq!(s.sent[0].kind(), MessageKind::Alert);
         // The group starts again; the window slides: two old ones fall out.
         assert_eq!(s.event(10_000, error("a", "x")), Decision::BelowThreshold);
         assert_eq!(s.event(20_000, error("a", "y")), Decision::BelowThreshold);
@@ -952,9 +966,9 @@ mod tests {
         assert!(s.sent.is_empty());
         s.tick(600_001);
         assert_eq!(s.sent.len(), 1);
-        assert_eq!(s.sent[0].kind, MessageKind::Flatline);
+        assert_eq!(s.sent[0].kind(), MessageKind::Flatline);
         assert_eq!(s.sent[0].events, 0);
-        let text = s.sent[0].payload.to_string();
+        let text = s.payload(0).to_string();
         assert!(
             text.contains("checkout") && text.contains("<!here>"),
             "{text}"
@@ -966,8 +980,8 @@ mod tests {
             json!({"log.level": "DEBUG", "service.name": "checkout"}),
         );
         assert_eq!(s.sent.len(), 2);
-        assert_eq!(s.sent[1].kind, MessageKind::Recovered);
-        assert!(s.sent[1].payload.to_string().contains("logging again"));
+        assert_eq!(s.sent[1].kind(), MessageKind::Recovered);
+        assert!(s.payload(1).to_string().contains("logging again"));
         assert_eq!(s.counter("quiet", "flatline_alerts"), 1);
         assert_eq!(s.counter("quiet", "recovered"), 1);
         assert_eq!(s.counter("quiet", "matched"), 3);
@@ -1055,7 +1069,7 @@ mod tests {
         assert_eq!(s.sent.len(), 1, "only host a was learnt: {:?}", s.sent);
         beat(&mut s, 30_000, json!({"host.name": "a", "env": "prod"}));
         assert_eq!(s.sent.len(), 2);
-        assert_eq!(s.sent[1].kind, MessageKind::Recovered);
+        assert_eq!(s.sent[1].kind(), MessageKind::Recovered);
         assert_eq!(s.counter("quiet", "recovered"), 1);
     }
 
@@ -1102,7 +1116,7 @@ mod tests {
         let silent: Vec<String> = s
             .sent_by("warned")
             .iter()
-            .map(|m| m.payload.to_string())
+            .map(|m| crate::destination::render(s.rules.config(), m).to_string())
             .collect();
         assert_eq!(silent.len(), 1, "{silent:?}");
         assert!(silent[0].contains("pay"), "{silent:?}");
@@ -1144,8 +1158,8 @@ mod tests {
             1,
             json!({"log.level": "ERROR", "message": "<!everyone> minor"}),
         );
-        let fatal = s.sent[0].payload.to_string();
-        let error = s.sent[1].payload.to_string();
+        let fatal = s.payload(0).to_string();
+        let error = s.payload(1).to_string();
         assert!(
             fatal.contains("<!subteam^S0123ABC>"),
             "CRITICAL is FATAL, set last: {fatal}"
@@ -1165,7 +1179,7 @@ mod tests {
         e["trace.id"] = json!("a b>|<!here>&x");
         assert_eq!(s.event(0, e.clone()), Decision::BelowThreshold);
         assert_eq!(s.event(1, e), Decision::Alerted);
-        let payload = &s.sent[0].payload;
+        let payload = &s.payload(0);
         let text = payload.to_string();
         assert!(text.contains("Open trace"), "{text}");
         assert!(text.contains("a%20b%3E%7C%3C%21here%3E%26x"), "{text}");
@@ -1240,9 +1254,9 @@ mod tests {
         s.tick(60_000);
         assert_eq!(s.sent.len(), 2, "{:?}", s.sent);
         let summary = &s.sent[1];
-        assert_eq!(summary.kind, MessageKind::Summary);
+        assert_eq!(summary.kind(), MessageKind::Summary);
         assert_eq!(summary.events, 9);
-        let text = summary.payload.to_string();
+        let text = s.payload(1).to_string();
         assert!(text.contains("a, b"), "names both rules: {text}");
         s.tick(200_000);
         assert_eq!(s.sent.len(), 2, "nothing else pending");
@@ -1268,7 +1282,7 @@ mod tests {
         let summaries: Vec<(usize, u64)> = s
             .sent
             .iter()
-            .filter(|m| m.kind == MessageKind::Summary)
+            .filter(|m| m.kind() == MessageKind::Summary)
             .map(|m| (m.destination, m.events))
             .collect();
         assert_eq!(summaries, [(0, 4), (1, 4)]);
@@ -1293,9 +1307,9 @@ mod tests {
         assert_eq!(s.counter("quiet", "rate_limited"), 1);
         s.tick(60_000);
         assert_eq!(s.sent.len(), 2, "{:?}", s.sent);
-        assert_eq!(s.sent[1].kind, MessageKind::Summary);
+        assert_eq!(s.sent[1].kind(), MessageKind::Summary);
         assert_eq!(s.sent[1].events, 1, "the repeat; a notice is no event");
-        let text = s.sent[1].payload.to_string();
+        let text = s.payload(1).to_string();
         assert!(text.contains("a, quiet"), "{text}");
         s.assert_accounted(70_000);
     }

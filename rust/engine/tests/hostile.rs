@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use common::{drain_log_checking_secret, rig, submit};
 use fake_slack::mentions;
 use serde_json::{json, Map, Value};
+use slack_alert_engine::destination;
 use slack_alert_engine::{
     Alerter, Config, Decision, EventShape, Fingerprinter, Level, MatchedEvent, Now, Outgoing,
 };
@@ -99,6 +100,7 @@ fn assert_safe(payload: &Value, what: &str) {
 
 /// The decision core on a clock the test moves, collecting messages.
 struct Scenario {
+    config: Arc<Config>,
     alerter: Alerter,
     shape: Arc<EventShape>,
     fingerprinter: Fingerprinter,
@@ -118,6 +120,7 @@ impl Scenario {
             shape: EventShape::new(config.event_refs()),
             fingerprinter: Fingerprinter::new(config.rules[0].dedup_fields.clone()),
             sent: Vec::new(),
+            config,
         }
     }
 
@@ -135,7 +138,8 @@ impl Scenario {
     fn assert_all_safe(&self, what: &str) {
         assert!(!self.sent.is_empty(), "{what}: nothing was rendered");
         for (i, m) in self.sent.iter().enumerate() {
-            assert_safe(&m.payload, &format!("{what}, message {i} ({:?})", m.kind));
+            let payload = destination::render(&self.config, m);
+            assert_safe(&payload, &format!("{what}, message {i} ({:?})", m.kind()));
         }
     }
 }
@@ -189,7 +193,7 @@ fn hostile_values_in_every_field_and_every_message_kind_mention_no_one() {
             s.alerter.on_tick(at(11_000), &mut s.sent);
             s.alerter.on_tick(at(120_000), &mut s.sent);
             s.shutdown(121_000);
-            let kinds: Vec<_> = s.sent.iter().map(|m| m.kind).collect();
+            let kinds: Vec<_> = s.sent.iter().map(Outgoing::kind).collect();
             s.assert_all_safe(&format!("{field} with {options}: {kinds:?}"));
         }
     }

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use slack_alert_engine::{Decision, DestinationKind, MessageKind, Outgoing};
+use slack_alert_engine::{Decision, DestinationKind, MessageKind};
 use slack_alert_preview::{Destination, Entry, Page};
 
-use crate::replay::{Record, Route, Summary};
+use crate::replay::{Record, Route, Shown, Summary};
 
 /// The page being filled while a replay runs.
 pub struct HtmlPage {
@@ -80,7 +80,7 @@ impl HtmlPage {
     }
 }
 
-fn entry(message: &Outgoing, route: &Route, time: &str, note: &str) -> Entry {
+fn entry(message: &Shown, route: &Route, time: &str, note: &str) -> Entry {
     let destination = match route.destination {
         DestinationKind::Json => Destination::Json,
         DestinationKind::Slack => Destination::Slack,

@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::Value;
 use slack_alert_engine::config::DEFAULT_RULE;
+use slack_alert_engine::destination;
 use slack_alert_engine::{
     Candidacy, Config, Counters, Decision, DestinationKind, EventShape, Level, MatchedEvent,
     MessageKind, Now, Outgoing, RuleKind, RuleSet, RULE_COUNTER_NAMES,
@@ -59,7 +60,7 @@ pub enum Record {
         fingerprint: String,
         /// The messages it caused (an alert, a threshold alert, a
         /// flatline group's recovery), if any.
-        messages: Vec<Outgoing>,
+        messages: Vec<Shown>,
         /// Where each message goes.
         routes: Vec<Route>,
     },
@@ -69,7 +70,7 @@ pub enum Record {
         line: u64,
         at: SystemTime,
         end_of_input: bool,
-        messages: Vec<Outgoing>,
+        messages: Vec<Shown>,
         /// Where each message goes.
         routes: Vec<Route>,
     },
@@ -77,6 +78,14 @@ pub enum Record {
     Unparseable { line: u64, problem: String },
     /// A remark about a line that was still used (e.g. an unreadable `@timestamp`).
     Note { line: u64, note: String },
+}
+
+/// A message as its destination would post it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shown {
+    pub kind: MessageKind,
+    /// The body it is posted with.
+    pub payload: Value,
 }
 
 /// Which rule sent a message, and what kind of destination gets it.
@@ -130,10 +139,10 @@ impl Summary {
 
     fn count_messages(&mut self, messages: &[Outgoing]) {
         for m in messages {
-            match m.kind {
+            match m.kind() {
                 MessageKind::Alert => self.alert_messages += 1,
                 MessageKind::Repeat => self.repeat_messages += 1,
-                MessageKind::Summary | MessageKind::Test => self.summary_messages += 1,
+                MessageKind::Summary => self.summary_messages += 1,
                 MessageKind::Flatline => self.flatline_messages += 1,
                 MessageKind::Recovered => self.recovered_messages += 1,
             }
@@ -232,6 +241,17 @@ impl Replay {
     fn names(&self, indices: impl Iterator<Item = usize>) -> Vec<String> {
         indices
             .filter_map(|i| self.config.rules.get(i).map(|r| r.name.clone()))
+            .collect()
+    }
+
+    /// The messages as their destinations would post them.
+    fn shown(&self, messages: &[Outgoing]) -> Vec<Shown> {
+        messages
+            .iter()
+            .map(|m| Shown {
+                kind: m.kind(),
+                payload: destination::render(&self.config, m),
+            })
             .collect()
     }
 
@@ -352,7 +372,7 @@ impl Replay {
             excluded,
             fingerprint: prepared.label().unwrap_or_default().to_string(),
             routes: self.routes(&messages),
-            messages,
+            messages: self.shown(&messages),
         });
     }
 
@@ -369,7 +389,7 @@ impl Replay {
                 at: now.wall,
                 end_of_input: true,
                 routes: self.routes(&messages),
-                messages,
+                messages: self.shown(&messages),
             });
         }
         self.summary.rules = self.rules.rule_counters();
@@ -433,7 +453,7 @@ impl Replay {
                 at: now.wall,
                 end_of_input: false,
                 routes: self.routes(&messages),
-                messages,
+                messages: self.shown(&messages),
             });
         }
     }
@@ -487,7 +507,6 @@ fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::Alert => "ALERT",
         MessageKind::Repeat => "REPEAT REPORT",
         MessageKind::Summary => "SUMMARY",
-        MessageKind::Test => "TEST",
         MessageKind::Flatline => "FLATLINE",
         MessageKind::Recovered => "RECOVERED",
     }
@@ -606,7 +625,7 @@ const SHOWN_BODY_CHARS: usize = 2000;
 /// Each message under its record: a Slack message as Slack would show it,
 /// a JSON destination's body as the compact JSON it would post, with the
 /// rule it came from when rules are named.
-fn write_messages(messages: &[Outgoing], routes: &[Route], out: &mut dyn Write) -> io::Result<()> {
+fn write_messages(messages: &[Shown], routes: &[Route], out: &mut dyn Write) -> io::Result<()> {
     let several = routes.iter().any(|r| r.rule != routes[0].rule);
     for (i, m) in messages.iter().enumerate() {
         let route = routes.get(i);
@@ -784,7 +803,7 @@ impl Serialize for RuleTotals<'_> {
     }
 }
 
-fn payloads(messages: &[Outgoing]) -> Vec<&Value> {
+fn payloads(messages: &[Shown]) -> Vec<&Value> {
     messages.iter().map(|m| &m.payload).collect()
 }
 

@@ -21,10 +21,11 @@ use crossbeam_channel::{
 };
 use parking_lot::Mutex;
 
-use crate::alerter::{MessageKind, Outbox, Outgoing};
 use crate::config::{Config, DestinationKind, Webhook};
 use crate::contain::{Containment, FaultHook};
 use crate::counters::Counters;
+use crate::destination;
+use crate::intent::{Outbox, Outgoing};
 use crate::log::{LogLevel, LogOnce, LogSink};
 use crate::slack_error::{explain, is_transient};
 
@@ -358,6 +359,8 @@ pub struct SenderSettings {
     /// What the destination speaks: Slack's error bodies are explained, a
     /// JSON webhook's are shown (escaped, shortened).
     pub kind: DestinationKind,
+    /// What messages are rendered from: their rules' styles and templates.
+    pub config: Arc<Config>,
 }
 
 /// State shared between the engine and the sender thread.
@@ -399,11 +402,9 @@ impl Shared {
         }
         Counters::add(&self.counters.send_failures, 1);
         // A failed summary hands back both its events and the failures it
-        // was reporting. A test message is no event.
-        if message.kind != MessageKind::Test {
-            if let Some(u) = self.undelivered.get(message.rule) {
-                u.fetch_add(message.events + message.undelivered, Ordering::Relaxed);
-            }
+        // was reporting.
+        if let Some(u) = self.undelivered.get(message.rule) {
+            u.fetch_add(message.events + message.undelivered, Ordering::Relaxed);
         }
     }
 
@@ -693,7 +694,11 @@ impl Worker {
     }
 
     fn deliver(&mut self, message: &Outgoing, transport: &mut dyn Transport) -> Outcome {
-        let body = match serde_json::to_vec(&message.payload) {
+        // Rendered here, on this thread, once for every attempt: the engine's
+        // lock is not held, and a renderer's panic costs this message only
+        // (contained by `run`, counted as undelivered).
+        let payload = destination::render(&self.settings.config, message);
+        let body = match serde_json::to_vec(&payload) {
             Ok(b) => b,
             Err(_) => return Outcome::Failed,
         };
@@ -958,6 +963,7 @@ mod tests {
             max_backoff: Duration::from_millis(4),
             redacted_url: "https://hooks.slack.com/services/***".into(),
             kind: DestinationKind::Slack,
+            config: test_config(),
         };
         let (handle, outbox) = SenderHandle::spawn(
             settings,
@@ -979,14 +985,11 @@ mod tests {
     }
 
     fn alert(events: u64) -> Outgoing {
-        Outgoing {
-            kind: MessageKind::Alert,
-            payload: serde_json::json!({"text": "x"}),
-            events,
-            undelivered: 0,
-            rule: 0,
-            destination: 0,
-        }
+        Outgoing::test_alert(0, events, "x")
+    }
+
+    fn test_config() -> Arc<Config> {
+        Arc::new(Config::try_from(serde_json::json!({"dry_run": true})).unwrap())
     }
 
     /// Polls `condition` for up to 30 s; panics if it never holds.
@@ -1082,6 +1085,7 @@ mod tests {
             max_backoff: Duration::from_secs(60),
             redacted_url: "https://hooks.slack.com/services/***".into(),
             kind: DestinationKind::Slack,
+            config: test_config(),
         };
         let (handle, outbox) = SenderHandle::spawn(
             settings,
@@ -1175,6 +1179,7 @@ mod tests {
                 max_backoff: Duration::from_millis(1),
                 redacted_url: "x".into(),
                 kind: DestinationKind::Slack,
+                config: test_config(),
             },
             Box::new(AnswersWhenTold(told_rx, Arc::clone(&posts))),
             Arc::clone(&counters),
@@ -1250,6 +1255,7 @@ mod tests {
             max_backoff: Duration::from_millis(1),
             redacted_url: "x".into(),
             kind: DestinationKind::Slack,
+            config: test_config(),
         }
     }
 
@@ -1390,6 +1396,7 @@ mod tests {
                 max_backoff: Duration::ZERO,
                 redacted_url: String::new(),
                 kind: DestinationKind::Slack,
+                config: test_config(),
             },
             shared: Arc::new(Shared {
                 counters: Arc::default(),

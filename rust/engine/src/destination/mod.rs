@@ -1,0 +1,23 @@
+//! Destinations: where intents become requests.
+//!
+//! A destination (today: a Slack incoming webhook, or a JSON webhook) owns
+//! everything between the decision core and the wire:
+//!
+//! - [`limit`]: its token bucket and pending summary, shared by every rule
+//!   posting there, because the limit is Slack's, per webhook. The core
+//!   asks it whether a message may go now and hands it what may not.
+//! - [`render`]: turns an [`Intent`](crate::Intent) into the request
+//!   body, in the style of the rule that sent it.
+//! - [`sender`]: its bounded queue and the thread that renders, paces,
+//!   posts and retries, outside the engine's lock.
+//!
+//! A new destination kind (Slack's Web API, which can edit the message it
+//! posted for an incident) adds a renderer and a sender here; the decision
+//! core does not change.
+
+mod limit;
+mod render;
+pub mod sender;
+
+pub(crate) use limit::{DestinationLimit, Held};
+pub use render::render;
