@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use criterion::{criterion_group, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use serde_json::{json, Value};
 use slack_alert_engine::Flatline;
 use slack_alert_engine::Threshold;
 use slack_alert_engine::{
     Alerter, BufferedLog, Config, Counters, Engine, EventShape, Fingerprinter, Level, MatchedEvent,
-    Matcher, Now, Outbox, Outgoing,
+    Matcher, Now, Outbox, Outgoing, RuleSet,
 };
 
 /// Counts every allocation (and reallocation) the process makes.
@@ -491,6 +491,61 @@ fn rules(c: &mut Criterion) {
     engine.shutdown();
 }
 
+/// What opening an incident costs the decision core, which the live engine
+/// runs under its lock: every event a new problem, with a token for each (one
+/// a second, the clock a second on), so that each one's message is built and
+/// queued. The messages are dropped outside the measurement, as the sender
+/// thread would deal with them.
+fn incidents(c: &mut Criterion) {
+    let config = Arc::new(
+        Config::try_from(json!({
+            "dry_run": true,
+            "rate_limit": 60,
+            "burst": 1,
+            "dedup_window": "1m",
+        }))
+        .expect("valid"),
+    );
+    let shape = EventShape::new(config.event_refs());
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let events: Vec<MatchedEvent> = (0..1000usize)
+        .map(|i| {
+            let mut e = error_event(i % 50, &mut rng);
+            // Letters only: the normaliser keeps them, so each is its own problem.
+            let word: String = (0..4)
+                .map(|k| char::from(b'a' + (i / 26usize.pow(k) % 26) as u8))
+                .collect();
+            e["message"] = json!(format!("{} {word}", e["message"].as_str().unwrap_or("")));
+            MatchedEvent::from_json(&shape, &e)
+        })
+        .collect();
+    let mut rules = RuleSet::new(Arc::clone(&config), Arc::new(Counters::default()), at(0));
+    let mut group = c.benchmark_group("incidents");
+    group.throughput(Throughput::Elements(1));
+    let mut i = 0usize;
+    let (mut opened, mut other) = (0u64, 0u64);
+    group.bench_function("open", |b| {
+        b.iter_batched_ref(
+            Vec::<Outgoing>::new,
+            |sent| {
+                i += 1;
+                let now = at(i as u64 * 1000);
+                let event = &events[i % events.len()];
+                let level = rules.matching().level(event);
+                let decision = rules.on_event(level, event, now, sent);
+                if decision == slack_alert_engine::Decision::Alerted {
+                    opened += 1;
+                } else {
+                    other += 1;
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+    println!("incidents/open: {opened} alerted, {other} decided otherwise");
+}
+
 /// What the engine does under its lock per event and per tick at the top of
 /// the allowed ranges: `would_reach` of a group holding 999,998 matches of a
 /// `threshold => 1000000`, and the timer's `Flatline::due` over 100,000
@@ -530,7 +585,7 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = matching, fingerprinting, engine_submit, rules, limits
+    targets = matching, fingerprinting, engine_submit, rules, incidents, limits
 }
 
 /// Runs `f` `n` times; under `valgrind --tool=callgrind --toggle-collect=*measured*`
