@@ -156,46 +156,13 @@ impl RuleAlerter {
     }
 
     /// [`RuleAlerter::on_event_with`] for an event that carries only the
-    /// fields the decision reads (level, fingerprint fields, service), not
-    /// those its message shows: decides and counts exactly as
-    /// `on_event_with` would, unless the event would get a message of its
-    /// own now (a first occurrence with a token and room in the queue). Then
-    /// it returns `None` having decided and counted nothing, and the caller
-    /// decides again with every field.
-    ///
-    /// In a storm almost every matched event is a repeat, so the shim sends
-    /// most of them with a few fields instead of dozens.
-    #[allow(clippy::too_many_arguments)]
-    fn on_event_unless_alerting_with(
-        &mut self,
-        level: Level,
-        fingerprint: &Fingerprint,
-        fields: &dyn Fields,
-        reached: Option<&Reached>,
-        now: Now,
-        limit: &mut DestinationLimit,
-        outbox: &mut dyn Outbox,
-    ) -> Option<Decision> {
-        self.on_tick(now, limit, outbox);
-        let first = !self.window.contains(fingerprint.hash);
-        if first && limit.would_admit(now) {
-            if outbox.has_room() {
-                return None;
-            }
-            // The queue is full: dropped, as `decide` would find. Its own
-            // view of the queue, so that room made meanwhile by the sender
-            // cannot make it open an incident without its fields.
-            return Some(self.decide(level, fingerprint, fields, reached, now, limit, &mut NoRoom));
-        }
-        // A repeat or held back by the rate limit: `decide` captures nothing.
-        Some(self.decide(level, fingerprint, fields, reached, now, limit, outbox))
-    }
-
-    /// [`RuleAlerter::on_event_unless_alerting_with`] for a caller that
-    /// already learnt no message is due. Should the sender thread have made
-    /// room in the queue meanwhile, the event still cannot open an incident
-    /// without its fields: it is decided as dropped, and so counted in the
-    /// next summary rather than lost.
+    /// fields the decision reads (level, fingerprint fields, service), once
+    /// [`RuleAlerter::would_post`] said it gets no message of its own: in a
+    /// storm almost every matched event is a repeat, and the shim sends those
+    /// with a few fields instead of dozens. Should one be due after all (the
+    /// sender made room in the queue meanwhile), the event cannot open an
+    /// incident without its fields: it is decided as dropped, its own view of
+    /// the queue full, and so counted in the next summary rather than lost.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn on_event_keys_only(
         &mut self,
@@ -207,18 +174,12 @@ impl RuleAlerter {
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) -> Decision {
-        match self.on_event_unless_alerting_with(
-            level,
-            fingerprint,
-            fields,
-            reached,
-            now,
-            limit,
-            outbox,
-        ) {
-            Some(decision) => decision,
-            None => self.decide(level, fingerprint, fields, reached, now, limit, &mut NoRoom),
+        self.on_tick(now, limit, outbox);
+        if !self.window.contains(fingerprint.hash) && limit.would_admit(now) {
+            return self.decide(level, fingerprint, fields, reached, now, limit, &mut NoRoom);
         }
+        // A repeat or held back by the rate limit: `decide` captures nothing.
+        self.decide(level, fingerprint, fields, reached, now, limit, outbox)
     }
 
     /// The decision of [`RuleAlerter::on_event_with`] after the timers ran.
