@@ -56,6 +56,7 @@
 //!
 //! [`create`]: Java_io_slackalert_logstash_NativeEngine_create
 
+pub mod batch;
 pub mod handles;
 pub mod slots;
 pub mod values;

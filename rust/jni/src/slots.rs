@@ -1,31 +1,34 @@
-//! The slot buffer: how a batch of level values crosses from the JVM in one call.
+//! The batch buffer: how a batch of events crosses from the JVM.
 //!
-//! Each worker thread of the Java shim owns one direct `ByteBuffer` of
-//! [`BUFFER_SIZE`] bytes and reuses it for every batch. The shim writes one
-//! [`SLOT_SIZE`]-byte slot per event; the native side reads the slots and writes
-//! the match mask into the same buffer, so a batch costs one JNI crossing and no
-//! allocation on either side.
+//! Each worker thread of the Java shim owns one direct `ByteBuffer` and
+//! reuses it for every batch; every `batch` call (see [`crate::batch`]) reads
+//! its input from it and writes its answer into it, so a stage of a batch
+//! costs one JNI crossing and no allocation on the Java side.
 //!
 //! ```text
 //! offset 0                         slot i = [len][level bytes ... ]   (32 bytes)
 //!        i * SLOT_SIZE             len 0..=31: ASCII level text in bytes 1..=len
 //!                                  len 0xFF (NO_LEVEL): missing, null, too long,
 //!                                  non-ASCII or of a type that is not a level
-//! offset MASK_OFFSET + i           mask byte for event i (`matchBatch`):
-//!                                  0 = no rule takes it (NOT_CANDIDATE)
-//!                                  1 = an alert rule takes its level (ALERT_CANDIDATE):
-//!                                      send its key fields through `submitKeys`
-//!                                  2 = only flatline rules take it (HEARTBEAT_ONLY):
-//!                                      send its `heartbeatRefs` through `heartbeats`
+//! offset MASK_OFFSET + i           answer byte for event i:
+//!                                  stage LEVELS: 0 = no rule takes it (NOT_CANDIDATE)
+//!                                    1 = an alert rule takes its level (ALERT_CANDIDATE):
+//!                                        send its key fields (stage KEYS)
+//!                                    2 = only flatline rules take it (HEARTBEAT_ONLY):
+//!                                        send its heartbeat fields (stage HEARTBEATS)
+//!                                  stage KEYS, for the k-th candidate sent:
+//!                                    0 DECIDED_UNMATCHED, 1 UNDECIDED (send every
+//!                                    field, stage EVENTS), 2 DECIDED_MATCHED
+//! offset VALUES_OFFSET             stages KEYS, HEARTBEATS, EVENTS: `length` bytes of
+//!                                  field values, each JSON in UTF-8 and a newline
+//!                                  (see [`crate::values::decode_lines`])
 //! ```
 //!
-//! `submitKeys` writes the same region for the candidates it is given (by
-//! their index among them): [`DECIDED_UNMATCHED`], [`UNDECIDED`] or
-//! [`DECIDED_MATCHED`].
-//!
+//! The buffer holds at least [`VALUES_OFFSET`] bytes, and `VALUES_OFFSET +
+//! length` for a stage with values; the shim grows it for large values.
 //! The same constants live on the Java side in
 //! `java-shim/plugin/src/main/java/io/slackalert/logstash/NativeEngine.java`;
-//! change both together.
+//! the library reports them (`catalog`) and a JUnit test compares.
 
 use std::fmt;
 
@@ -39,6 +42,18 @@ pub const MAX_BATCH: usize = 1024;
 pub const MASK_OFFSET: usize = MAX_BATCH * SLOT_SIZE;
 /// The size the shim's buffer must have.
 pub const BUFFER_SIZE: usize = MASK_OFFSET + MAX_BATCH;
+/// Where field values start: after the slots and the answer bytes.
+pub const VALUES_OFFSET: usize = BUFFER_SIZE;
+/// Stage: match the levels in the slots.
+pub const STAGE_LEVELS: i32 = 0;
+/// Stage: heartbeats, per heartbeat its `heartbeat_refs` values and how
+/// many events it stands for.
+pub const STAGE_HEARTBEATS: i32 = 1;
+/// Stage: alert candidates' `key_refs` values; decides all but those that
+/// get a message of their own.
+pub const STAGE_KEYS: i32 = 2;
+/// Stage: the `event_refs` values of the events KEYS left undecided.
+pub const STAGE_EVENTS: i32 = 3;
 /// Length byte of a slot without a usable level.
 pub const NO_LEVEL: u8 = 0xFF;
 /// `matchBatch` mask: no rule takes the event's level.
