@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Password;
-import io.slackalert.logstash.testkit.Json;
+import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.ReceiverProcess;
 import java.math.BigInteger;
 import java.time.Duration;
@@ -83,7 +83,7 @@ class LogstashContractTest {
 
     private static Event error(String message) {
         return event("{\"@timestamp\":\"2026-11-20T09:00:01.666Z\",\"log.level\":\"ERROR\",\"service.name\":\"it\","
-                + "\"message\":" + Json.write(message) + "}");
+                + "\"message\":" + LogstashJson.write(message) + "}");
     }
 
     /** The text of every accepted message, as JSON (text, blocks, attachments). */
@@ -91,13 +91,14 @@ class LogstashContractTest {
         List<Map<String, Object>> messages = receiver.awaitMessages(atLeast, CEILING);
         assertTrue(messages.size() >= atLeast, "the fake Slack got " + messages.size() + " messages, expected "
                 + atLeast + ": " + messages);
-        return messages.stream().map(Json::write).collect(Collectors.toList());
+        return messages.stream().map(LogstashJson::write).collect(Collectors.toList());
     }
 
     /** Polls until a message contains {@code text}; returns every message then. */
     private static List<String> awaitBodyWith(String text) {
-        List<String> bodies = receiver.awaitMessages(m -> anyContains(m.stream().map(Json::write)
-                .collect(Collectors.toList()), text), CEILING).stream().map(Json::write).collect(Collectors.toList());
+        List<String> bodies = receiver.awaitMessages(m -> anyContains(m.stream().map(LogstashJson::write)
+                .collect(Collectors.toList()), text), CEILING).stream().map(LogstashJson::write)
+                .collect(Collectors.toList());
         assertTrue(anyContains(bodies, text), "no message with " + text + ": " + bodies);
         return bodies;
     }
