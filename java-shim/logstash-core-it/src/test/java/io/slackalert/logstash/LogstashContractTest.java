@@ -6,6 +6,7 @@ import static io.slackalert.logstash.RealLogstash.create;
 import static io.slackalert.logstash.RealLogstash.event;
 import static io.slackalert.logstash.RealLogstash.multiFilter;
 import static io.slackalert.logstash.RealLogstash.osThreads;
+import static io.slackalert.logstash.RealLogstash.setting;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -117,8 +118,8 @@ class LogstashContractTest {
                 "SLACK_ALERT_IT_CHANNEL", "#it-alerts", "SLACK_ALERT_IT_TEAM", "payments");
         Map<String, Object> args = args(written, environment::get);
         ConfigurationImpl config = new ConfigurationImpl(args);
-        assertInstanceOf(Password.class, config.get(SlackAlert.WEBHOOK_URL), "a password setting arrives wrapped");
-        assertEquals("#it-alerts", config.get(SlackAlert.CHANNEL));
+        assertInstanceOf(Password.class, config.get(setting("webhook_url")), "a password setting arrives wrapped");
+        assertEquals("#it-alerts", config.get(setting("channel")));
 
         SlackAlert filter = create(id(), args, RealLogstash.nullContext());
         try {
@@ -315,7 +316,7 @@ class LogstashContractTest {
         fatal.put("levels", List.of("FATAL"));
         fatal.put("title", "Fatal rule");
         Map<String, Object> args = args(lscl("rules", List.of(db, fatal)));
-        Object first = new ConfigurationImpl(args).get(SlackAlert.RULES).get(0);
+        Object first = ((List<?>) new ConfigurationImpl(args).get(setting("rules"))).get(0);
         assertInstanceOf(RubyHash.class, first, "the real shape of a hash in an array");
         SlackAlert filter = create(id(), args, RealLogstash.nullContext());
         try {

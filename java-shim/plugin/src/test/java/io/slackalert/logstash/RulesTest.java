@@ -211,7 +211,7 @@ class RulesTest {
         f.filter(List.of(event("ERROR", "api", "db down"), event("ERROR", "api", "db down"),
                 event("ERROR", "api", "disk full")), listener);
         f.flush(listener);
-        List<String> counters = Arrays.asList(NativeEngine.ruleCounterNames());
+        List<String> counters = Arrays.asList(Catalog.get().ruleCounterNames);
         assertEquals(List.of("matched", "excluded", "below_threshold", "alerts", "repeats", "rate_limited",
                 "dropped", "flatline_alerts", "recovered"), counters);
         TestMetric rules = (TestMetric) context.metricOf("slack_alert_test").namespace("rules");
