@@ -96,6 +96,15 @@ def test_plugin_class_follows_logstashs_naming_rules(jar):
     assert b"slack_alert" in body
 
 
+def test_the_jar_carries_no_library_but_the_plugin(jar):
+    """Jackson is the test kit's and the demo's only: Logstash carries its own, and a second
+    copy in the plugin's jar would meet it on the class path."""
+    classes = [n for n in jar.namelist() if n.endswith(".class")]
+    assert classes and all(n.startswith("io/slackalert/logstash/") for n in classes), \
+        [n for n in classes if not n.startswith("io/slackalert/logstash/")][:5]
+    assert not any("jackson" in n.lower() for n in jar.namelist())
+
+
 def test_native_library_travels_inside_the_jar(jar):
     lib = jar.read("native/linux-x86_64/libslack_alert_jni.so")
     assert lib[:4] == b"\x7fELF"

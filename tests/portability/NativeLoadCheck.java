@@ -16,7 +16,7 @@ public final class NativeLoadCheck {
     public static void main(String[] args) {
         System.out.println("platform " + NativeLibrary.platform());
         System.out.println("loaded " + NativeLibrary.load(null));
-        System.out.println("counters " + Arrays.toString(NativeEngine.counterNames()));
+        System.out.println("counters " + Arrays.toString(Catalog.get().counterNames));
         // create starts the engine's threads and close joins them: the calls into glibc's
         // threading that a library linked against the wrong glibc gets wrong.
         long handle = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");

@@ -26,9 +26,8 @@
 //! | `void validate(String configJson)`             | nothing; `IllegalArgumentException` naming a bad option, as `create` would; starts no engine |
 //! | `long create(String configJson)`               | handle; `IllegalArgumentException` naming a bad option, `IllegalStateException` if the engine cannot start |
 //! | `String[] levelRefs(long h)` / `eventRefs(long h)` | field references; `null` if closed             |
-//! | `String[] counterNames()`                      | counter names                                      |
-//! | `int maxValueChars()`                          | most characters of one string value the engine keeps (longer ones are cut) |
-//! | `long[] counters(long h)`                      | counter values in `counterNames()` order; `null` if closed |
+//! | `String catalog()`                             | one JSON document, read once when the library loads: every option of the engine's table (name, Logstash type, scope, typed default), the counter names, the per-rule counter names, and the most characters of one string value the engine keeps (see [`catalog`]) |
+//! | `long[] counters(long h)`                      | counter values in the catalog's `counters` order; `null` if closed |
 //! | `int matchBatch(long h, ByteBuffer slots, int count)` | candidates (mask `1`: an alert rule takes the level; `2`: only flatline rules do, a heartbeat; `0`: none), `\| LOGS_PENDING`; `-1` if closed |
 //! | `String[] keyRefs(long h)`                     | the subset of `eventRefs` a decision reads; `null` if closed |
 //! | `int submitKeys(long h, ByteBuffer fields, int length, int eventCount, ByteBuffer slots)` | events the engine did not decide (mask `1` in `slots`; `0` decided, no alert rule matched; `2` decided, matched), `\| LOGS_PENDING`; `-1` if closed |
@@ -37,8 +36,7 @@
 //! | `int[] heartbeatFallbacks(long h)`             | per `heartbeatRefs` entry, the entry it only backs up (read only when that one names nothing), or `-1`; `null` if closed |
 //! | `int heartbeats(long h, ByteBuffer fields, int length, int eventCount)` | heartbeats taken (per heartbeat the values of `heartbeatRefs` then how many events it stands for, encoded as for `submitKeys`), `\| LOGS_PENDING`; `-1` if closed |
 //! | `String[] ruleNames(long h)`                   | rule names in configuration order; `null` if closed |
-//! | `String[] ruleCounterNames()`                  | per-rule counter names                             |
-//! | `long[] ruleCounters(long h)`                  | rules × `ruleCounterNames()`, row-major; `null` if closed |
+//! | `long[] ruleCounters(long h)`                  | rules × the catalog's `rule_counters`, row-major; `null` if closed |
 //! | `boolean admitsMissingLevel(long h)`           | whether events without a level are heartbeats (mask `2`: a flatline rule without levels); else they are no candidates; `false` if closed |
 //! | `String[] drainLogs(long h)`                   | `[level, message, …]`; empty if closed             |
 //! | `String[] close(long h)`                       | `[report, counters, ruleCounters, level, message, …]`; `null` if already closed |
@@ -57,6 +55,7 @@
 //! [`create`]: Java_io_slackalert_logstash_NativeEngine_create
 
 pub mod batch;
+pub mod catalog;
 pub mod handles;
 pub mod slots;
 pub mod values;
@@ -68,13 +67,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Once};
 
 use jni::objects::{JByteBuffer, JClass, JObject, JObjectArray, JString};
-use jni::sys::{jboolean, jint, jintArray, jlong, jlongArray, jobjectArray, JNI_FALSE, JNI_TRUE};
+use jni::sys::{
+    jboolean, jint, jintArray, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE, JNI_TRUE,
+};
 use jni::JNIEnv;
 use once_cell::sync::Lazy;
-use slack_alert_engine::{
-    BufferedLog, Config, Decision, Engine, LogSink, COUNTER_NAMES, MAX_VALUE_CHARS,
-    RULE_COUNTER_NAMES,
-};
+use slack_alert_engine::{BufferedLog, Config, Decision, Engine, LogSink};
 
 use crate::handles::Registry;
 #[cfg(test)]
@@ -351,26 +349,17 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_eventRefs<'local
     })
 }
 
-/// `String[] counterNames()`.
+/// `String catalog()`: the options, counters and value bound as one JSON
+/// document ([`catalog`]); the shim reads it once per class loader, right
+/// after loading the library, and builds its `configSchema()` from it.
 #[no_mangle]
-pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_counterNames<'local>(
+pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_catalog<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
-) -> jobjectArray {
+) -> jstring {
     entry(&mut env, None, ptr::null_mut(), |env| {
-        string_array(env, COUNTER_NAMES.iter().copied())
-    })
-}
-
-/// `int maxValueChars()`: the engine's bound on one string value, so the
-/// shim cuts before encoding rather than copying a 10 MB message across.
-#[no_mangle]
-pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_maxValueChars<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-) -> jint {
-    entry(&mut env, None, 0, |_| {
-        Ok(jint::try_from(MAX_VALUE_CHARS).unwrap_or(jint::MAX))
+        let text = catalog::catalog_json().map_err(Failure::IllegalState)?;
+        Ok(env.new_string(text)?.into_raw())
     })
 }
 
@@ -396,7 +385,7 @@ fn csv(values: &[u64]) -> String {
         .join(",")
 }
 
-/// `long[] counters(long h)`: counter values in `counterNames()` order.
+/// `long[] counters(long h)`: counter values in the catalog's `counters` order.
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_counters<'local>(
     mut env: JNIEnv<'local>,
@@ -423,19 +412,7 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_ruleNames<'local
     })
 }
 
-/// `String[] ruleCounterNames()`: the per-rule counters, in the order of
-/// each row of `ruleCounters`.
-#[no_mangle]
-pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_ruleCounterNames<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-) -> jobjectArray {
-    entry(&mut env, None, ptr::null_mut(), |env| {
-        string_array(env, RULE_COUNTER_NAMES.iter().copied())
-    })
-}
-
-/// `long[] ruleCounters(long h)`: `ruleNames().length × ruleCounterNames().length`
+/// `long[] ruleCounters(long h)`: `ruleNames().length ×` the catalog's `rule_counters`
 /// values, row-major (rule after rule).
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_ruleCounters<'local>(
@@ -825,9 +802,9 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_drainLogs<'local
 /// `String[] close(long h)`: unregisters the handle, shuts the engine down
 /// (bounded by `shutdown_timeout`) and returns `[report, counters,
 /// ruleCounters, level, message, …]`: the one-line shutdown report, the final
-/// counter values as comma-separated decimals in `counterNames()` order, the
-/// final per-rule counters the same way in `ruleCounters` order, then the log
-/// lines still buffered. Returns `null` if the handle was already closed.
+/// counter values as comma-separated decimals in the catalog's `counters`
+/// order, the final per-rule counters the same way in `ruleCounters` order,
+/// then the log lines still buffered. Returns `null` if the handle was already closed.
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_close<'local>(
     mut env: JNIEnv<'local>,

@@ -6,6 +6,7 @@ import static io.slackalert.logstash.RealLogstash.create;
 import static io.slackalert.logstash.RealLogstash.event;
 import static io.slackalert.logstash.RealLogstash.multiFilter;
 import static io.slackalert.logstash.RealLogstash.osThreads;
+import static io.slackalert.logstash.RealLogstash.setting;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -14,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Password;
-import io.slackalert.logstash.testkit.Json;
+import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.ReceiverProcess;
 import java.math.BigInteger;
 import java.time.Duration;
@@ -83,7 +84,7 @@ class LogstashContractTest {
 
     private static Event error(String message) {
         return event("{\"@timestamp\":\"2026-11-20T09:00:01.666Z\",\"log.level\":\"ERROR\",\"service.name\":\"it\","
-                + "\"message\":" + Json.write(message) + "}");
+                + "\"message\":" + LogstashJson.write(message) + "}");
     }
 
     /** The text of every accepted message, as JSON (text, blocks, attachments). */
@@ -91,13 +92,14 @@ class LogstashContractTest {
         List<Map<String, Object>> messages = receiver.awaitMessages(atLeast, CEILING);
         assertTrue(messages.size() >= atLeast, "the fake Slack got " + messages.size() + " messages, expected "
                 + atLeast + ": " + messages);
-        return messages.stream().map(Json::write).collect(Collectors.toList());
+        return messages.stream().map(LogstashJson::write).collect(Collectors.toList());
     }
 
     /** Polls until a message contains {@code text}; returns every message then. */
     private static List<String> awaitBodyWith(String text) {
-        List<String> bodies = receiver.awaitMessages(m -> anyContains(m.stream().map(Json::write)
-                .collect(Collectors.toList()), text), CEILING).stream().map(Json::write).collect(Collectors.toList());
+        List<String> bodies = receiver.awaitMessages(m -> anyContains(m.stream().map(LogstashJson::write)
+                .collect(Collectors.toList()), text), CEILING).stream().map(LogstashJson::write)
+                .collect(Collectors.toList());
         assertTrue(anyContains(bodies, text), "no message with " + text + ": " + bodies);
         return bodies;
     }
@@ -116,8 +118,8 @@ class LogstashContractTest {
                 "SLACK_ALERT_IT_CHANNEL", "#it-alerts", "SLACK_ALERT_IT_TEAM", "payments");
         Map<String, Object> args = args(written, environment::get);
         ConfigurationImpl config = new ConfigurationImpl(args);
-        assertInstanceOf(Password.class, config.get(SlackAlert.WEBHOOK_URL), "a password setting arrives wrapped");
-        assertEquals("#it-alerts", config.get(SlackAlert.CHANNEL));
+        assertInstanceOf(Password.class, config.get(setting("webhook_url")), "a password setting arrives wrapped");
+        assertEquals("#it-alerts", config.get(setting("channel")));
 
         SlackAlert filter = create(id(), args, RealLogstash.nullContext());
         try {
@@ -314,7 +316,7 @@ class LogstashContractTest {
         fatal.put("levels", List.of("FATAL"));
         fatal.put("title", "Fatal rule");
         Map<String, Object> args = args(lscl("rules", List.of(db, fatal)));
-        Object first = new ConfigurationImpl(args).get(SlackAlert.RULES).get(0);
+        Object first = ((List<?>) new ConfigurationImpl(args).get(setting("rules"))).get(0);
         assertInstanceOf(RubyHash.class, first, "the real shape of a hash in an array");
         SlackAlert filter = create(id(), args, RealLogstash.nullContext());
         try {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import co.elastic.logstash.api.Configuration;
 import co.elastic.logstash.api.Context;
+import co.elastic.logstash.api.PluginConfigSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -63,6 +64,16 @@ final class RealLogstash {
     static Map<String, Object> args(Map<String, Object> lscl, EnvironmentVariableProvider environment) {
         return new HashMap<>(CompiledPipeline.expandConfigVariables(ConfigVariableExpander.withoutSecret(environment),
                 (Map) Rubyfier.deep(RUBY, lscl)));
+    }
+
+    /** The filter's top-level setting {@code name}, as its {@code configSchema()} declares it. */
+    static PluginConfigSpec<?> setting(String name) {
+        NativeLibrary.load(null);
+        PluginConfigSpec<?> spec = Catalog.get().settings().get(name);
+        if (spec == null) {
+            throw new IllegalArgumentException("no setting " + name);
+        }
+        return spec;
     }
 
     /** {@link #args(Map, EnvironmentVariableProvider)} with the process environment. */

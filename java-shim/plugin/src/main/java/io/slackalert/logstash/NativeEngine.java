@@ -87,21 +87,28 @@ final class NativeEngine {
      */
     static native String[] keyRefs(long handle);
 
-    /** @return the names of the engine's counters */
-    static native String[] counterNames();
+    /**
+     * What the library says about the engine, read once per class loader by {@link Catalog}: one JSON
+     * object, {@code {"options": [...], "counters": [...], "rule_counters": [...], "max_value_chars": n}}.
+     * Each option is {@code {"name", "type", "scope", "default"?}}: {@code type} as Logstash delivers
+     * the value ({@code string}, {@code number}, {@code boolean}, {@code array}, {@code hash},
+     * {@code password}), {@code scope} {@code engine}, {@code rule}, {@code rule_only} (only inside
+     * {@code rules}) or {@code shim} (read here, never passed on), {@code default} only where the
+     * engine's table gives a value, typed for {@code type}. See {@code rust/jni/src/catalog.rs}.
+     *
+     * @throws IllegalStateException if the library cannot describe its options
+     */
+    static native String catalog();
 
-    /** @return counter values in {@link #counterNames()} order; null once closed */
+    /** @return counter values in the order of {@link Catalog#counterNames}; null once closed */
     static native long[] counters(long handle);
 
     /** @return the names of the rules, in configuration order ({@code default} without rules); null once closed */
     static native String[] ruleNames(long handle);
 
-    /** @return the names of the per-rule counters */
-    static native String[] ruleCounterNames();
-
     /**
      * @return per-rule counter values, row-major: rule {@code r}'s counter {@code c} at
-     *     {@code r * ruleCounterNames().length + c}, rules in {@link #ruleNames} order; null once closed
+     *     {@code r * Catalog.ruleCounterNames.length + c}, rules in {@link #ruleNames} order; null once closed
      */
     static native long[] ruleCounters(long handle);
 
@@ -185,7 +192,7 @@ final class NativeEngine {
      * Unregisters the handle and shuts the engine down, within its {@code shutdown_timeout}.
      *
      * @return {@code [report, counters, ruleCounters, level, message, ...]}: the one-line shutdown
-     *     report, the final counter values as comma-separated decimals in {@link #counterNames()}
+     *     report, the final counter values as comma-separated decimals in {@link Catalog#counterNames}
      *     order, the final per-rule counters the same way in {@link #ruleCounters} order, and the
      *     log lines still buffered; null if the handle was already closed
      */
@@ -198,18 +205,16 @@ final class NativeEngine {
     static native void injectPanic(long handle, int countdown);
 
     /**
-     * Most characters of one string value the engine keeps; it cuts longer ones (see
-     * {@code MAX_VALUE_CHARS} in {@code rust/engine/src/event.rs}). The rule lives there; the shim
-     * only asks for the number, so as not to copy the rest of a 10 MB message across.
+     * {@link Catalog#maxValueChars}, learnt when the library is loaded; until then nothing is cut.
+     * The engine cuts longer values (the rule lives in {@code MAX_VALUE_CHARS},
+     * {@code rust/engine/src/event.rs}); the shim cuts them before encoding only so as not to copy
+     * the rest of a 10 MB message across.
      */
-    static native int maxValueChars();
-
-    /** {@link #maxValueChars()}, learnt when the library is loaded; until then nothing is cut. */
     private static volatile int valueBound = Integer.MAX_VALUE;
 
     /** Reads the engine's bound; called by {@link NativeLibrary#load} once the library is in. */
     static void learnValueBound() {
-        valueBound = maxValueChars();
+        valueBound = Catalog.get().maxValueChars;
     }
 
     /** The bound strings are cut to before encoding: the engine's, once the library is loaded. */

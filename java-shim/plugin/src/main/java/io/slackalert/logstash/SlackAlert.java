@@ -62,70 +62,13 @@ public final class SlackAlert implements Filter {
     /** The plugin's name in a pipeline configuration. */
     static final String NAME = "slack_alert";
 
-    /** The incoming-webhook URL; a secret, e.g. {@code "${SLACK_WEBHOOK_URL}"}. */
-    public static final PluginConfigSpec<Password> WEBHOOK_URL = PluginConfigSpec.passwordSetting("webhook_url");
-    public static final PluginConfigSpec<List<Object>> LEVELS = PluginConfigSpec.arraySetting("levels");
-    public static final PluginConfigSpec<String> MIN_LEVEL = PluginConfigSpec.stringSetting("min_level");
-    public static final PluginConfigSpec<String> LEVEL_FIELD = PluginConfigSpec.stringSetting("level_field");
-    public static final PluginConfigSpec<String> CHANNEL = PluginConfigSpec.stringSetting("channel");
-    public static final PluginConfigSpec<String> USERNAME = PluginConfigSpec.stringSetting("username");
-    public static final PluginConfigSpec<String> ICON_EMOJI = PluginConfigSpec.stringSetting("icon_emoji");
-    public static final PluginConfigSpec<String> ICON_URL = PluginConfigSpec.stringSetting("icon_url");
-    public static final PluginConfigSpec<String> TITLE = PluginConfigSpec.stringSetting("title");
-    public static final PluginConfigSpec<String> FORMAT = PluginConfigSpec.stringSetting("format");
-    public static final PluginConfigSpec<List<Object>> DEDUP_FIELDS = PluginConfigSpec.arraySetting("dedup_fields");
-    public static final PluginConfigSpec<String> DEDUP_WINDOW = PluginConfigSpec.stringSetting("dedup_window", "5m");
-    public static final PluginConfigSpec<Long> RATE_LIMIT = PluginConfigSpec.numSetting("rate_limit", 20);
-    public static final PluginConfigSpec<Long> BURST = PluginConfigSpec.numSetting("burst", 5);
-    public static final PluginConfigSpec<Long> QUEUE_SIZE = PluginConfigSpec.numSetting("queue_size", 1000);
-    public static final PluginConfigSpec<Long> MAX_TRACKED = PluginConfigSpec.numSetting("max_tracked", 10000);
-    public static final PluginConfigSpec<String> TIMEOUT = PluginConfigSpec.stringSetting("timeout", "10s");
-    public static final PluginConfigSpec<Long> MAX_RETRIES = PluginConfigSpec.numSetting("max_retries", 3);
-    public static final PluginConfigSpec<String> SHUTDOWN_TIMEOUT = PluginConfigSpec.stringSetting("shutdown_timeout", "5s");
-    public static final PluginConfigSpec<Boolean> DRY_RUN = PluginConfigSpec.booleanSetting("dry_run", false);
-    public static final PluginConfigSpec<Boolean> ALLOW_CUSTOM_WEBHOOK =
-            PluginConfigSpec.booleanSetting("allow_custom_webhook", false);
     /**
-     * Several alert rules, each a hash with a {@code name} and any rule option; passed to the engine
-     * as JSON, which validates every rule (errors name {@code rules[i] (name).option}).
+     * Shim-only: a JNI library the user built, for platforms without a bundled one. The one setting
+     * declared here rather than taken from the library's {@link Catalog}: it says which library to
+     * load, so it is read before there is a catalog. Every other setting, with its type and default,
+     * comes from the engine's option table through the catalog.
      */
-    public static final PluginConfigSpec<List<Object>> RULES = PluginConfigSpec.arraySetting("rules");
-    /** Field reference → text or list of texts the field must equal. */
-    public static final PluginConfigSpec<Map<String, Object>> EQUALS = PluginConfigSpec.hashSetting("equals");
-    /** Field reference → text or list of texts the field must contain. */
-    public static final PluginConfigSpec<Map<String, Object>> CONTAINS = PluginConfigSpec.hashSetting("contains");
-    /** Field reference → regular expression or list of them the field must match. */
-    public static final PluginConfigSpec<Map<String, Object>> REGEX = PluginConfigSpec.hashSetting("regex");
-    /** Field reference → regular expression or list of them that silence an event. */
-    public static final PluginConfigSpec<Map<String, Object>> EXCLUDE = PluginConfigSpec.hashSetting("exclude");
-    /** A KQL (or, with {@code query_language => "lucene"}, Lucene) query the event must match; compiled by the engine. */
-    public static final PluginConfigSpec<String> QUERY = PluginConfigSpec.stringSetting("query");
-    /** {@code kql} (the default) or {@code lucene}. */
-    public static final PluginConfigSpec<String> QUERY_LANGUAGE = PluginConfigSpec.stringSetting("query_language");
-    public static final PluginConfigSpec<Long> THRESHOLD = PluginConfigSpec.numSetting("threshold");
-    public static final PluginConfigSpec<String> THRESHOLD_WINDOW = PluginConfigSpec.stringSetting("threshold_window");
-    public static final PluginConfigSpec<String> GROUP_BY = PluginConfigSpec.stringSetting("group_by");
-    /** Level name (or {@code default}) → mention text such as {@code <!here>}. */
-    public static final PluginConfigSpec<Map<String, Object>> MENTIONS = PluginConfigSpec.hashSetting("mentions");
-    public static final PluginConfigSpec<String> LINK_TEMPLATE = PluginConfigSpec.stringSetting("link_template");
-    public static final PluginConfigSpec<String> LINK_TEXT = PluginConfigSpec.stringSetting("link_text");
-    /** {@code slack} or {@code json}. */
-    public static final PluginConfigSpec<String> DESTINATION = PluginConfigSpec.stringSetting("destination");
-    /**
-     * The body of a {@code json} destination: a hash, or a string holding JSON (a string or a list
-     * reaches the engine as written, which accepts any JSON value).
-     */
-    public static final PluginConfigSpec<Map<String, Object>> BODY_TEMPLATE = PluginConfigSpec.hashSetting("body_template");
-    /** Shim-only: a JNI library the user built, for platforms without a bundled one. */
     public static final PluginConfigSpec<String> NATIVE_LIBRARY = PluginConfigSpec.stringSetting("native_library");
-
-    /** The engine's options, in the engine's order; each is passed on only if the user set it. */
-    static final List<PluginConfigSpec<?>> ENGINE_OPTIONS = Collections.unmodifiableList(Arrays.asList(
-            WEBHOOK_URL, LEVELS, MIN_LEVEL, LEVEL_FIELD, CHANNEL, USERNAME, ICON_EMOJI, ICON_URL, TITLE,
-            FORMAT, DEDUP_FIELDS, DEDUP_WINDOW, RATE_LIMIT, BURST, QUEUE_SIZE, MAX_TRACKED, TIMEOUT,
-            MAX_RETRIES, SHUTDOWN_TIMEOUT, DRY_RUN, ALLOW_CUSTOM_WEBHOOK, EQUALS, CONTAINS, REGEX, EXCLUDE,
-            QUERY, QUERY_LANGUAGE, THRESHOLD, THRESHOLD_WINDOW, GROUP_BY, MENTIONS, LINK_TEMPLATE, LINK_TEXT, DESTINATION, BODY_TEMPLATE,
-            RULES));
 
     /**
      * The gauge of the engine's {@code events} counter. Logstash keeps {@code events} beside a
@@ -173,18 +116,20 @@ public final class SlackAlert implements Filter {
         this.id = id;
         this.context = context;
         this.logger = context.getLogger(this);
-        refuseUnknownSettings(config, configSchema());
         String nativeLibrary = config.contains(NATIVE_LIBRARY) ? config.get(NATIVE_LIBRARY) : null;
         String loadedFrom = NativeLibrary.load(nativeLibrary);
         if (nativeLibrary != null && !loadedFrom.equals(Paths.get(nativeLibrary).toAbsolutePath().toString())) {
             logger.warn("slack_alert: native library already loaded from {}; native_library {} is not used"
                     + " until Logstash restarts", loadedFrom, nativeLibrary);
         }
+        // Not before the load: which settings exist is what the loaded library's catalog says.
+        refuseUnknownSettings(config, configSchema());
+        Catalog catalog = Catalog.get();
         String json = engineConfigJson(config);
         NativeEngine.validate(json);
         this.pendingConfig = json;
-        this.counterNames = NativeEngine.counterNames();
-        this.ruleCounterNames = NativeEngine.ruleCounterNames();
+        this.counterNames = catalog.counterNames;
+        this.ruleCounterNames = catalog.ruleCounterNames;
     }
 
     /**
@@ -272,7 +217,7 @@ public final class SlackAlert implements Filter {
      */
     static String engineConfigJson(Configuration config) {
         StringBuilder json = new StringBuilder("{");
-        for (PluginConfigSpec<?> spec : ENGINE_OPTIONS) {
+        for (PluginConfigSpec<?> spec : Catalog.get().settings().engineOptions) {
             if (!config.contains(spec)) {
                 continue;
             }
@@ -740,9 +685,7 @@ public final class SlackAlert implements Filter {
 
     @Override
     public Collection<PluginConfigSpec<?>> configSchema() {
-        List<PluginConfigSpec<?>> schema = new ArrayList<>(ENGINE_OPTIONS);
-        schema.add(NATIVE_LIBRARY);
-        return PluginHelper.commonFilterSettings(schema);
+        return PluginHelper.commonFilterSettings(Catalog.get().settings().all);
     }
 
     @Override

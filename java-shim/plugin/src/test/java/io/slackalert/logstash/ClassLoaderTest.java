@@ -12,7 +12,7 @@ import co.elastic.logstash.api.Context;
 import co.elastic.logstash.api.Filter;
 import co.elastic.logstash.api.Password;
 import io.slackalert.logstash.testkit.CountingMatchListener;
-import io.slackalert.logstash.testkit.Json;
+import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.ReceiverProcess;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
@@ -84,7 +84,8 @@ class ClassLoaderTest {
                 filter.filter(List.of(Fixtures.event("ERROR", "loaded from a deleted file")), new CountingMatchListener());
                 List<Map<String, Object>> messages = receiver.awaitMessages(1, Duration.ofSeconds(60));
                 assertEquals(1, messages.size(), "the engine of the loaded library posted");
-                assertTrue(Json.write(messages.get(0)).contains("loaded from a deleted file"), messages.toString());
+                assertTrue(LogstashJson.write(messages.get(0)).contains("loaded from a deleted file"),
+                        messages.toString());
             } finally {
                 filter.close();
             }

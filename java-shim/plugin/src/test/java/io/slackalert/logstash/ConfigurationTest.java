@@ -4,9 +4,11 @@ import static io.slackalert.logstash.Fixtures.SECRET_TOKEN;
 import static io.slackalert.logstash.Fixtures.SLACK_URL;
 import static io.slackalert.logstash.Fixtures.dryRun;
 import static io.slackalert.logstash.Fixtures.filter;
+import static io.slackalert.logstash.Fixtures.setting;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,20 +96,27 @@ class ConfigurationTest {
         }
     }
 
+    /** The types and defaults the shim declared by hand before they came from the engine's table. */
     @Test
     void webhookUrlIsAPasswordSettingAndDefaultsMatchTheEngine() {
-        assertEquals(Password.class, SlackAlert.WEBHOOK_URL.type());
-        assertEquals("5m", SlackAlert.DEDUP_WINDOW.defaultValue());
-        assertEquals(20L, SlackAlert.RATE_LIMIT.defaultValue());
-        assertEquals(5L, SlackAlert.BURST.defaultValue());
-        assertEquals(1000L, SlackAlert.QUEUE_SIZE.defaultValue());
-        assertEquals(10000L, SlackAlert.MAX_TRACKED.defaultValue());
-        assertEquals("10s", SlackAlert.TIMEOUT.defaultValue());
-        assertEquals(3L, SlackAlert.MAX_RETRIES.defaultValue());
-        assertEquals("5s", SlackAlert.SHUTDOWN_TIMEOUT.defaultValue());
-        assertEquals(Boolean.FALSE, SlackAlert.DRY_RUN.defaultValue());
-        assertEquals(Boolean.FALSE, SlackAlert.ALLOW_CUSTOM_WEBHOOK.defaultValue());
-        assertFalse(SlackAlert.WEBHOOK_URL.required(), "dry_run needs no webhook");
+        assertEquals(Password.class, setting("webhook_url").type());
+        Map<String, Object> defaults = new LinkedHashMap<>();
+        defaults.put("dedup_window", "5m");
+        defaults.put("rate_limit", 20L);
+        defaults.put("burst", 5L);
+        defaults.put("queue_size", 1000L);
+        defaults.put("max_tracked", 10000L);
+        defaults.put("timeout", "10s");
+        defaults.put("max_retries", 3L);
+        defaults.put("shutdown_timeout", "5s");
+        defaults.put("dry_run", Boolean.FALSE);
+        defaults.put("allow_custom_webhook", Boolean.FALSE);
+        for (Map.Entry<String, Object> d : defaults.entrySet()) {
+            assertEquals(d.getValue(), setting(d.getKey()).defaultValue(), d.getKey());
+            assertEquals(d.getValue().getClass(), setting(d.getKey()).type(), d.getKey());
+        }
+        assertNull(setting("webhook_url").defaultValue());
+        assertFalse(setting("webhook_url").required(), "dry_run needs no webhook");
     }
 
     @Test
@@ -125,6 +134,7 @@ class ConfigurationTest {
 
     @Test
     void onlyOptionsTheUserSetReachTheEngine() {
+        NativeLibrary.load(null);
         TestConfiguration config = TestConfiguration.of("webhook_url", new Password(SLACK_URL), "levels",
                 List.of("ERROR", "WARN"), "rate_limit", 30, "dry_run", "true", "id", "ignored");
         assertEquals("{\"webhook_url\":\"" + SLACK_URL + "\",\"levels\":[\"ERROR\",\"WARN\"],\"rate_limit\":30,"

@@ -187,7 +187,7 @@ class FilterTest {
                 new CountingMatchListener());
         assertTrue(filter.flush(new CountingMatchListener()).isEmpty());
         TestMetric metric = context.metricOf("slack_alert_test");
-        for (String counter : NativeEngine.counterNames()) {
+        for (String counter : Catalog.get().counterNames) {
             // Beside Logstash's own events.in/out namespace, the events counter is events_seen.
             String name = counter.equals("events") ? SlackAlert.EVENTS_GAUGE : counter;
             assertTrue(metric.gauges().containsKey(name), name + " in " + metric.gauges());

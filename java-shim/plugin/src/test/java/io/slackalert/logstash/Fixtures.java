@@ -3,6 +3,7 @@ package io.slackalert.logstash;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import co.elastic.logstash.api.Event;
+import co.elastic.logstash.api.PluginConfigSpec;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import io.slackalert.logstash.testkit.TestEvent;
@@ -101,9 +102,19 @@ final class Fixtures {
         return s.toString();
     }
 
+    /** The top-level setting {@code name} as the filter declares it (from the library's catalog). */
+    static PluginConfigSpec<?> setting(String name) {
+        NativeLibrary.load(null);
+        PluginConfigSpec<?> spec = Catalog.get().settings().get(name);
+        if (spec == null) {
+            throw new IllegalArgumentException("no setting " + name);
+        }
+        return spec;
+    }
+
     /** One of the engine's counters, read straight from the native library. */
     static long counter(SlackAlert filter, String name) {
-        String[] names = NativeEngine.counterNames();
+        String[] names = Catalog.get().counterNames;
         long[] values = NativeEngine.counters(filter.handle());
         if (values == null) {
             throw new IllegalStateException("the filter is closed");

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import co.elastic.logstash.api.Event;
 import co.elastic.logstash.api.Password;
 import io.slackalert.logstash.testkit.CountingMatchListener;
-import io.slackalert.logstash.testkit.Json;
+import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.ReceiverProcess;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
@@ -185,7 +185,7 @@ class HostileInputTest {
         List<Map<String, Object>> messages = receiver.awaitMessages(1, Duration.ofSeconds(60));
         assertEquals(1, messages.size());
         assertSafe(messages);
-        assertTrue(Json.write(messages.get(0)).length() < 40_000, "the message was cut to Slack's size");
+        assertTrue(LogstashJson.write(messages.get(0)).length() < 40_000, "the message was cut to Slack's size");
     }
 
     /**
@@ -231,7 +231,8 @@ class HostileInputTest {
         assertTrue(receiver.violations().isEmpty(), receiver.violations().toString());
         for (Map<String, Object> m : messages) {
             List<String> found = Mentions.in(m);
-            assertTrue(found.isEmpty(), "event data became a mention or link " + found + " in " + Json.write(m));
+            assertTrue(found.isEmpty(),
+                    "event data became a mention or link " + found + " in " + LogstashJson.write(m));
         }
     }
 }

@@ -59,7 +59,7 @@ class KeyFieldsTest {
     }
 
     private static long counter(long handle, String name) {
-        return NativeEngine.counters(handle)[Arrays.asList(NativeEngine.counterNames()).indexOf(name)];
+        return NativeEngine.counters(handle)[Arrays.asList(Catalog.get().counterNames).indexOf(name)];
     }
 
     @Test

@@ -98,8 +98,8 @@ class NativeEngineTest {
             assertEquals(2, NativeEngine.heartbeats(h, fields, text.length, 2) & ~NativeEngine.LOGS_PENDING);
             String[] rules = NativeEngine.ruleNames(h);
             long[] counters = NativeEngine.ruleCounters(h);
-            int width = NativeEngine.ruleCounterNames().length;
-            int matched = Arrays.asList(NativeEngine.ruleCounterNames()).indexOf("matched");
+            int width = Catalog.get().ruleCounterNames.length;
+            int matched = Arrays.asList(Catalog.get().ruleCounterNames).indexOf("matched");
             assertEquals("quiet", rules[1]);
             assertEquals(4, counters[width + matched], "heartbeats count the events they stand for");
             assertEquals(0, counters[matched], "no alert rule saw them");
@@ -152,13 +152,13 @@ class NativeEngineTest {
             int r = NativeEngine.submit(h, values, 2);
             assertEquals(2, r & ~NativeEngine.LOGS_PENDING);
             long[] counters = NativeEngine.counters(h);
-            List<String> names = Arrays.asList(NativeEngine.counterNames());
+            List<String> names = Arrays.asList(Catalog.get().counterNames);
             assertEquals(2L, counters[names.indexOf("matched")]);
         } finally {
             String[] closed = NativeEngine.close(h);
             assertTrue(closed[0].startsWith("stopped in"), closed[0]);
-            assertEquals(NativeEngine.counterNames().length, closed[1].split(",").length);
-            assertEquals(NativeEngine.ruleCounterNames().length, closed[2].split(",").length,
+            assertEquals(Catalog.get().counterNames.length, closed[1].split(",").length);
+            assertEquals(Catalog.get().ruleCounterNames.length, closed[2].split(",").length,
                     "one rule (default): one row of rule counters");
             assertEquals(0, (closed.length - 3) % 2);
         }

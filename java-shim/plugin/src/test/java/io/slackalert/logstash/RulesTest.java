@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import co.elastic.logstash.api.Event;
 import co.elastic.logstash.api.Password;
 import io.slackalert.logstash.testkit.CountingMatchListener;
-import io.slackalert.logstash.testkit.Json;
+import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.ReceiverProcess;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
@@ -144,10 +144,12 @@ class RulesTest {
         List<Map<String, Object>> toMain = main.awaitMessages(1, Duration.ofSeconds(60));
         assertEquals(1, toPayments.size(), toPayments.toString());
         assertEquals(1, toMain.size(), toMain.toString());
-        assertTrue(Json.write(toPayments.get(0)).contains("card declined"), Json.write(toPayments.get(0)));
-        assertFalse(Json.write(toPayments.get(0)).contains("cart service"));
-        assertTrue(Json.write(toMain.get(0)).contains("cart service timed out"), Json.write(toMain.get(0)));
-        assertFalse(Json.write(toMain.get(0)).contains("card declined"));
+        assertTrue(LogstashJson.write(toPayments.get(0)).contains("card declined"),
+                LogstashJson.write(toPayments.get(0)));
+        assertFalse(LogstashJson.write(toPayments.get(0)).contains("cart service"));
+        assertTrue(LogstashJson.write(toMain.get(0)).contains("cart service timed out"),
+                LogstashJson.write(toMain.get(0)));
+        assertFalse(LogstashJson.write(toMain.get(0)).contains("card declined"));
         assertTrue(main.violations().isEmpty(), main.violations().toString());
         assertTrue(payments.violations().isEmpty(), payments.violations().toString());
     }
@@ -209,7 +211,7 @@ class RulesTest {
         f.filter(List.of(event("ERROR", "api", "db down"), event("ERROR", "api", "db down"),
                 event("ERROR", "api", "disk full")), listener);
         f.flush(listener);
-        List<String> counters = Arrays.asList(NativeEngine.ruleCounterNames());
+        List<String> counters = Arrays.asList(Catalog.get().ruleCounterNames);
         assertEquals(List.of("matched", "excluded", "below_threshold", "alerts", "repeats", "rate_limited",
                 "dropped", "flatline_alerts", "recovered"), counters);
         TestMetric rules = (TestMetric) context.metricOf("slack_alert_test").namespace("rules");
@@ -277,7 +279,7 @@ class RulesTest {
         List<Map<String, Object>> messages = main.awaitMessages(m -> m.size() >= 2, Duration.ofSeconds(60));
         long waited = (System.nanoTime() - start) / 1_000_000;
         assertEquals(2, messages.size(), "one flatline alert per silent service: " + messages);
-        String both = Json.write(messages);
+        String both = LogstashJson.write(messages);
         assertTrue(both.contains("checkout") && both.contains("search"), both);
         assertTrue(both.contains("<!here>"), "the rule's default mention: " + both);
         assertTrue(waited >= 8_000, "not before the silence: " + waited + " ms");
@@ -285,7 +287,7 @@ class RulesTest {
         f.filter(List.of(event("INFO", "checkout", "order placed")), listener);
         List<Map<String, Object>> recovered = main.awaitMessages(3, Duration.ofSeconds(60));
         assertEquals(3, recovered.size(), recovered.toString());
-        assertTrue(Json.write(recovered.get(2)).contains("checkout"), Json.write(recovered.get(2)));
+        assertTrue(LogstashJson.write(recovered.get(2)).contains("checkout"), LogstashJson.write(recovered.get(2)));
         f.flush(listener);
         assertEquals(2L, ruleGauge("silent", "flatline_alerts"));
         assertEquals(1L, ruleGauge("silent", "recovered"));

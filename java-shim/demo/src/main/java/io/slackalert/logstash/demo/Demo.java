@@ -3,7 +3,7 @@ package io.slackalert.logstash.demo;
 import co.elastic.logstash.api.Event;
 import io.slackalert.logstash.SlackAlert;
 import io.slackalert.logstash.testkit.CountingMatchListener;
-import io.slackalert.logstash.testkit.Json;
+import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import io.slackalert.logstash.testkit.TestEvent;
@@ -224,7 +224,7 @@ public final class Demo {
         String text = Files.readString(file, StandardCharsets.UTF_8);
         Map<String, Object> settings = new LinkedHashMap<>();
         if (file.toString().endsWith(".json")) {
-            for (Map.Entry<String, Object> e : Json.parseObject(text).entrySet()) {
+            for (Map.Entry<String, Object> e : LogstashJson.parseObject(text).entrySet()) {
                 settings.put(e.getKey(), substitute(e.getValue()));
             }
             return settings;
@@ -241,7 +241,7 @@ public final class Demo {
     private static Object typed(String raw) {
         String text = substitute(raw).toString();
         try {
-            return Json.parse(text);
+            return LogstashJson.parse(text);
         } catch (IllegalArgumentException notJson) {
             return text;
         }

@@ -141,7 +141,7 @@ public final class ReceiverProcess implements AutoCloseable {
     @SuppressWarnings("unchecked")
     public List<Map<String, Object>> messages() {
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Object o : Json.parseArray(get("messages"))) {
+        for (Object o : LogstashJson.parseArray(get("messages"))) {
             out.add((Map<String, Object>) o);
         }
         return out;
@@ -151,7 +151,7 @@ public final class ReceiverProcess implements AutoCloseable {
     @SuppressWarnings("unchecked")
     public List<Map<String, Object>> received() {
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Object o : Json.parseArray(get("received"))) {
+        for (Object o : LogstashJson.parseArray(get("received"))) {
             out.add((Map<String, Object>) o);
         }
         return out;
@@ -159,12 +159,12 @@ public final class ReceiverProcess implements AutoCloseable {
 
     /** Breaches of Slack's limits seen so far; a correct client causes none. */
     public List<Object> violations() {
-        return Json.parseArray(get("violations"));
+        return LogstashJson.parseArray(get("violations"));
     }
 
     /** {@code posts, accepted, rate_limited, max_posts_in_any_1s, violations}. */
     public Map<String, Object> stats() {
-        return Json.parseObject(get("stats"));
+        return LogstashJson.parseObject(get("stats"));
     }
 
     /** Changes how posts are answered, e.g. {@code {"mode":"status","status":500}} or {@code {"mode":"hang"}}. */

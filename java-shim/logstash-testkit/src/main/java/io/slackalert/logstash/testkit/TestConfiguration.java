@@ -49,7 +49,7 @@ public final class TestConfiguration implements Configuration {
 
     /** Settings from a JSON object, e.g. {@code {"levels": ["ERROR"], "rate_limit": 20}}. */
     public static TestConfiguration fromJson(String json) {
-        return new TestConfiguration(Json.parseObject(json));
+        return new TestConfiguration(LogstashJson.parseObject(json));
     }
 
     /** Settings from alternating names and values. */

@@ -61,7 +61,7 @@ public final class TestEvent implements Event {
 
     /** An event from one JSON line (an object), as Logstash's json codec would make it. */
     public static TestEvent fromJson(String line) {
-        return new TestEvent(Json.parseObject(line));
+        return new TestEvent(LogstashJson.parseObject(line));
     }
 
     /** Converts Java values to the types Logstash stores: Integer → Long, Float → Double, etc. */
@@ -286,7 +286,7 @@ public final class TestEvent implements Event {
             if (value == null) {
                 replacement = m.group(0);
             } else if (value instanceof Map || value instanceof List) {
-                replacement = Json.write(value);
+                replacement = LogstashJson.write(value);
             } else {
                 replacement = value.toString();
             }
@@ -326,6 +326,6 @@ public final class TestEvent implements Event {
     /** The event's data as JSON. */
     @Override
     public String toString() {
-        return Json.write(data);
+        return LogstashJson.write(data);
     }
 }

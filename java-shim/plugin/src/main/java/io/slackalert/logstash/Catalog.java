@@ -1,0 +1,454 @@
+package io.slackalert.logstash;
+
+import co.elastic.logstash.api.PluginConfigSpec;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the native library says about the engine ({@link NativeEngine#catalog}): every option of its
+ * one option table ({@code rust/engine/src/config/table.rs}) with the type Logstash delivers, where
+ * it may be set and its default; the counter names; the bound on one string value. The shim's
+ * settings are built from it, so no option name, type or default is written a second time in Java.
+ *
+ * <p>Read once per class loader, when {@link NativeLibrary#load} has loaded the library: which
+ * library that is depends on the {@code native_library} setting, which is why that one setting is
+ * declared in Java ({@link SlackAlert#NATIVE_LIBRARY}).
+ */
+final class Catalog {
+
+    /** Scope names of the catalog; see {@code Scope} in {@code table.rs}. */
+    static final String ENGINE = "engine";
+    static final String RULE = "rule";
+    static final String RULE_ONLY = "rule_only";
+    static final String SHIM = "shim";
+
+    /** What the reader hands out for a default of each type (a password's is its text). */
+    private static final Map<String, Class<?>> TYPES = Map.of("string", String.class, "password", String.class,
+            "number", Long.class, "boolean", Boolean.class, "array", List.class, "hash", Map.class);
+
+    private static volatile Catalog loaded;
+
+    /** The option rows, each checked: a name, a type and scope this shim knows, a default that fits. */
+    private final List<Map<String, Object>> options;
+    /** Names of the engine's counters, in {@link NativeEngine#counters} order. */
+    final String[] counterNames;
+    /** Names of the per-rule counters, in the order of each row of {@link NativeEngine#ruleCounters}. */
+    final String[] ruleCounterNames;
+    /** Most characters of one string value the engine keeps; it cuts longer ones. */
+    final int maxValueChars;
+    /** Built on first use; guarded by {@code this}. */
+    private Settings settings;
+
+    private Catalog(List<Map<String, Object>> options, String[] counterNames, String[] ruleCounterNames,
+            int maxValueChars) {
+        this.options = options;
+        this.counterNames = counterNames;
+        this.ruleCounterNames = ruleCounterNames;
+        this.maxValueChars = maxValueChars;
+    }
+
+    /**
+     * The loaded library's catalog.
+     *
+     * @throws IllegalStateException if the library's catalog cannot be read
+     * @throws UnsatisfiedLinkError  if no library is loaded yet
+     */
+    static Catalog get() {
+        Catalog c = loaded;
+        if (c == null) {
+            synchronized (Catalog.class) {
+                c = loaded;
+                if (c == null) {
+                    c = parse(NativeEngine.catalog());
+                    loaded = c;
+                }
+            }
+        }
+        return c;
+    }
+
+    /** The filter's settings, built on first use (with {@link SlackAlert#NATIVE_LIBRARY} as the shim's). */
+    synchronized Settings settings() {
+        if (settings == null) {
+            settings = settings(List.of(SlackAlert.NATIVE_LIBRARY));
+        }
+        return settings;
+    }
+
+    /**
+     * The settings of this catalog's top-level options. {@code shimSettings} are the ones the shim
+     * reads itself, declared in Java: a {@code shim} row stands for the one of the same name, and a
+     * {@code shim} row the shim has no declaration for is left out, so that Logstash refuses it
+     * rather than the shim ignoring it.
+     */
+    Settings settings(Collection<PluginConfigSpec<?>> shimSettings) {
+        List<PluginConfigSpec<?>> engineOptions = new ArrayList<>();
+        List<PluginConfigSpec<?>> all = new ArrayList<>();
+        for (Map<String, Object> row : options) {
+            String name = (String) row.get("name");
+            switch ((String) row.get("scope")) {
+                case ENGINE:
+                case RULE:
+                    PluginConfigSpec<?> spec = spec(name, (String) row.get("type"), row.get("default"));
+                    engineOptions.add(spec);
+                    all.add(spec);
+                    break;
+                case SHIM:
+                    for (PluginConfigSpec<?> own : shimSettings) {
+                        if (own.name().equals(name)) {
+                            all.add(own);
+                        }
+                    }
+                    break;
+                default:
+                    // Rule-only: set inside `rules`, which reach the engine whole; no setting of its own.
+            }
+        }
+        return new Settings(engineOptions, all);
+    }
+
+    /**
+     * Reads and checks a catalog document, without Logstash's API: the library loads, and its value
+     * bound is learnt, before anything needs a {@link PluginConfigSpec}.
+     *
+     * @throws IllegalStateException if the document is not a catalog this shim can declare the
+     *     settings of (an unknown type or scope, a default of the wrong type): a library and a shim
+     *     that disagree must not start
+     */
+    static Catalog parse(String json) {
+        Map<String, Object> doc = asMap(new Reader(json).document(), "the catalog");
+        List<Map<String, Object>> options = new ArrayList<>();
+        for (Object item : asList(doc.get("options"), "options")) {
+            Map<String, Object> row = asMap(item, "an option");
+            String name = asString(row.get("name"), "an option's name");
+            String type = asString(row.get("type"), name + ": type");
+            String scope = asString(row.get("scope"), name + ": scope");
+            if (!List.of(ENGINE, RULE, RULE_ONLY, SHIM).contains(scope)) {
+                throw drift(name + ": scope \"" + scope + "\" is not one this shim knows");
+            }
+            Class<?> delivered = TYPES.get(type);
+            if (delivered == null) {
+                throw drift(name + ": type \"" + type + "\" is not one Logstash delivers to this shim");
+            }
+            Object value = row.get("default");
+            if (value != null && !delivered.isInstance(value)) {
+                throw drift(name + ": default " + value + " is not a " + type);
+            }
+            options.add(row);
+        }
+        return new Catalog(options, names(doc.get("counters"), "counters"),
+                names(doc.get("rule_counters"), "rule_counters"), asInt(doc.get("max_value_chars")));
+    }
+
+    /** The setting Logstash declares for an option of {@code type}, with {@code value} (or none) as default. */
+    @SuppressWarnings("unchecked")
+    private static PluginConfigSpec<?> spec(String name, String type, Object value) {
+        switch (type) {
+            case "string":
+                return value == null ? PluginConfigSpec.stringSetting(name)
+                        : PluginConfigSpec.stringSetting(name, (String) value);
+            case "number":
+                return value == null ? PluginConfigSpec.numSetting(name)
+                        : PluginConfigSpec.numSetting(name, (Long) value);
+            case "boolean":
+                return value == null ? PluginConfigSpec.booleanSetting(name)
+                        : PluginConfigSpec.booleanSetting(name, (Boolean) value);
+            case "array":
+                return PluginConfigSpec.arraySetting(name,
+                        value == null ? null : Collections.unmodifiableList((List<Object>) value), false, false);
+            case "hash":
+                return PluginConfigSpec.hashSetting(name,
+                        value == null ? null : Collections.unmodifiableMap((Map<String, Object>) value), false, false);
+            default:
+                // "password", the one type left: parse refused any other.
+                return value == null ? PluginConfigSpec.passwordSetting(name)
+                        : PluginConfigSpec.passwordSetting(name, (String) value, false, false);
+        }
+    }
+
+    /**
+     * The Logstash settings of a catalog; apart from it, so that the library loads without Logstash's
+     * API on the class path.
+     */
+    static final class Settings {
+        /**
+         * The options the engine reads at the top level, in the table's order; each is passed on only
+         * if the user set it, so that the engine applies its own defaults.
+         */
+        final List<PluginConfigSpec<?>> engineOptions;
+        /** Every top-level setting: {@link #engineOptions} and the shim's own. */
+        final List<PluginConfigSpec<?>> all;
+
+        private Settings(List<PluginConfigSpec<?>> engineOptions, List<PluginConfigSpec<?>> all) {
+            this.engineOptions = Collections.unmodifiableList(engineOptions);
+            this.all = Collections.unmodifiableList(all);
+        }
+
+        /** The top-level setting called {@code name}, or null. */
+        PluginConfigSpec<?> get(String name) {
+            for (PluginConfigSpec<?> spec : all) {
+                if (spec.name().equals(name)) {
+                    return spec;
+                }
+            }
+            return null;
+        }
+    }
+
+    private static IllegalStateException drift(String what) {
+        return new IllegalStateException("slack_alert: the native library's option catalog does not fit this"
+                + " plugin's Java classes (" + what + "); the library and the jar must come from one build");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> asMap(Object value, String what) {
+        if (!(value instanceof Map)) {
+            throw drift(what + " is not an object");
+        }
+        return (Map<String, Object>) value;
+    }
+
+    private static List<?> asList(Object value, String what) {
+        if (!(value instanceof List)) {
+            throw drift(what + " is not an array");
+        }
+        return (List<?>) value;
+    }
+
+    private static String asString(Object value, String what) {
+        if (!(value instanceof String)) {
+            throw drift(what + " is not a string");
+        }
+        return (String) value;
+    }
+
+    private static long asLong(Object value, String what) {
+        if (!(value instanceof Long)) {
+            throw drift(what + " is not a whole number");
+        }
+        return (Long) value;
+    }
+
+    private static int asInt(Object value) {
+        long n = asLong(value, "max_value_chars");
+        if (n <= 0 || n > Integer.MAX_VALUE) {
+            throw drift("max_value_chars " + n + " is out of range");
+        }
+        return (int) n;
+    }
+
+    private static String[] names(Object value, String what) {
+        List<?> list = asList(value, what);
+        String[] out = new String[list.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = asString(list.get(i), what + "[" + i + "]");
+        }
+        return out;
+    }
+
+    /**
+     * Reads the JSON the library writes: objects (in order), arrays, strings, whole numbers (as
+     * {@link Long}, other numbers as {@link Double}), booleans and null. Not a general JSON reader:
+     * the plugin jar carries no JSON library (Logstash loads one jar per plugin, and a second copy of
+     * one would meet Logstash's own), and the catalog needs no more than this.
+     */
+    static final class Reader {
+        private final String text;
+        private int pos;
+
+        Reader(String text) {
+            this.text = text;
+        }
+
+        Object document() {
+            Object value = value();
+            space();
+            if (pos != text.length()) {
+                throw error("text after the document");
+            }
+            return value;
+        }
+
+        private Object value() {
+            space();
+            char c = peek();
+            switch (c) {
+                case '{':
+                    return object();
+                case '[':
+                    return array();
+                case '"':
+                    return string();
+                case 't':
+                    return word("true", Boolean.TRUE);
+                case 'f':
+                    return word("false", Boolean.FALSE);
+                case 'n':
+                    return word("null", null);
+                default:
+                    return number();
+            }
+        }
+
+        private Map<String, Object> object() {
+            Map<String, Object> map = new LinkedHashMap<>();
+            pos++;
+            space();
+            if (peek() == '}') {
+                pos++;
+                return map;
+            }
+            while (true) {
+                space();
+                if (peek() != '"') {
+                    throw error("a key must be a string");
+                }
+                String key = string();
+                space();
+                expect(':');
+                map.put(key, value());
+                space();
+                if (next() == '}') {
+                    return map;
+                }
+                pos--;
+                expect(',');
+            }
+        }
+
+        private List<Object> array() {
+            List<Object> list = new ArrayList<>();
+            pos++;
+            space();
+            if (peek() == ']') {
+                pos++;
+                return list;
+            }
+            while (true) {
+                list.add(value());
+                space();
+                if (next() == ']') {
+                    return list;
+                }
+                pos--;
+                expect(',');
+            }
+        }
+
+        private String string() {
+            pos++;
+            StringBuilder out = new StringBuilder();
+            while (true) {
+                char c = next();
+                if (c == '"') {
+                    return out.toString();
+                }
+                if (c < 0x20) {
+                    throw error("a control character in a string");
+                }
+                if (c != '\\') {
+                    out.append(c);
+                    continue;
+                }
+                char e = next();
+                switch (e) {
+                    case '"':
+                    case '\\':
+                    case '/':
+                        out.append(e);
+                        break;
+                    case 'b':
+                        out.append('\b');
+                        break;
+                    case 'f':
+                        out.append('\f');
+                        break;
+                    case 'n':
+                        out.append('\n');
+                        break;
+                    case 'r':
+                        out.append('\r');
+                        break;
+                    case 't':
+                        out.append('\t');
+                        break;
+                    case 'u':
+                        if (pos + 4 > text.length()) {
+                            throw error("a cut \\u escape");
+                        }
+                        try {
+                            out.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
+                        } catch (NumberFormatException bad) {
+                            throw error("a bad \\u escape");
+                        }
+                        pos += 4;
+                        break;
+                    default:
+                        throw error("a bad escape");
+                }
+            }
+        }
+
+        /** A whole number as a Long; any other number as a Double, for the caller to refuse by name. */
+        private Object number() {
+            int start = pos;
+            boolean whole = true;
+            while (pos < text.length() && "+-0123456789.eE".indexOf(text.charAt(pos)) >= 0) {
+                whole &= "0123456789-".indexOf(text.charAt(pos)) >= 0;
+                pos++;
+            }
+            String n = text.substring(start, pos);
+            try {
+                if (whole) {
+                    return Long.valueOf(n);
+                }
+                return Double.valueOf(n);
+            } catch (NumberFormatException notANumber) {
+                pos = start;
+                throw error("a value that is not a number");
+            }
+        }
+
+        private Object word(String word, Object value) {
+            if (!text.startsWith(word, pos)) {
+                throw error("an unknown word");
+            }
+            pos += word.length();
+            return value;
+        }
+
+        private void space() {
+            while (pos < text.length() && " \t\n\r".indexOf(text.charAt(pos)) >= 0) {
+                pos++;
+            }
+        }
+
+        private char peek() {
+            if (pos >= text.length()) {
+                throw error("the end of the text");
+            }
+            return text.charAt(pos);
+        }
+
+        private char next() {
+            char c = peek();
+            pos++;
+            return c;
+        }
+
+        private void expect(char c) {
+            if (next() != c) {
+                pos--;
+                throw error("'" + c + "' expected");
+            }
+        }
+
+        private IllegalStateException error(String what) {
+            return drift("not JSON it can read: " + what + " at offset " + pos);
+        }
+    }
+}
