@@ -20,7 +20,7 @@ public final class NativeLoadCheck {
         // create starts the engine's threads and close joins them: the calls into glibc's
         // threading that a library linked against the wrong glibc gets wrong.
         long handle = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
-        System.out.println("values " + Arrays.toString(NativeEngine.counters(handle)));
+        System.out.println("values " + Arrays.toString(((long[]) NativeEngine.poll(handle, false)[NativeEngine.REPORT_COUNTERS])));
         NativeEngine.close(handle);
         System.out.println("closed");
     }

@@ -182,7 +182,6 @@ pub struct Engine {
     key_shape: Arc<EventShape>,
     /// What a heartbeat carries (see [`Engine::heartbeat`]).
     heartbeat_shape: Arc<EventShape>,
-    heartbeat_fallbacks: Vec<Option<usize>>,
     matching: Arc<Matching>,
     clock: Arc<dyn Clock>,
     counters: Arc<Counters>,
@@ -309,7 +308,6 @@ impl Engine {
             shape: EventShape::new(config.event_refs()),
             key_shape: EventShape::new(config.key_refs()),
             heartbeat_shape: EventShape::new(config.heartbeat_refs()),
-            heartbeat_fallbacks: config.heartbeat_fallbacks(),
             matching,
             config,
             clock,
@@ -356,13 +354,6 @@ impl Engine {
     /// levels. Empty without flatline rules.
     pub fn heartbeat_refs(&self) -> &[String] {
         self.heartbeat_shape.refs()
-    }
-
-    /// Per [`Engine::heartbeat_refs`] entry, the entry it only backs up
-    /// (see [`Config::heartbeat_fallbacks`]): the caller may leave it out
-    /// when that one names a value.
-    pub fn heartbeat_fallbacks(&self) -> &[Option<usize>] {
-        &self.heartbeat_fallbacks
     }
 
     /// Matches the union of the rules' levels.

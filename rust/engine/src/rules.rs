@@ -1010,11 +1010,6 @@ mod tests {
             c.heartbeat_refs(),
             vec!["[service.name]", "[service][name]"]
         );
-        assert_eq!(c.heartbeat_fallbacks(), vec![None, Some(0)]);
-        // A condition on [service][name] reads it whatever [service.name] says.
-        let read = Scenario::new(json!({"rules": [{"name": "quiet", "type": "flatline",
-            "silence": "10m", "regex": {"[service][name]": "^a"}}]}));
-        assert_eq!(read.rules.config().heartbeat_fallbacks(), vec![None, None]);
         // Without a flatline rule nothing is a heartbeat.
         let s = Scenario::new(json!({"levels": ["ERROR"]}));
         assert_eq!(

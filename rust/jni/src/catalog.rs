@@ -7,7 +7,8 @@
 //!
 //! ```json
 //! {"options": [{"name": "rate_limit", "type": "number", "scope": "rule", "default": 20}, …],
-//!  "counters": ["events", …], "rule_counters": ["matched", …], "max_value_chars": 8192}
+//!  "counters": ["events", …], "rule_counters": ["matched", …], "max_value_chars": 8192,
+//!  "layout": {"slot_size": 32, "max_batch": 1024, "values_offset": 33792, …}}
 //! ```
 //!
 //! * `type`: how Logstash delivers the value, [`InputType::as_str`]
@@ -65,7 +66,35 @@ fn catalog(
         "counters": counters,
         "rule_counters": rule_counters,
         "max_value_chars": max_value_chars,
+        "layout": layout(),
     }))
+}
+
+/// The batch buffer's layout and the codes of its answers ([`crate::slots`]),
+/// so a test on the Java side can check every constant it assumes against
+/// the library it runs with.
+fn layout() -> Value {
+    use crate::slots::*;
+    json!({
+        "slot_size": SLOT_SIZE,
+        "max_level_len": MAX_LEVEL_LEN,
+        "max_batch": MAX_BATCH,
+        "mask_offset": MASK_OFFSET,
+        "values_offset": VALUES_OFFSET,
+        "no_level": NO_LEVEL,
+        "logs_pending": LOGS_PENDING,
+        "closed": CLOSED,
+        "stage_levels": STAGE_LEVELS,
+        "stage_heartbeats": STAGE_HEARTBEATS,
+        "stage_keys": STAGE_KEYS,
+        "stage_events": STAGE_EVENTS,
+        "not_candidate": NOT_CANDIDATE,
+        "alert_candidate": ALERT_CANDIDATE,
+        "heartbeat_only": HEARTBEAT_ONLY,
+        "decided_unmatched": DECIDED_UNMATCHED,
+        "undecided": UNDECIDED,
+        "decided_matched": DECIDED_MATCHED,
+    })
 }
 
 fn option(o: &OptionDoc) -> Result<Value, String> {

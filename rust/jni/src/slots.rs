@@ -30,8 +30,6 @@
 //! `java-shim/plugin/src/main/java/io/slackalert/logstash/NativeEngine.java`;
 //! the library reports them (`catalog`) and a JUnit test compares.
 
-use std::fmt;
-
 /// Bytes per event slot.
 pub const SLOT_SIZE: usize = 32;
 /// The longest level text a slot carries; longer values are sent as [`NO_LEVEL`].
@@ -56,68 +54,25 @@ pub const STAGE_KEYS: i32 = 2;
 pub const STAGE_EVENTS: i32 = 3;
 /// Length byte of a slot without a usable level.
 pub const NO_LEVEL: u8 = 0xFF;
-/// `matchBatch` mask: no rule takes the event's level.
+/// LEVELS answer: no rule takes the event's level.
 pub const NOT_CANDIDATE: u8 = 0;
-/// `matchBatch` mask: some alert rule takes the event's level.
+/// LEVELS answer: some alert rule takes the event's level.
 pub const ALERT_CANDIDATE: u8 = 1;
-/// `matchBatch` mask: only flatline rules take the event (a heartbeat).
+/// LEVELS answer: only flatline rules take the event (a heartbeat).
 pub const HEARTBEAT_ONLY: u8 = 2;
 /// Or-ed into a non-negative result when the engine has log lines to drain.
 pub const LOGS_PENDING: i32 = 0x4000_0000;
 /// Returned instead of a count when the handle is closed or unknown.
 pub const CLOSED: i32 = -1;
-/// `submitKeys` mask: decided, and no alert rule matched the event (its
+/// KEYS answer: decided, and no alert rule matched the event (its
 /// conditions failed, `exclude` silenced it, or only a flatline rule saw it).
 pub const DECIDED_UNMATCHED: u8 = 0;
-/// `submitKeys` mask: not decided; a rule posts a message of its own for the
+/// KEYS answer: not decided; a rule posts a message of its own for the
 /// event, so the shim submits it again with every field. It matched.
 pub const UNDECIDED: u8 = 1;
-/// `submitKeys` mask: decided, and an alert rule matched the event (a repeat,
+/// KEYS answer: decided, and an alert rule matched the event (a repeat,
 /// below the threshold, rate-limited, dropped).
 pub const DECIDED_MATCHED: u8 = 2;
-
-/// Why a batch could not be read.
-///
-/// Occurs only when the shim breaks the layout above; the JNI layer turns it
-/// into an `IllegalArgumentException`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SlotError {
-    /// More events than [`MAX_BATCH`], or a negative count.
-    Count(i64),
-    /// The buffer is smaller than [`BUFFER_SIZE`].
-    Capacity(usize),
-}
-
-impl fmt::Display for SlotError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SlotError::Count(n) => write!(f, "count must be 0..={MAX_BATCH}, got {n}"),
-            SlotError::Capacity(c) => write!(
-                f,
-                "the slot buffer must hold at least {BUFFER_SIZE} bytes, got {c}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SlotError {}
-
-/// Checks a batch size from Java.
-pub fn check_count(count: i64) -> Result<usize, SlotError> {
-    usize::try_from(count)
-        .ok()
-        .filter(|c| *c <= MAX_BATCH)
-        .ok_or(SlotError::Count(count))
-}
-
-/// Checks a buffer capacity from Java.
-pub fn check_capacity(capacity: usize) -> Result<(), SlotError> {
-    if capacity < BUFFER_SIZE {
-        Err(SlotError::Capacity(capacity))
-    } else {
-        Ok(())
-    }
-}
 
 /// The level text of one slot; empty (which never matches) for [`NO_LEVEL`]
 /// or any length the layout does not allow.
@@ -133,7 +88,7 @@ pub fn level_bytes(slot: &[u8]) -> &[u8] {
 
 /// Splits a buffer into the levels of the first `count` slots and the mask
 /// region for them. `buf` must be at least [`BUFFER_SIZE`] bytes and `count`
-/// at most [`MAX_BATCH`] (see [`check_capacity`], [`check_count`]).
+/// at most [`MAX_BATCH`] (as [`crate::batch::run`] checks).
 pub fn split(buf: &mut [u8], count: usize) -> (impl Iterator<Item = &[u8]>, &mut [u8]) {
     let (slots, rest) = buf.split_at_mut(MASK_OFFSET);
     let levels = slots[..count * SLOT_SIZE]
@@ -196,22 +151,5 @@ mod tests {
         let (levels, mask) = split(&mut buf, MAX_BATCH);
         assert_eq!(levels.filter(|l| *l == b"WARN").count(), MAX_BATCH);
         assert_eq!(mask.len(), MAX_BATCH);
-    }
-
-    #[test]
-    fn counts_and_capacities_are_checked() {
-        assert_eq!(check_count(0), Ok(0));
-        assert_eq!(check_count(MAX_BATCH as i64), Ok(MAX_BATCH));
-        assert_eq!(
-            check_count(MAX_BATCH as i64 + 1),
-            Err(SlotError::Count(1025))
-        );
-        assert_eq!(check_count(-1), Err(SlotError::Count(-1)));
-        assert!(check_capacity(BUFFER_SIZE).is_ok());
-        let e = check_capacity(BUFFER_SIZE - 1).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "the slot buffer must hold at least 33792 bytes, got 33791"
-        );
     }
 }

@@ -1,9 +1,9 @@
 //! Field values of matched events as the Java shim sends them.
 //!
 //! For each matched event the shim first sends the values of
-//! `Engine::key_refs` in one buffer ([`decode_lines`]); for the few events the
-//! engine then asks for, the value of every reference in `Engine::event_refs`
-//! as strings. Each value is JSON-encoded by `NativeEngine.appendJson`
+//! `Engine::key_refs` ([`decode_lines`]); for the few events the engine then
+//! asks for, the value of every reference in `Engine::event_refs`, the same
+//! way; a heartbeat sends `Engine::heartbeat_refs`. Each value is JSON-encoded by `NativeEngine.appendJson`
 //! (strings quoted, numbers, booleans, maps and lists as JSON), or `null` when
 //! the field is missing. A value that does not parse as JSON is kept as a
 //! plain string, so a shim bug degrades to a less typed value instead of a
@@ -21,7 +21,7 @@ pub fn decode(text: Option<&str>) -> Option<Value> {
     }
 }
 
-/// Decodes the values `submitKeys` receives in one buffer: each value as
+/// Decodes the values a batch stage (KEYS, HEARTBEATS, EVENTS) receives: each value as
 /// [`decode`] reads it, in UTF-8, followed by a newline (JSON text never
 /// holds a raw newline: the shim escapes them). Invalid UTF-8 is replaced,
 /// as a shim bug should degrade a value, not lose the batch.

@@ -266,38 +266,6 @@ impl Config {
         refs
     }
 
-    /// Per [`Config::heartbeat_refs`] entry, the index of the entry it only
-    /// backs up: a later candidate of the service (`[service][name]`), read
-    /// only when the earlier one names nothing (missing, null or empty, see
-    /// [`slack_alert_event::ecs::first`]), unless something else reads it
-    /// (a `group_by`, a condition, a level field). A caller reading events
-    /// may send such an entry as missing when the one it backs up names a
-    /// value: the engine decides the same.
-    pub fn heartbeat_fallbacks(&self) -> Vec<Option<usize>> {
-        let refs = self.heartbeat_refs();
-        let candidates = slack_alert_event::ecs::SERVICE.candidates;
-        let read_otherwise = |r: &str| {
-            self.level_refs.iter().any(|l| l == r)
-                || self
-                    .rules
-                    .iter()
-                    .filter(|rule| rule.kind == RuleKind::Flatline)
-                    .any(|rule| {
-                        rule.group_by.as_deref() == Some(r)
-                            || rule.conditions.references().any(|c| c == r)
-                    })
-        };
-        refs.iter()
-            .map(|r| {
-                let k = candidates.iter().position(|c| c == r)?;
-                if k == 0 || read_otherwise(r) {
-                    return None;
-                }
-                refs.iter().position(|x| x == candidates[k - 1])
-            })
-            .collect()
-    }
-
     /// Returns true if and only if some rule admits events whatever their
     /// level, also without one (a flatline rule without `levels`).
     pub fn admits_missing_level(&self) -> bool {

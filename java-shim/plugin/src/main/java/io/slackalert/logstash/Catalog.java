@@ -1,12 +1,16 @@
 package io.slackalert.logstash;
 
+import co.elastic.logstash.api.Configuration;
+import co.elastic.logstash.api.Password;
 import co.elastic.logstash.api.PluginConfigSpec;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What the native library says about the engine ({@link NativeEngine#catalog}): every option of its
@@ -186,6 +190,99 @@ final class Catalog {
         private Settings(List<PluginConfigSpec<?>> engineOptions, List<PluginConfigSpec<?>> all) {
             this.engineOptions = Collections.unmodifiableList(engineOptions);
             this.all = Collections.unmodifiableList(all);
+        }
+
+        /**
+         * Refuses a setting {@code schema} does not name with the words Logstash uses when it validates
+         * the pipeline ({@code PluginUtil.validateConfig}), which it does only after constructing the
+         * filter.
+         *
+         * @throws IllegalArgumentException naming every unknown setting
+         */
+        static void refuseUnknown(Configuration config, Collection<PluginConfigSpec<?>> schema) {
+            Set<String> known = new HashSet<>();
+            for (PluginConfigSpec<?> spec : schema) {
+                known.add(spec.name());
+            }
+            List<String> unknown = new ArrayList<>();
+            for (String key : config.allKeys()) {
+                if (!known.contains(key)) {
+                    unknown.add(key);
+                }
+            }
+            if (unknown.isEmpty()) {
+                return;
+            }
+            Collections.sort(unknown);
+            StringBuilder message = new StringBuilder();
+            for (String key : unknown) {
+                if (message.length() > 0) {
+                    message.append("; ");
+                }
+                message.append("Unknown setting '").append(key).append("' specified for plugin '").append(SlackAlert.NAME)
+                        .append('\'');
+            }
+            throw new IllegalArgumentException(message.toString());
+        }
+
+        /**
+         * The engine's configuration as JSON: only the options the user set, so the engine applies its
+         * own defaults and its own validation. The result contains the webhook URL: never log it.
+         */
+        String engineJson(Configuration config) {
+            StringBuilder json = new StringBuilder("{");
+            for (PluginConfigSpec<?> spec : engineOptions) {
+                if (!config.contains(spec)) {
+                    continue;
+                }
+                Object value;
+                try {
+                    // Typed as Logstash converts it: a password setting arrives as a Password, also
+                    // when it came from the keystore.
+                    value = config.get(spec);
+                    Object raw = config.getRawValue(spec);
+                    if (spec.type() == Boolean.class && raw instanceof String
+                            && !"true".equalsIgnoreCase((String) raw) && !"false".equalsIgnoreCase((String) raw)) {
+                        // Logstash reads any string but "true" as false: let the engine reject
+                        // dry_run => "yes" instead of silently posting for real.
+                        value = raw;
+                    }
+                } catch (RuntimeException incompatible) {
+                    // A value Logstash cannot type (e.g. rate_limit => "lots"): let the engine
+                    // reject it with a message naming the option.
+                    value = config.getRawValue(spec);
+                }
+                if (json.length() > 1) {
+                    json.append(',');
+                }
+                NativeEngine.appendJson(json, spec.name());
+                json.append(':');
+                NativeEngine.appendJson(json, plain(value));
+            }
+            return json.append('}').toString();
+        }
+
+        /** Unwraps what Logstash hands over into values the JSON writer understands. */
+        private static Object plain(Object value) {
+            if (value instanceof Password) {
+                return ((Password) value).getPassword();
+            }
+            if (value instanceof Collection) {
+                List<Object> items = new ArrayList<>();
+                for (Object item : (Collection<?>) value) {
+                    items.add(plain(item));
+                }
+                return items;
+            }
+            if (value instanceof Map) {
+                // Rules and condition hashes: keys as Logstash wrote them, values unwrapped the same way.
+                Map<String, Object> entries = new LinkedHashMap<>();
+                for (Map.Entry<?, ?> entry : ((Map<?, ?>) value).entrySet()) {
+                    entries.put(String.valueOf(entry.getKey()), plain(entry.getValue()));
+                }
+                return entries;
+            }
+            return value;
         }
 
         /** The top-level setting called {@code name}, or null. */

@@ -7,23 +7,25 @@ import java.util.Map;
 
 /**
  * The native methods of the Rust JNI library ({@code rust/jni/src/lib.rs}) and the layout of the
- * buffer they share with the shim.
+ * batch buffer they share with the shim ({@code rust/jni/src/slots.rs}, checked against these
+ * constants by {@code NativeLayoutTest} through the library's {@link #catalog}).
  *
  * <p>A handle is an opaque id into the library's registry, never a pointer; a closed or unknown
- * handle makes {@link #matchBatch} and {@link #submit} return {@link #CLOSED}, which is not an
- * error: {@code close()} may race with pipeline workers by design. A panic inside the library
- * surfaces as an {@link IllegalStateException} whose message starts with
- * {@code "slack_alert native failure:"}.
+ * handle makes {@link #batch} return {@link #CLOSED} and the others null, which is not an error:
+ * {@code close()} may race with pipeline workers by design. A panic inside the library surfaces as
+ * an {@link IllegalStateException} whose message starts with {@code "slack_alert native failure:"}.
  *
- * <h2>Slot buffer</h2>
+ * <h2>Batch buffer</h2>
  * <pre>
  * offset i * SLOT_SIZE       slot of event i: byte 0 = length 0..31 of the ASCII level text in
- *                            bytes 1..31, or NO_LEVEL (missing, null, too long, non-ASCII, other type)
- * offset MASK_OFFSET + i     written by {@link #matchBatch}: ALERT_CANDIDATE (1) if an alert rule
- *                            takes event i's level, HEARTBEAT_ONLY (2) if only flatline rules take
- *                            it, NOT_CANDIDATE (0) otherwise
+ *                            bytes 1..31, or NO_LEVEL (missing, too long, not text or a whole number)
+ * offset MASK_OFFSET + i     the answer for event i: after LEVELS, ALERT_CANDIDATE (send its key
+ *                            fields, KEYS), HEARTBEAT_ONLY (send its heartbeat fields, HEARTBEATS) or
+ *                            NOT_CANDIDATE; after KEYS, for the k-th candidate sent, DECIDED_UNMATCHED,
+ *                            UNDECIDED (send every field, EVENTS) or DECIDED_MATCHED
+ * offset VALUES_OFFSET       KEYS, HEARTBEATS, EVENTS: the values, each JSON ({@link #appendValue})
+ *                            in UTF-8 and a newline
  * </pre>
- * The same constants are defined in {@code rust/jni/src/slots.rs}; change both together.
  */
 final class NativeEngine {
 
@@ -31,30 +33,61 @@ final class NativeEngine {
     static final int SLOT_SIZE = 32;
     /** Longest level text a slot carries. */
     static final int MAX_LEVEL_LEN = SLOT_SIZE - 1;
-    /** Most events per {@link #matchBatch} call. */
+    /** Most events per {@link #batch} call. */
     static final int MAX_BATCH = 1024;
-    /** Where the match mask starts in the slot buffer. */
+    /** Where the answers start in the batch buffer. */
     static final int MASK_OFFSET = MAX_BATCH * SLOT_SIZE;
-    /** Capacity of the direct buffer given to {@link #matchBatch}. */
-    static final int BUFFER_SIZE = MASK_OFFSET + MAX_BATCH;
+    /** Where the values start in the batch buffer: its least capacity. */
+    static final int VALUES_OFFSET = MASK_OFFSET + MAX_BATCH;
     /** Slot length byte meaning "no usable level". */
     static final byte NO_LEVEL = (byte) 0xFF;
-    /** Or-ed into a count when the engine has log lines to drain. */
+    /** Or-ed into a count when the engine has log lines to write. */
     static final int LOGS_PENDING = 0x40000000;
-    /** Returned by {@link #matchBatch} and {@link #submit} for a closed handle. */
+    /** Returned by {@link #batch} for a closed handle. */
     static final int CLOSED = -1;
-    /** {@link #matchBatch} mask: no rule takes the event. */
+    /** Stage: match the slots' levels; {@code length} is the chunk's size. */
+    static final int STAGE_LEVELS = 0;
+    /** Stage: per heartbeat, {@link #DESCRIBE_HEARTBEAT_REFS}' values and how many events it stands for. */
+    static final int STAGE_HEARTBEATS = 1;
+    /** Stage: per alert candidate, {@link #DESCRIBE_KEY_REFS}' values. */
+    static final int STAGE_KEYS = 2;
+    /** Stage: per event KEYS left undecided, {@link #DESCRIBE_EVENT_REFS}' values. */
+    static final int STAGE_EVENTS = 3;
+    /** LEVELS answer: no rule takes the event. */
     static final byte NOT_CANDIDATE = 0;
-    /** {@link #matchBatch} mask: an alert rule takes the event's level; see {@link #submitKeys}. */
+    /** LEVELS answer: an alert rule takes the event's level. */
     static final byte ALERT_CANDIDATE = 1;
-    /** {@link #matchBatch} mask: only flatline rules take the event; see {@link #heartbeats}. */
+    /** LEVELS answer: only flatline rules take the event (a heartbeat). */
     static final byte HEARTBEAT_ONLY = 2;
-    /** {@link #submitKeys} mask: decided, no alert rule matched the event. */
+    /** KEYS answer: decided, no alert rule matched the event. */
     static final byte DECIDED_UNMATCHED = 0;
-    /** {@link #submitKeys} mask: not decided; submit the event with every field. It matched. */
+    /** KEYS answer: not decided; send the event with every field. It matched. */
     static final byte UNDECIDED = 1;
-    /** {@link #submitKeys} mask: decided, and an alert rule matched the event. */
+    /** KEYS answer: decided, and an alert rule matched the event. */
     static final byte DECIDED_MATCHED = 2;
+
+    /** {@link #describe}: {@code String[]}, where the level is read, tried in order. */
+    static final int DESCRIBE_LEVEL_REFS = 0;
+    /** {@link #describe}: {@code String[]}, what KEYS sends per event. */
+    static final int DESCRIBE_KEY_REFS = 1;
+    /** {@link #describe}: {@code String[]}, what EVENTS sends per event. */
+    static final int DESCRIBE_EVENT_REFS = 2;
+    /** {@link #describe}: {@code String[]}, what HEARTBEATS sends per heartbeat (empty without flatline rules). */
+    static final int DESCRIBE_HEARTBEAT_REFS = 3;
+    /** {@link #describe}: {@code String[]}, the rules' names in configuration order. */
+    static final int DESCRIBE_RULE_NAMES = 4;
+
+    /** {@link #poll}, {@link #close}: {@code String}, the shutdown report (close only). */
+    static final int REPORT_SUMMARY = 0;
+    /** {@link #poll}, {@link #close}: {@code String[]}, {@code [level, message, ...]} of the log lines. */
+    static final int REPORT_LOGS = 1;
+    /** {@link #poll}, {@link #close}: {@code long[]}, counters in {@link Catalog#counterNames} order. */
+    static final int REPORT_COUNTERS = 2;
+    /**
+     * {@link #poll}, {@link #close}: {@code long[]}, per-rule counters row-major: rule {@code r}'s
+     * counter {@code c} at {@code r * Catalog.ruleCounterNames.length + c}.
+     */
+    static final int REPORT_RULE_COUNTERS = 3;
 
     private NativeEngine() {
     }
@@ -67,6 +100,20 @@ final class NativeEngine {
     static native void validate(String configJson);
 
     /**
+     * What the library says about the engine, read once per class loader by {@link Catalog}: one JSON
+     * object, {@code {"options": [...], "counters": [...], "rule_counters": [...], "max_value_chars": n,
+     * "layout": {...}}}. Each option is {@code {"name", "type", "scope", "default"?}}: {@code type} as
+     * Logstash delivers the value ({@code string}, {@code number}, {@code boolean}, {@code array},
+     * {@code hash}, {@code password}), {@code scope} {@code engine}, {@code rule}, {@code rule_only}
+     * (only inside {@code rules}) or {@code shim} (read here, never passed on), {@code default} only
+     * where the engine's table gives a value, typed for {@code type}. {@code layout} holds the
+     * constants above, as the library has them. See {@code rust/jni/src/catalog.rs}.
+     *
+     * @throws IllegalStateException if the library cannot describe its options
+     */
+    static native String catalog();
+
+    /**
      * Validates the options (a JSON object) and starts an engine.
      *
      * @return the handle
@@ -75,132 +122,39 @@ final class NativeEngine {
      */
     static native long create(String configJson);
 
-    /** @return field references the level is read from, tried in order; null once closed */
-    static native String[] levelRefs(long handle);
-
-    /** @return field references whose values {@link #submit} expects per event; null once closed */
-    static native String[] eventRefs(long handle);
+    /** @return what a running engine asks of the shim, at the {@code DESCRIBE_*} indices; null once closed */
+    static native Object[] describe(long handle);
 
     /**
-     * @return the subset of {@link #eventRefs} whose values {@link #submitKeys} expects per event:
-     *     what the engine's decision reads (level, fingerprint fields, service); null once closed
-     */
-    static native String[] keyRefs(long handle);
-
-    /**
-     * What the library says about the engine, read once per class loader by {@link Catalog}: one JSON
-     * object, {@code {"options": [...], "counters": [...], "rule_counters": [...], "max_value_chars": n}}.
-     * Each option is {@code {"name", "type", "scope", "default"?}}: {@code type} as Logstash delivers
-     * the value ({@code string}, {@code number}, {@code boolean}, {@code array}, {@code hash},
-     * {@code password}), {@code scope} {@code engine}, {@code rule}, {@code rule_only} (only inside
-     * {@code rules}) or {@code shim} (read here, never passed on), {@code default} only where the
-     * engine's table gives a value, typed for {@code type}. See {@code rust/jni/src/catalog.rs}.
+     * Runs one stage of a batch over {@code buffer}.
      *
-     * @throws IllegalStateException if the library cannot describe its options
-     */
-    static native String catalog();
-
-    /** @return counter values in the order of {@link Catalog#counterNames}; null once closed */
-    static native long[] counters(long handle);
-
-    /** @return the names of the rules, in configuration order ({@code default} without rules); null once closed */
-    static native String[] ruleNames(long handle);
-
-    /**
-     * @return per-rule counter values, row-major: rule {@code r}'s counter {@code c} at
-     *     {@code r * Catalog.ruleCounterNames.length + c}, rules in {@link #ruleNames} order; null once closed
-     */
-    static native long[] ruleCounters(long handle);
-
-    /**
-     * @return true if and only if a rule (a flatline rule without levels) wants events that have no
-     *     level, so those are candidates too; false once closed
-     */
-    static native boolean admitsMissingLevel(long handle);
-
-    /**
-     * Sorts the levels in the first {@code count} slots of {@code slots} and writes the mask:
-     * {@link #ALERT_CANDIDATE}, {@link #HEARTBEAT_ONLY} or {@link #NOT_CANDIDATE} per event.
-     *
-     * @param slots a direct buffer of at least {@link #BUFFER_SIZE} bytes, used by one thread
-     * @return the number of candidates of either kind, or-ed with {@link #LOGS_PENDING};
-     *     {@link #CLOSED}
-     * @throws IllegalArgumentException if count exceeds {@link #MAX_BATCH} or the buffer is unfit
-     */
-    static native int matchBatch(long handle, ByteBuffer slots, int count);
-
-    /**
-     * Submits candidate events by their key fields: the engine decides about each (no alert rule
-     * matched, a repeat, held back by the rate limit, ...) unless a rule posts a message of its own
-     * for it, which needs every field: those it marks, and the caller submits them again through
-     * {@link #submit}.
-     *
-     * @param fields     a direct buffer whose first {@code length} bytes hold
-     *                   {@code eventCount × keyRefs.length} values, event after event, each
-     *                   JSON-encoded (see {@link #appendValue}) in UTF-8 and followed by {@code '\n'}
-     * @param slots      the calling thread's slot buffer: the library writes, for each event
-     *                   {@code k}, at {@code MASK_OFFSET + k}: {@link #DECIDED_UNMATCHED} (decided,
-     *                   no alert rule matched it), {@link #UNDECIDED} (submit it with every field;
-     *                   it matched) or {@link #DECIDED_MATCHED} (decided, an alert rule matched it)
-     * @return the number of events not decided, or-ed with {@link #LOGS_PENDING}; {@link #CLOSED}
-     * @throws IllegalArgumentException if the buffers or counts do not fit the layout
-     */
-    static native int submitKeys(long handle, ByteBuffer fields, int length, int eventCount, ByteBuffer slots);
-
-    /**
-     * Submits matched events.
-     *
-     * @param values     {@code eventCount × eventRefs.length} values, event after event: each
-     *                   JSON-encoded (see {@link #toJson}) or null when the field is missing
-     * @return the number of events submitted, or-ed with {@link #LOGS_PENDING}; {@link #CLOSED}
-     */
-    static native int submit(long handle, String[] values, int eventCount);
-
-    /**
-     * @return the field references whose values {@link #heartbeats} expects per event: the flatline
-     *     rules' groups and the fields their conditions read (empty without flatline rules); null
-     *     once closed
-     */
-    static native String[] heartbeatRefs(long handle);
-
-    /**
-     * @return per {@link #heartbeatRefs} entry, the index of the entry it only backs up, or -1: an
-     *     entry {@code j} with {@code fallbacks[j] = i} is read by the engine only when entry
-     *     {@code i} names nothing (is missing, null or an empty string, and so is whatever {@code i}
-     *     backs up), so the shim may send it as missing otherwise (e.g. {@code [service][name]} behind
-     *     {@code [service.name]}); null once closed
-     */
-    static native int[] heartbeatFallbacks(long handle);
-
-    /**
-     * Lets the flatline rules learn from events only they take ({@link #HEARTBEAT_ONLY}): "this
-     * group logged now". Nothing comes back per event: such events are never reported to the match
-     * listener.
-     *
-     * @param fields a direct buffer whose first {@code length} bytes hold
-     *               {@code eventCount × heartbeatRefs.length} values, encoded as for
-     *               {@link #submitKeys}
-     * @return {@code eventCount}, or-ed with {@link #LOGS_PENDING}; {@link #CLOSED}
+     * @param buffer the calling thread's direct buffer, at least {@link #VALUES_OFFSET} bytes, plus
+     *               {@code length} for a stage with values
+     * @param count  events (LEVELS: slots) the stage is about, at most {@link #MAX_BATCH}
+     * @param length LEVELS: events in the chunk; else bytes of values at {@link #VALUES_OFFSET}
+     * @return LEVELS: candidates of either kind; KEYS: events left undecided; else events taken;
+     *     or-ed with {@link #LOGS_PENDING}; {@link #CLOSED}
      * @throws IllegalArgumentException if the buffer or counts do not fit the layout
      */
-    static native int heartbeats(long handle, ByteBuffer fields, int length, int eventCount);
+    static native int batch(long handle, int stage, ByteBuffer buffer, int count, int length);
 
-    /** @return {@code [level, message, level, message, ...]}, levels ERROR/WARN/INFO/DEBUG */
-    static native String[] drainLogs(long handle);
+    /**
+     * @param logs whether to take the buffered log lines (else they stay for a later poll)
+     * @return the counters now and the log lines taken, at the {@code REPORT_*} indices; null once closed
+     */
+    static native Object[] poll(long handle, boolean logs);
 
     /**
      * Unregisters the handle and shuts the engine down, within its {@code shutdown_timeout}.
      *
-     * @return {@code [report, counters, ruleCounters, level, message, ...]}: the one-line shutdown
-     *     report, the final counter values as comma-separated decimals in {@link Catalog#counterNames}
-     *     order, the final per-rule counters the same way in {@link #ruleCounters} order, and the
-     *     log lines still buffered; null if the handle was already closed
+     * @return the shutdown report, the last log lines and the final counters, at the
+     *     {@code REPORT_*} indices; null if the handle was already closed
      */
-    static native String[] close(long handle);
+    static native Object[] close(long handle);
 
     /**
-     * <b>Test-only.</b> Makes the {@code countdown}-th next {@link #matchBatch} call on this handle
-     * panic inside native code (0 cancels).
+     * <b>Test-only.</b> Makes the {@code countdown}-th next chunk's first {@link #batch} call
+     * (LEVELS) on this handle panic inside native code (0 cancels).
      */
     static native void injectPanic(long handle, int countdown);
 

@@ -148,8 +148,8 @@ class CatalogTest {
         assertEquals(Catalog.get().maxValueChars, NativeEngine.valueBound());
         long handle = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
         try {
-            assertEquals(Catalog.get().counterNames.length, NativeEngine.counters(handle).length);
-            assertEquals(Catalog.get().ruleCounterNames.length, NativeEngine.ruleCounters(handle).length,
+            assertEquals(Catalog.get().counterNames.length, NativeCalls.counters(handle).length);
+            assertEquals(Catalog.get().ruleCounterNames.length, NativeCalls.ruleCounters(handle).length,
                     "one rule, default");
         } finally {
             NativeEngine.close(handle);

@@ -138,10 +138,10 @@ class ConfigurationTest {
         TestConfiguration config = TestConfiguration.of("webhook_url", new Password(SLACK_URL), "levels",
                 List.of("ERROR", "WARN"), "rate_limit", 30, "dry_run", "true", "id", "ignored");
         assertEquals("{\"webhook_url\":\"" + SLACK_URL + "\",\"levels\":[\"ERROR\",\"WARN\"],\"rate_limit\":30,"
-                + "\"dry_run\":true}", SlackAlert.engineConfigJson(config));
+                + "\"dry_run\":true}", Catalog.get().settings().engineJson(config));
         // A string for a password setting (as Logstash hands over ${VAR}) is a Password too.
         assertEquals("{\"webhook_url\":\"" + SLACK_URL + "\"}",
-                SlackAlert.engineConfigJson(TestConfiguration.of("webhook_url", SLACK_URL)));
+                Catalog.get().settings().engineJson(TestConfiguration.of("webhook_url", SLACK_URL)));
     }
 
     @Test
@@ -280,8 +280,8 @@ class ConfigurationTest {
     void levelAndEventReferencesComeFromTheEngine() {
         SlackAlert f = filter(dryRun("level_field", "severity"), context);
         try {
-            assertArrayEquals(new String[] {"[severity]"}, NativeEngine.levelRefs(f.handle()));
-            assertEquals("[severity]", NativeEngine.eventRefs(f.handle())[0]);
+            assertArrayEquals(new String[] {"[severity]"}, NativeCalls.levelRefs(f.handle()));
+            assertEquals("[severity]", NativeCalls.eventRefs(f.handle())[0]);
         } finally {
             f.close();
         }

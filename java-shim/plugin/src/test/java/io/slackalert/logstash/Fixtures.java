@@ -115,7 +115,7 @@ final class Fixtures {
     /** One of the engine's counters, read straight from the native library. */
     static long counter(SlackAlert filter, String name) {
         String[] names = Catalog.get().counterNames;
-        long[] values = NativeEngine.counters(filter.handle());
+        long[] values = NativeCalls.counters(filter.handle());
         if (values == null) {
             throw new IllegalStateException("the filter is closed");
         }

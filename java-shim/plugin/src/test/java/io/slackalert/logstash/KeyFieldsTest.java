@@ -25,9 +25,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Matched events cross in two steps: the key fields of all of them ({@code submitKeys}), then every
- * field of the few the engine posts a message for ({@code submit}). And levels the engine answered
- * for before are decided without a native call ({@link SlackAlert.Verdicts}).
+ * Matched events cross in two stages: the key fields of all of them (KEYS), then every field of the
+ * few the engine posts a message for (EVENTS).
  */
 class KeyFieldsTest {
 
@@ -59,15 +58,15 @@ class KeyFieldsTest {
     }
 
     private static long counter(long handle, String name) {
-        return NativeEngine.counters(handle)[Arrays.asList(Catalog.get().counterNames).indexOf(name)];
+        return NativeCalls.counters(handle)[Arrays.asList(Catalog.get().counterNames).indexOf(name)];
     }
 
     @Test
     void keyRefsAreTheFewFieldsADecisionReads() {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
         try {
-            List<String> keys = Arrays.asList(NativeEngine.keyRefs(h));
-            List<String> all = Arrays.asList(NativeEngine.eventRefs(h));
+            List<String> keys = Arrays.asList(NativeCalls.keyRefs(h));
+            List<String> all = Arrays.asList(NativeCalls.eventRefs(h));
             assertTrue(all.containsAll(keys), keys + " ⊄ " + all);
             assertTrue(keys.containsAll(List.of("[log.level]", "[message]", "[log.logger]", "[service.name]")), keys.toString());
             assertFalse(keys.contains("[error.stack_trace]"), keys.toString());
@@ -81,25 +80,25 @@ class KeyFieldsTest {
     void theFirstOccurrenceIsLeftUndecidedAndRepeatsAreDecided() {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
         try {
-            String[] refs = NativeEngine.keyRefs(h);
+            String[] refs = NativeCalls.keyRefs(h);
             Map<String, Object> first = Map.of("log.level", "ERROR", "message", "disk full on 10.0.0.1");
             Map<String, Object> again = Map.of("log.level", "ERROR", "message", "disk full on 10.0.0.2");
-            ByteBuffer slots = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
+            ByteBuffer slots = ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET);
             ByteBuffer fields = direct(keys(refs, first), keys(refs, again));
-            int r = NativeEngine.submitKeys(h, fields, fields.capacity(), 2, slots);
+            int r = NativeCalls.submitKeys(h, fields, fields.capacity(), 2, slots);
             // Both are first occurrences as far as the engine knows: it decided neither.
             assertEquals(2, r & ~NativeEngine.LOGS_PENDING);
             assertEquals(1, slots.get(NativeEngine.MASK_OFFSET));
             assertEquals(1, slots.get(NativeEngine.MASK_OFFSET + 1));
             assertEquals(0, counter(h, "matched"));
 
-            String[] values = new String[NativeEngine.eventRefs(h).length];
-            values[Arrays.asList(NativeEngine.eventRefs(h)).indexOf("[log.level]")] = "\"ERROR\"";
-            values[Arrays.asList(NativeEngine.eventRefs(h)).indexOf("[message]")] = "\"disk full on 10.0.0.1\"";
-            NativeEngine.submit(h, values, 1);
+            String[] values = new String[NativeCalls.eventRefs(h).length];
+            values[Arrays.asList(NativeCalls.eventRefs(h)).indexOf("[log.level]")] = "\"ERROR\"";
+            values[Arrays.asList(NativeCalls.eventRefs(h)).indexOf("[message]")] = "\"disk full on 10.0.0.1\"";
+            NativeCalls.submit(h, values, 1);
 
             fields = direct(keys(refs, again));
-            r = NativeEngine.submitKeys(h, fields, fields.capacity(), 1, slots);
+            r = NativeCalls.submitKeys(h, fields, fields.capacity(), 1, slots);
             assertEquals(0, r & ~NativeEngine.LOGS_PENDING);
             assertEquals(NativeEngine.DECIDED_MATCHED, slots.get(NativeEngine.MASK_OFFSET),
                     "a repeat is decided and matched: the shim reports it to filterMatched");
@@ -112,34 +111,42 @@ class KeyFieldsTest {
     }
 
     @Test
-    void submitKeysRejectsWhatBreaksTheLayout() {
+    void aBatchThatBreaksTheLayoutIsRefused() {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
+        int keys = NativeEngine.STAGE_KEYS;
         try {
-            ByteBuffer slots = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
-            int width = NativeEngine.keyRefs(h).length;
+            int width = NativeCalls.keyRefs(h).length;
             byte[] one = "null\n".repeat(width).getBytes(StandardCharsets.US_ASCII);
-            ByteBuffer fields = direct(one);
-            assertEquals(0, NativeEngine.submitKeys(h, fields, one.length, 1, slots) & ~NativeEngine.LOGS_PENDING,
+            ByteBuffer buffer = ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET + one.length);
+            for (int i = 0; i < one.length; i++) {
+                buffer.put(NativeEngine.VALUES_OFFSET + i, one[i]);
+            }
+            assertEquals(0, NativeEngine.batch(h, keys, buffer, 1, one.length) & ~NativeEngine.LOGS_PENDING,
                     "an event without a level is ignored");
-            assertEquals(NativeEngine.DECIDED_UNMATCHED, slots.get(NativeEngine.MASK_OFFSET));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submitKeys(h, fields, one.length, 2, slots));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submitKeys(h, fields, one.length - 1, 1, slots));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submitKeys(h, fields, one.length + 1, 1, slots));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submitKeys(h, fields, -1, 1, slots));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submitKeys(h, null, 0, 0, slots));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submitKeys(h, ByteBuffer.wrap(one), one.length, 1, slots));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submitKeys(h, fields, one.length, 1, null));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submitKeys(h, fields, one.length, 1,
-                    ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE - 1)));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submitKeys(h, fields, one.length, 1025, slots));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submitKeys(h, slots, 10, 0, slots),
-                    "the two buffers must not overlap");
-            assertEquals(0, NativeEngine.submitKeys(h, fields, 0, 0, slots) & ~NativeEngine.LOGS_PENDING);
+            assertEquals(NativeEngine.DECIDED_UNMATCHED, buffer.get(NativeEngine.MASK_OFFSET));
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, keys, buffer, 2, one.length),
+                    "fewer values than events × keyRefs");
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, keys, buffer, 1, one.length - 1),
+                    "the last value without its newline");
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, keys, buffer, 1, one.length + 1),
+                    "more values than the buffer holds");
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, keys, buffer, 1, -1));
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, keys, null, 0, 0));
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, keys,
+                    ByteBuffer.allocate(NativeEngine.VALUES_OFFSET + one.length), 1, one.length), "not direct");
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, keys,
+                    ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET - 1), 0, 0));
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, keys, buffer, 1025, one.length));
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, keys, buffer, -1, one.length));
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, 4, buffer, 0, 0), "no stage 4");
+            assertEquals(0, NativeEngine.batch(h, keys, buffer, 0, 0) & ~NativeEngine.LOGS_PENDING);
         } finally {
             NativeEngine.close(h);
         }
-        ByteBuffer slots = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
-        assertEquals(NativeEngine.CLOSED, NativeEngine.submitKeys(h, direct(new byte[0]), 0, 0, slots));
+        ByteBuffer buffer = ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET);
+        assertEquals(NativeEngine.CLOSED, NativeEngine.batch(h, keys, buffer, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, keys, null, 0, 0),
+                "arguments are checked before the handle");
     }
 
     @Test
@@ -202,41 +209,6 @@ class KeyFieldsTest {
             return context.logger().allText().contains("디스크 가득 🔥🔥");
         });
         filter.close();
-    }
-
-    @Test
-    void verdictsRememberTheEnginesAnswersUpToTheirCapacity() {
-        SlackAlert.Verdicts v = SlackAlert.Verdicts.NONE;
-        assertEquals(-1, v.of("ERROR"));
-        assertEquals(-1, v.of(null));
-        assertEquals(-1, v.of(3L));
-        v = v.with("ERROR", NativeEngine.ALERT_CANDIDATE).with("INFO", NativeEngine.NOT_CANDIDATE)
-                .with("DEBUG", NativeEngine.HEARTBEAT_ONLY).withAbsent(NativeEngine.NOT_CANDIDATE);
-        assertEquals(1, v.of("ERROR"));
-        assertEquals(1, v.of(new String("ERROR".toCharArray())));
-        assertEquals(0, v.of("INFO"));
-        assertEquals(2, v.of("DEBUG"), "a heartbeat only a flatline rule takes");
-        assertEquals(2, v.withAbsent(NativeEngine.HEARTBEAT_ONLY).of(null));
-        assertEquals(-1, v.of("Info"), "a verdict is for one exact text");
-        assertEquals(-1, v.of("error"));
-        assertEquals(-1, v.of(""));
-        assertEquals(0, v.of(null));
-        assertEquals(-1, v.of(3L), "only strings are remembered");
-        for (int i = 0; i < 40; i++) {
-            v = v.with("level" + i, i % 2 == 0 ? NativeEngine.ALERT_CANDIDATE : NativeEngine.NOT_CANDIDATE);
-        }
-        assertTrue(v.full());
-        assertEquals(1, v.of("ERROR"));
-        assertEquals(1, v.of("level0"));
-        assertEquals(0, v.of("level11"));
-        assertEquals(-1, v.of("level13"), "full: not remembered");
-        // Texts that share a slot (same length and first letter) are told apart.
-        SlackAlert.Verdicts w = SlackAlert.Verdicts.NONE.with("WARN", NativeEngine.NOT_CANDIDATE)
-                .with("WXYZ", NativeEngine.ALERT_CANDIDATE).with("W", NativeEngine.ALERT_CANDIDATE);
-        assertEquals(0, w.of("WARN"));
-        assertEquals(1, w.of("WXYZ"));
-        assertEquals(-1, w.of("WARM"));
-        assertEquals(1, w.of("W"));
     }
 
     @Test

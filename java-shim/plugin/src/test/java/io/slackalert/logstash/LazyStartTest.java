@@ -82,10 +82,10 @@ class LazyStartTest {
     void aStartedFilterDroppedWithoutCloseIsClosedOnceGarbage() {
         TestContext context = new TestContext();
         long handle = startAndDrop(context);
-        assertNotNull(NativeEngine.counters(handle));
+        assertNotNull(NativeCalls.counters(handle));
         await("the engine of a dropped filter is closed", CEILING, () -> {
             System.gc();
-            return NativeEngine.counters(handle) == null;
+            return NativeCalls.counters(handle) == null;
         });
         await("the drop is logged", CEILING, () -> context.logger().allText().contains("dropped without being closed"));
     }

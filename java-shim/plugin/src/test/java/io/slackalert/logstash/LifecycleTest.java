@@ -102,13 +102,13 @@ class LifecycleTest {
         SlackAlert filter = filter(dryRun(), new TestContext());
         long handle = filter.handle();
         filter.close();
-        java.nio.ByteBuffer slots = java.nio.ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
-        assertEquals(NativeEngine.CLOSED, NativeEngine.matchBatch(handle, slots, 1));
-        assertEquals(NativeEngine.CLOSED, NativeEngine.submit(handle, new String[0], 0));
-        assertEquals(0, NativeEngine.drainLogs(handle).length);
-        assertNull(NativeEngine.counters(handle));
+        java.nio.ByteBuffer slots = java.nio.ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET);
+        assertEquals(NativeEngine.CLOSED, NativeCalls.matchBatch(handle, slots, 1));
+        assertEquals(NativeEngine.CLOSED, NativeCalls.submit(handle, new String[0], 0));
+        assertEquals(0, NativeCalls.drainLogs(handle).length);
+        assertNull(NativeCalls.counters(handle));
         assertNull(NativeEngine.close(handle), "close is idempotent");
-        assertNull(NativeEngine.levelRefs(handle));
+        assertNull(NativeCalls.levelRefs(handle));
     }
 
     @Test

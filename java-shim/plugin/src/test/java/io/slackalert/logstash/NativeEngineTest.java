@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.slackalert.logstash.testkit.TestContext;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
@@ -37,33 +39,77 @@ class NativeEngineTest {
         }
     }
 
+    /** Every constant of the batch layout, as the loaded library declares it, equals the shim's. */
     @Test
-    void layoutConstantsMatchTheNativeSide() {
-        assertEquals(32, NativeEngine.SLOT_SIZE);
-        assertEquals(1024, NativeEngine.MAX_BATCH);
-        assertEquals(32 * 1024, NativeEngine.MASK_OFFSET);
-        assertEquals(33 * 1024, NativeEngine.BUFFER_SIZE);
-        assertEquals(0x40000000, NativeEngine.LOGS_PENDING);
+    void layoutConstantsMatchTheNativeSide() throws Exception {
+        JsonNode layout = new ObjectMapper().readTree(NativeEngine.catalog()).get("layout");
+        Map<String, Integer> shim = new LinkedHashMap<>();
+        shim.put("slot_size", NativeEngine.SLOT_SIZE);
+        shim.put("max_level_len", NativeEngine.MAX_LEVEL_LEN);
+        shim.put("max_batch", NativeEngine.MAX_BATCH);
+        shim.put("mask_offset", NativeEngine.MASK_OFFSET);
+        shim.put("values_offset", NativeEngine.VALUES_OFFSET);
+        shim.put("no_level", NativeEngine.NO_LEVEL & 0xFF);
+        shim.put("logs_pending", NativeEngine.LOGS_PENDING);
+        shim.put("closed", NativeEngine.CLOSED);
+        shim.put("stage_levels", NativeEngine.STAGE_LEVELS);
+        shim.put("stage_heartbeats", NativeEngine.STAGE_HEARTBEATS);
+        shim.put("stage_keys", NativeEngine.STAGE_KEYS);
+        shim.put("stage_events", NativeEngine.STAGE_EVENTS);
+        shim.put("not_candidate", (int) NativeEngine.NOT_CANDIDATE);
+        shim.put("alert_candidate", (int) NativeEngine.ALERT_CANDIDATE);
+        shim.put("heartbeat_only", (int) NativeEngine.HEARTBEAT_ONLY);
+        shim.put("decided_unmatched", (int) NativeEngine.DECIDED_UNMATCHED);
+        shim.put("undecided", (int) NativeEngine.UNDECIDED);
+        shim.put("decided_matched", (int) NativeEngine.DECIDED_MATCHED);
+        Map<String, Integer> library = new LinkedHashMap<>();
+        layout.properties().forEach(e -> library.put(e.getKey(), e.getValue().intValue()));
+        assertEquals(library, shim, "the library's layout and the shim's constants");
+    }
+
+    /** What describe, poll and close answer sits at the indices the shim reads. */
+    @Test
+    void describeAndReportsHaveTheirLayout() {
+        long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\",\"rules\":["
+                + "{\"name\":\"errors\"},{\"name\":\"quiet\",\"type\":\"flatline\",\"silence\":\"10m\"}]}");
+        Object[] d = NativeEngine.describe(h);
+        assertEquals(5, d.length);
+        assertEquals("[log.level]", ((String[]) d[NativeEngine.DESCRIBE_LEVEL_REFS])[0]);
+        assertTrue(Arrays.asList((String[]) d[NativeEngine.DESCRIBE_EVENT_REFS])
+                .containsAll(Arrays.asList((String[]) d[NativeEngine.DESCRIBE_KEY_REFS])), "keys are event fields");
+        assertEquals(List.of("[service.name]", "[service][name]"),
+                Arrays.asList((String[]) d[NativeEngine.DESCRIBE_HEARTBEAT_REFS]));
+        assertEquals(List.of("errors", "quiet"), Arrays.asList((String[]) d[NativeEngine.DESCRIBE_RULE_NAMES]));
+        Object[] polled = NativeEngine.poll(h, false);
+        assertEquals(4, polled.length);
+        assertNull(polled[NativeEngine.REPORT_SUMMARY], "only close reports");
+        assertEquals(0, ((String[]) polled[NativeEngine.REPORT_LOGS]).length, "logs stay unless taken");
+        assertEquals(Catalog.get().counterNames.length, ((long[]) polled[NativeEngine.REPORT_COUNTERS]).length);
+        assertEquals(2 * Catalog.get().ruleCounterNames.length,
+                ((long[]) polled[NativeEngine.REPORT_RULE_COUNTERS]).length, "two rules, row after row");
+        NativeEngine.close(h);
+        assertNull(NativeEngine.describe(h));
+        assertNull(NativeEngine.poll(h, true));
     }
 
     @Test
     void matchBatchWritesTheMaskAfterTheSlots() {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
         try {
-            ByteBuffer buf = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
+            ByteBuffer buf = ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET);
             String[] levels = {"INFO", "ERROR", null, "fatal", "", "3", "WARN"};
             for (int i = 0; i < levels.length; i++) {
                 slot(buf, i, levels[i]);
             }
             buf.put(NativeEngine.MASK_OFFSET + levels.length, (byte) 7);
-            int r = NativeEngine.matchBatch(h, buf, levels.length);
+            int r = NativeCalls.matchBatch(h, buf, levels.length);
             assertEquals(3, r & ~NativeEngine.LOGS_PENDING);
             byte[] mask = new byte[levels.length + 1];
             for (int i = 0; i < mask.length; i++) {
                 mask[i] = buf.get(NativeEngine.MASK_OFFSET + i);
             }
             assertEquals(Arrays.toString(new byte[] {0, 1, 0, 1, 0, 1, 0, 7}), Arrays.toString(mask));
-            assertEquals(levels.length, NativeEngine.counters(h)[0], "events counter");
+            assertEquals(levels.length, NativeCalls.counters(h)[0], "events counter");
         } finally {
             NativeEngine.close(h);
         }
@@ -74,13 +120,12 @@ class NativeEngineTest {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\",\"rules\":["
                 + "{\"name\":\"errors\"},{\"name\":\"quiet\",\"type\":\"flatline\",\"silence\":\"10m\"}]}");
         try {
-            assertTrue(NativeEngine.admitsMissingLevel(h));
-            ByteBuffer buf = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
+            ByteBuffer buf = ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET);
             String[] levels = {"INFO", "ERROR", null, "nonsense"};
             for (int i = 0; i < levels.length; i++) {
                 slot(buf, i, levels[i]);
             }
-            int r = NativeEngine.matchBatch(h, buf, levels.length);
+            int r = NativeCalls.matchBatch(h, buf, levels.length);
             assertEquals(4, r & ~NativeEngine.LOGS_PENDING, "candidates of either kind");
             byte[] mask = new byte[levels.length];
             for (int i = 0; i < mask.length; i++) {
@@ -89,15 +134,13 @@ class NativeEngineTest {
             assertEquals(Arrays.toString(new byte[] {NativeEngine.HEARTBEAT_ONLY, NativeEngine.ALERT_CANDIDATE,
                     NativeEngine.HEARTBEAT_ONLY, NativeEngine.HEARTBEAT_ONLY}), Arrays.toString(mask));
 
-            assertEquals(List.of("[service.name]", "[service][name]"), Arrays.asList(NativeEngine.heartbeatRefs(h)));
-            assertEquals("[-1, 0]", Arrays.toString(NativeEngine.heartbeatFallbacks(h)),
-                    "[service][name] is read only when [service.name] names nothing");
+            assertEquals(List.of("[service.name]", "[service][name]"), Arrays.asList(NativeCalls.heartbeatRefs(h)));
             // Two heartbeats: checkout standing for three events, search for one.
             byte[] text = "\"checkout\"\nnull\n3\nnull\n\"search\"\n1\n".getBytes(StandardCharsets.UTF_8);
             ByteBuffer fields = ByteBuffer.allocateDirect(text.length).put(text);
-            assertEquals(2, NativeEngine.heartbeats(h, fields, text.length, 2) & ~NativeEngine.LOGS_PENDING);
-            String[] rules = NativeEngine.ruleNames(h);
-            long[] counters = NativeEngine.ruleCounters(h);
+            assertEquals(2, NativeCalls.heartbeats(h, fields, text.length, 2) & ~NativeEngine.LOGS_PENDING);
+            String[] rules = NativeCalls.ruleNames(h);
+            long[] counters = NativeCalls.ruleCounters(h);
             int width = Catalog.get().ruleCounterNames.length;
             int matched = Arrays.asList(Catalog.get().ruleCounterNames).indexOf("matched");
             assertEquals("quiet", rules[1]);
@@ -106,33 +149,32 @@ class NativeEngineTest {
 
             byte[] noCount = "\"checkout\"\nnull\n".getBytes(StandardCharsets.UTF_8);
             ByteBuffer bad = ByteBuffer.allocateDirect(noCount.length).put(noCount);
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.heartbeats(h, bad, noCount.length, 1));
+            assertThrows(IllegalArgumentException.class, () -> NativeCalls.heartbeats(h, bad, noCount.length, 1));
             assertThrows(IllegalArgumentException.class,
-                    () -> NativeEngine.heartbeats(h, ByteBuffer.allocate(8), 8, 1));
+                    () -> NativeCalls.heartbeats(h, ByteBuffer.allocate(8), 8, 1));
         } finally {
             NativeEngine.close(h);
         }
-        assertEquals(NativeEngine.CLOSED, NativeEngine.heartbeats(h, ByteBuffer.allocateDirect(1), 0, 0));
-        assertNull(NativeEngine.heartbeatRefs(h));
-        assertNull(NativeEngine.heartbeatFallbacks(h));
+        assertEquals(NativeEngine.CLOSED, NativeCalls.heartbeats(h, ByteBuffer.allocateDirect(1), 0, 0));
+        assertNull(NativeCalls.heartbeatRefs(h));
     }
 
     @Test
     void badArgumentsAreIllegalArgumentExceptions() {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
         try {
-            ByteBuffer direct = ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.matchBatch(h, direct, 1025));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.matchBatch(h, direct, -1));
+            ByteBuffer direct = ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET);
+            assertThrows(IllegalArgumentException.class, () -> NativeCalls.matchBatch(h, direct, 1025));
+            assertThrows(IllegalArgumentException.class, () -> NativeCalls.matchBatch(h, direct, -1));
             assertThrows(IllegalArgumentException.class,
-                    () -> NativeEngine.matchBatch(h, ByteBuffer.allocate(NativeEngine.BUFFER_SIZE), 1));
+                    () -> NativeCalls.matchBatch(h, ByteBuffer.allocate(NativeEngine.VALUES_OFFSET), 1));
             assertThrows(IllegalArgumentException.class,
-                    () -> NativeEngine.matchBatch(h, ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE - 1), 1));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.matchBatch(h, null, 1));
-            int width = NativeEngine.eventRefs(h).length;
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submit(h, new String[width + 1], 1));
-            assertThrows(IllegalArgumentException.class, () -> NativeEngine.submit(h, null, 0));
-            assertEquals(0, NativeEngine.submit(h, new String[0], 0) & ~NativeEngine.LOGS_PENDING);
+                    () -> NativeCalls.matchBatch(h, ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET - 1), 1));
+            assertThrows(IllegalArgumentException.class, () -> NativeCalls.matchBatch(h, null, 1));
+            int width = NativeCalls.eventRefs(h).length;
+            assertThrows(IllegalArgumentException.class, () -> NativeCalls.submit(h, new String[width + 1], 1));
+            assertThrows(IllegalArgumentException.class, () -> NativeEngine.batch(h, NativeEngine.STAGE_EVENTS, null, 0, 0));
+            assertEquals(0, NativeCalls.submit(h, new String[0], 0) & ~NativeEngine.LOGS_PENDING);
         } finally {
             NativeEngine.close(h);
         }
@@ -145,22 +187,24 @@ class NativeEngineTest {
     void submitTakesJsonValuesAndPlainStrings() {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\"}");
         try {
-            String[] refs = NativeEngine.eventRefs(h);
+            String[] refs = NativeCalls.eventRefs(h);
             String[] values = new String[refs.length * 2];
             values[0] = "\"ERROR\"";
             values[refs.length] = "ERROR"; // not JSON: taken as the plain string
-            int r = NativeEngine.submit(h, values, 2);
+            int r = NativeCalls.submit(h, values, 2);
             assertEquals(2, r & ~NativeEngine.LOGS_PENDING);
-            long[] counters = NativeEngine.counters(h);
+            long[] counters = NativeCalls.counters(h);
             List<String> names = Arrays.asList(Catalog.get().counterNames);
             assertEquals(2L, counters[names.indexOf("matched")]);
         } finally {
-            String[] closed = NativeEngine.close(h);
-            assertTrue(closed[0].startsWith("stopped in"), closed[0]);
-            assertEquals(Catalog.get().counterNames.length, closed[1].split(",").length);
-            assertEquals(Catalog.get().ruleCounterNames.length, closed[2].split(",").length,
+            Object[] closed = NativeEngine.close(h);
+            String summary = (String) closed[NativeEngine.REPORT_SUMMARY];
+            assertTrue(summary.startsWith("stopped in"), summary);
+            assertEquals(Catalog.get().counterNames.length, ((long[]) closed[NativeEngine.REPORT_COUNTERS]).length);
+            assertEquals(Catalog.get().ruleCounterNames.length,
+                    ((long[]) closed[NativeEngine.REPORT_RULE_COUNTERS]).length,
                     "one rule (default): one row of rule counters");
-            assertEquals(0, (closed.length - 3) % 2);
+            assertEquals(0, ((String[]) closed[NativeEngine.REPORT_LOGS]).length % 2);
         }
         assertNull(NativeEngine.close(h));
     }
@@ -174,7 +218,7 @@ class NativeEngineTest {
         try {
             assertTrue(b.handle() > first);
             assertEquals(NativeEngine.CLOSED,
-                    NativeEngine.matchBatch(first, ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE), 0));
+                    NativeCalls.matchBatch(first, ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET), 0));
         } finally {
             b.close();
         }

@@ -69,11 +69,11 @@ class NativeFailureTest {
         SlackAlert filter = filter(dryRun(), new TestContext());
         try {
             NativeEngine.injectPanic(filter.handle(), 1);
-            java.nio.ByteBuffer slots = java.nio.ByteBuffer.allocateDirect(NativeEngine.BUFFER_SIZE);
+            java.nio.ByteBuffer slots = java.nio.ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET);
             IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> NativeEngine.matchBatch(filter.handle(), slots, 0));
+                    () -> NativeCalls.matchBatch(filter.handle(), slots, 0));
             assertTrue(e.getMessage().startsWith("slack_alert native failure: injected panic"), e.getMessage());
-            assertEquals(0, NativeEngine.matchBatch(filter.handle(), slots, 0));
+            assertEquals(0, NativeCalls.matchBatch(filter.handle(), slots, 0));
         } finally {
             filter.close();
         }

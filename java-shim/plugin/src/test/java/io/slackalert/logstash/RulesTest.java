@@ -265,7 +265,6 @@ class RulesTest {
                 rule("errors"),
                 rule("silent", "type", "flatline", "silence", "10s", "group_by", "[service.name]",
                         "mentions", map("default", "<!here>")))));
-        assertTrue(NativeEngine.admitsMissingLevel(f.handle()));
         CountingMatchListener listener = new CountingMatchListener();
         // Heartbeats at any level, also without one: none alerts, none is reported as matched.
         Event noLevel = event(null, "checkout", "started");

@@ -1,0 +1,123 @@
+package io.slackalert.logstash;
+
+import java.lang.ref.Cleaner;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * A running engine as the shim holds it: its handle, what it asked for when it started
+ * ({@link NativeEngine#describe}), and how it is closed: by {@code close()}, or by a
+ * {@link Cleaner} once the filter that started it is unreachable without having been closed (a
+ * pipeline that failed to start after this filter started, or a leaked instance).
+ */
+final class EngineHandle {
+
+    /** One daemon thread for every engine of this class loader; made with the first engine. */
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    final long handle;
+    final String[] levelRefs;
+    final String[] keyRefs;
+    final String[] eventRefs;
+    /** What a heartbeat carries; empty without flatline rules. */
+    final String[] heartbeatRefs;
+    /** Rule names, for the gauges under {@code rules.<name>}. */
+    final String[] ruleNames;
+    private final Closer closer;
+    private final Cleaner.Cleanable cleanable;
+
+    private EngineHandle(long handle, Object[] described, Closer closer, Cleaner.Cleanable cleanable) {
+        this.handle = handle;
+        this.levelRefs = (String[]) described[NativeEngine.DESCRIBE_LEVEL_REFS];
+        this.keyRefs = (String[]) described[NativeEngine.DESCRIBE_KEY_REFS];
+        this.eventRefs = (String[]) described[NativeEngine.DESCRIBE_EVENT_REFS];
+        this.heartbeatRefs = (String[]) described[NativeEngine.DESCRIBE_HEARTBEAT_REFS];
+        this.ruleNames = (String[]) described[NativeEngine.DESCRIBE_RULE_NAMES];
+        this.closer = closer;
+        this.cleanable = cleanable;
+    }
+
+    /**
+     * Starts an engine on {@code configJson} for {@code owner}, closed by the {@link Cleaner} if
+     * {@code owner} becomes unreachable first.
+     *
+     * @throws RuntimeException if the engine cannot start; nothing is left running
+     */
+    static EngineHandle start(String configJson, Object owner, Logger logger, String id) {
+        long handle = NativeEngine.create(configJson);
+        try {
+            Object[] described = NativeEngine.describe(handle);
+            if (described == null) {
+                throw new IllegalStateException("slack_alert: the engine closed while starting");
+            }
+            Closer closer = new Closer(handle, logger, id);
+            return new EngineHandle(handle, described, closer, CLEANER.register(owner, closer));
+        } catch (RuntimeException | Error e) {
+            NativeEngine.close(handle);
+            throw e;
+        }
+    }
+
+    /** Log lines and counters now ({@code REPORT_*}); null once closed. */
+    Object[] poll() {
+        return NativeEngine.poll(handle, true);
+    }
+
+    /** Closes the engine: the shutdown report, last log lines and counters; null if it failed. */
+    Object[] close() {
+        closer.byOwner = true;
+        cleanable.clean();
+        return closer.result;
+    }
+
+    /** Writes {@code [level, message, ...]} to {@code logger}. */
+    static void log(Logger logger, String[] pairs) {
+        for (int i = 0; pairs != null && i + 1 < pairs.length; i += 2) {
+            String message = pairs[i + 1];
+            switch (pairs[i]) {
+                case "ERROR":
+                    logger.error("slack_alert: {}", message);
+                    break;
+                case "WARN":
+                    logger.warn("slack_alert: {}", message);
+                    break;
+                case "DEBUG":
+                    logger.debug("slack_alert: {}", message);
+                    break;
+                default:
+                    logger.info("slack_alert: {}", message);
+            }
+        }
+    }
+
+    /** Closes one engine, once. It holds no reference to the filter, so that it can be its Cleaner action. */
+    private static final class Closer implements Runnable {
+        private final long handle;
+        private final Logger logger;
+        private final String id;
+        volatile boolean byOwner;
+        volatile Object[] result;
+
+        Closer(long handle, Logger logger, String id) {
+            this.handle = handle;
+            this.logger = logger;
+            this.id = id;
+        }
+
+        @Override
+        public void run() {
+            Object[] closed;
+            try {
+                closed = NativeEngine.close(handle);
+            } catch (RuntimeException | LinkageError e) {
+                logger.error("slack_alert: stopping the alert engine failed: {}", e.toString());
+                return;
+            }
+            result = closed;
+            if (!byOwner && closed != null) {
+                logger.warn("slack_alert: filter {} was dropped without being closed; its alert engine is stopped",
+                        id);
+                log(logger, (String[]) closed[NativeEngine.REPORT_LOGS]);
+            }
+        }
+    }
+}
