@@ -356,7 +356,7 @@ fn engine_submit(c: &mut Criterion) {
         })
     });
 
-    // What the JNI library receives for a repeat since `submitKeys`: the key
+    // What the JNI library receives for a repeat (the KEYS stage): the key
     // fields only.
     let decode_keys_and_submit = |values: &Vec<Option<String>>| {
         let decoded = values

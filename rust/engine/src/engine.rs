@@ -366,6 +366,25 @@ impl Engine {
         self.matching.triage()
     }
 
+    /// The candidacy of every spelling of a level the engine knows, as
+    /// such a level is usually written (lower, upper and title case), so
+    /// that a caller may answer a batch's usual levels without asking: the
+    /// engine's own answers, fixed for its life. Any other text, and a
+    /// missing level, the caller sends to [`Engine::triage`].
+    pub fn usual_levels(&self) -> Vec<(String, Candidacy)> {
+        let mut out: Vec<(String, Candidacy)> = Vec::new();
+        for (spelling, level) in crate::level::VOCABULARY {
+            let mut title = spelling.to_string();
+            title[..1].make_ascii_uppercase();
+            for text in [spelling.to_string(), spelling.to_ascii_uppercase(), title] {
+                if !out.iter().any(|(t, _)| *t == text) {
+                    out.push((text, self.candidacy(Some(*level))));
+                }
+            }
+        }
+        out
+    }
+
     /// Whether an event of `level` (`None`: none readable) is an alert
     /// candidate (hand it to [`Engine::submit`] or [`Engine::submit_keys`]),
     /// a heartbeat (hand its [`Engine::heartbeat_refs`] to
@@ -934,6 +953,34 @@ mod tests {
                 "the URL must never be logged: {line}"
             );
         }
+    }
+
+    #[test]
+    fn the_usual_levels_are_answered_as_the_matcher_would() {
+        let (engine, _) = engine(json!({"levels": ["ERROR", "FATAL"]}));
+        let usual = engine.usual_levels();
+        for text in [
+            "ERROR", "error", "Error", "FATAL", "Warn", "WARNING", "info", "50", "3",
+        ] {
+            assert!(usual.iter().any(|(t, _)| t == text), "{text} is listed");
+        }
+        for (text, candidacy) in &usual {
+            assert_eq!(
+                *candidacy,
+                engine.triage().of_raw(text.as_bytes()),
+                "{text}"
+            );
+        }
+        let alerting: Vec<&str> = usual
+            .iter()
+            .filter(|(_, c)| *c == Candidacy::Alert)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert!(
+            alerting.contains(&"Error") && !alerting.contains(&"WARN"),
+            "{alerting:?}"
+        );
+        engine.shutdown();
     }
 
     #[test]

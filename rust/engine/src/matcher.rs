@@ -10,7 +10,7 @@ use crate::level::Level;
 
 /// Whether an event goes to the engine, and how, by its level alone.
 ///
-/// The numbers are the `matchBatch` mask values of the JNI layer.
+/// The numbers are the LEVELS answers of the JNI layer's batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Candidacy {

@@ -267,38 +267,27 @@ mod tests {
         simple.shutdown();
     }
 
+    /// The values of `refs` for an ERROR event saying "disk full", as JSON.
+    fn disk_full(refs: &[String]) -> Vec<&'static str> {
+        refs.iter()
+            .map(|r| match r.as_str() {
+                "[log.level]" => "\"ERROR\"",
+                "[message]" => "\"disk full\"",
+                _ => "null",
+            })
+            .collect()
+    }
+
     #[test]
     fn keys_decide_repeats_and_leave_first_occurrences_to_events() {
         let e = engine(r#"{"dry_run": true}"#);
-        let width = e.key_refs().len();
-        let level = e
-            .key_refs()
-            .iter()
-            .position(|r| r == "[log.level]")
-            .unwrap();
-        let message = e.key_refs().iter().position(|r| r == "[message]").unwrap();
-        let mut one = vec!["null"; width];
-        one[level] = "\"ERROR\"";
-        one[message] = "\"disk full\"";
+        let one = disk_full(e.key_refs());
         let lines: Vec<&str> = one.iter().chain(one.iter()).copied().collect();
         let (mut buf, length) = buffer(&[], &lines);
         // Both are first occurrences: neither is decided.
         assert_eq!(run(&e, STAGE_KEYS, &mut buf, 2, length), Ok(2));
         assert_eq!(buf[MASK_OFFSET..MASK_OFFSET + 2], [UNDECIDED, UNDECIDED]);
-        let width = e.event_refs().len();
-        let level = e
-            .event_refs()
-            .iter()
-            .position(|r| r == "[log.level]")
-            .unwrap();
-        let message = e
-            .event_refs()
-            .iter()
-            .position(|r| r == "[message]")
-            .unwrap();
-        let mut all = vec!["null"; width];
-        all[level] = "\"ERROR\"";
-        all[message] = "\"disk full\"";
+        let all = disk_full(e.event_refs());
         let (mut full, length) = buffer(&[], &all);
         assert_eq!(run(&e, STAGE_EVENTS, &mut full, 1, length), Ok(1));
         assert_eq!(e.counter("alerts"), Some(1));

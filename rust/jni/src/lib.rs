@@ -22,7 +22,7 @@
 //! | `void validate(String configJson)`             | nothing; `IllegalArgumentException` naming a bad option, as `create` would; starts no engine |
 //! | `String catalog()`                             | one JSON document, read once when the library loads: every option of the engine's table (name, Logstash type, scope, typed default), the counter names, the per-rule counter names, the most characters of one string value the engine keeps, and the batch layout (see [`catalog`]) |
 //! | `long create(String configJson)`               | handle; `IllegalArgumentException` naming a bad option, `IllegalStateException` if the engine cannot start |
-//! | `Object[] describe(long h)`                    | `[levelRefs, keyRefs, eventRefs, heartbeatRefs, ruleNames]`; `null` if closed |
+//! | `Object[] describe(long h)`                    | `[levelRefs, keyRefs, eventRefs, heartbeatRefs, ruleNames, usualLevels, usualAnswers]`; `null` if closed |
 //! | `int batch(long h, int stage, ByteBuffer buffer, int count, int length)` | the stage's count (see [`batch::run`]) `\| LOGS_PENDING`; `-1` if closed |
 //! | `Object[] poll(long h, boolean logs)`          | `[null, logPairs, counters, ruleCounters]` (`logPairs` taken only with `logs`); `null` if closed |
 //! | `Object[] close(long h)`                       | `[report, logPairs, counters, ruleCounters]`; `null` if already closed |
@@ -329,10 +329,13 @@ fn long_array(env: &mut JNIEnv<'_>, values: Vec<u64>) -> Result<jlongArray, Fail
 
 /// `Object[] describe(long h)`: what the shim needs to know about a running
 /// engine, once, at start: `[String[] levelRefs, String[] keyRefs, String[]
-/// eventRefs, String[] heartbeatRefs, String[] ruleNames]` (indices
-/// `DESCRIBE_*` in `NativeEngine.java`): where to read the level, the fields
-/// each batch stage sends per event, and the rules' names for the per-rule
-/// gauges. `null` if closed.
+/// eventRefs, String[] heartbeatRefs, String[] ruleNames, String[]
+/// usualLevels, byte[] usualAnswers]` (indices `DESCRIBE_*` in
+/// `NativeEngine.java`): where to read the level, the fields each batch stage
+/// sends per event, the rules' names for the per-rule gauges, and the
+/// engine's LEVELS answer for the usual spellings of the levels it knows
+/// ([`Engine::usual_levels`]), so that a chunk sends only other texts. `null`
+/// if closed.
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_describe<'local>(
     mut env: JNIEnv<'local>,
@@ -349,14 +352,23 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_describe<'local>
             e.heartbeat_refs(),
             &names,
         ];
-        let out = env.new_object_array(lists.len() as jint, "java/lang/Object", JObject::null())?;
-        for (i, list) in lists.iter().enumerate() {
+        let usual = e.usual_levels();
+        let texts: Vec<String> = usual.iter().map(|(t, _)| t.clone()).collect();
+        let answers: Vec<i8> = usual.iter().map(|(_, c)| *c as i8).collect();
+        let width = lists.len() as jint;
+        let out = env.new_object_array(width + 2, "java/lang/Object", JObject::null())?;
+        for (i, list) in lists.iter().chain([&texts[..]].iter()).enumerate() {
             let array = string_array(env, list.iter().map(String::as_str))?;
             // SAFETY: a local reference this call just made.
             let array = unsafe { JObject::from_raw(array) };
             env.set_object_array_element(&out, i as jint, &array)?;
             env.delete_local_ref(array)?;
         }
+        let len = jint::try_from(answers.len())
+            .map_err(|_| Failure::IllegalState("too many levels for a Java array".into()))?;
+        let bytes = env.new_byte_array(len)?;
+        env.set_byte_array_region(&bytes, 0, &answers)?;
+        env.set_object_array_element(&out, width + 1, &bytes)?;
         Ok(out.into_raw())
     })
 }

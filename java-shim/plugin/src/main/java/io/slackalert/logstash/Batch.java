@@ -33,6 +33,8 @@ final class Batch {
     /** The chunk's events, and the answers about them; cleared after each batch. */
     private final Event[] chunk = new Event[NativeEngine.MAX_BATCH];
     private final byte[] answers = new byte[NativeEngine.MAX_BATCH];
+    /** Per slot sent, the event of the chunk it stands for. */
+    private final int[] sentFor = new int[NativeEngine.MAX_BATCH];
     private final Event[] candidates = new Event[NativeEngine.MAX_BATCH];
     /** The values of the stage being built, as JSON lines. */
     private final StringBuilder values = new StringBuilder(1024);
@@ -62,14 +64,24 @@ final class Batch {
         try {
             while (it.hasNext()) {
                 int n = 0;
+                int sent = 0;
+                int known = 0;
                 while (n < NativeEngine.MAX_BATCH && it.hasNext()) {
                     Event event = it.next();
                     chunk[n] = event;
-                    writeLevel(n, level(engine, event));
+                    Object level = level(engine, event);
+                    int answer = level instanceof String ? engine.usualLevels.of((String) level) : -1;
+                    if (answer >= 0) {
+                        answers[n] = (byte) answer;
+                        known += answer == NativeEngine.NOT_CANDIDATE ? 0 : 1;
+                    } else {
+                        sentFor[sent] = n;
+                        writeLevel(sent++, level);
+                    }
                     n++;
                 }
                 chunkHigh = Math.max(chunkHigh, n);
-                int result = chunk(engine, n, listener);
+                int result = chunk(engine, n, sent, known, listener);
                 if (result == NativeEngine.CLOSED) {
                     return result;
                 }
@@ -98,17 +110,23 @@ final class Batch {
         return null;
     }
 
-    /** The stages of one chunk of {@code n} events in {@link #chunk}, their slots written. */
-    private int chunk(EngineHandle engine, int n, FilterMatchListener listener) {
+    /**
+     * The stages of one chunk of {@code n} events in {@link #chunk}: {@code sent} of them have their
+     * level in a slot for the engine to answer, the others their answer (of which {@code known} are
+     * candidates) in {@link #answers} from the engine's usual levels. One LEVELS call either way:
+     * it counts the chunk's events and tells whether the engine has log lines or closed.
+     */
+    private int chunk(EngineHandle engine, int n, int sent, int known, FilterMatchListener listener) {
         buffer.clear();
-        buffer.put(slots, 0, n * NativeEngine.SLOT_SIZE);
-        int result = NativeEngine.batch(engine.handle, NativeEngine.STAGE_LEVELS, buffer, n, n);
-        if (result == NativeEngine.CLOSED || (result & ~NativeEngine.LOGS_PENDING) == 0) {
+        buffer.put(slots, 0, sent * NativeEngine.SLOT_SIZE);
+        int result = NativeEngine.batch(engine.handle, NativeEngine.STAGE_LEVELS, buffer, sent, n);
+        if (result == NativeEngine.CLOSED || known + (result & ~NativeEngine.LOGS_PENDING) == 0) {
             return result;
         }
         int flags = result & NativeEngine.LOGS_PENDING;
-        buffer.position(NativeEngine.MASK_OFFSET);
-        buffer.get(answers, 0, n);
+        for (int k = 0; k < sent; k++) {
+            answers[sentFor[k]] = buffer.get(NativeEngine.MASK_OFFSET + k);
+        }
         int beats = 0;
         int picked = 0;
         values.setLength(0);

@@ -22,6 +22,8 @@ final class EngineHandle {
     final String[] heartbeatRefs;
     /** Rule names, for the gauges under {@code rules.<name>}. */
     final String[] ruleNames;
+    /** The engine's answers for the usual spellings of its levels. */
+    final UsualLevels usualLevels;
     private final Closer closer;
     private final Cleaner.Cleanable cleanable;
 
@@ -32,6 +34,8 @@ final class EngineHandle {
         this.eventRefs = (String[]) described[NativeEngine.DESCRIBE_EVENT_REFS];
         this.heartbeatRefs = (String[]) described[NativeEngine.DESCRIBE_HEARTBEAT_REFS];
         this.ruleNames = (String[]) described[NativeEngine.DESCRIBE_RULE_NAMES];
+        this.usualLevels = new UsualLevels((String[]) described[NativeEngine.DESCRIBE_USUAL_LEVELS],
+                (byte[]) described[NativeEngine.DESCRIBE_USUAL_ANSWERS]);
         this.closer = closer;
         this.cleanable = cleanable;
     }
@@ -86,6 +90,48 @@ final class EngineHandle {
                 default:
                     logger.info("slack_alert: {}", message);
             }
+        }
+    }
+
+    /**
+     * The engine's LEVELS answers for the usual spellings of the levels it knows, as it published
+     * them when it started ({@link NativeEngine#describe}); fixed for its life, so a chunk sends the
+     * engine only other texts. A lookup goes by length, first and last character, then one
+     * {@code equals}: it reads no more of a level than {@code equals} does.
+     */
+    static final class UsualLevels {
+        /** A power of two, at least four times the spellings an engine publishes (about 90). */
+        private static final int SLOTS = 512;
+        private final String[] texts = new String[SLOTS];
+        private final byte[] answers = new byte[SLOTS];
+
+        UsualLevels(String[] spellings, byte[] answersOf) {
+            for (int k = 0; k < spellings.length && k < answersOf.length && k < SLOTS / 4; k++) {
+                int i = slot(spellings[k]);
+                while (texts[i] != null) {
+                    i = (i + 1) & (SLOTS - 1);
+                }
+                texts[i] = spellings[k];
+                answers[i] = answersOf[k];
+            }
+        }
+
+        /** The engine's answer for {@code text}, or -1 if it did not publish one. */
+        int of(String text) {
+            for (int i = slot(text);; i = (i + 1) & (SLOTS - 1)) {
+                String t = texts[i];
+                if (t == null) {
+                    return -1;
+                }
+                if (t.equals(text)) {
+                    return answers[i];
+                }
+            }
+        }
+
+        private static int slot(String text) {
+            int n = text.length();
+            return n == 0 ? 0 : (n * 31 + text.charAt(0) * 7 + text.charAt(n - 1)) & (SLOTS - 1);
         }
     }
 

@@ -76,6 +76,10 @@ final class NativeEngine {
     static final int DESCRIBE_HEARTBEAT_REFS = 3;
     /** {@link #describe}: {@code String[]}, the rules' names in configuration order. */
     static final int DESCRIBE_RULE_NAMES = 4;
+    /** {@link #describe}: {@code String[]}, the usual spellings of the levels the engine knows. */
+    static final int DESCRIBE_USUAL_LEVELS = 5;
+    /** {@link #describe}: {@code byte[]}, the engine's LEVELS answer for each of {@link #DESCRIBE_USUAL_LEVELS}. */
+    static final int DESCRIBE_USUAL_ANSWERS = 6;
 
     /** {@link #poll}, {@link #close}: {@code String}, the shutdown report (close only). */
     static final int REPORT_SUMMARY = 0;

@@ -67,13 +67,43 @@ class NativeEngineTest {
         assertEquals(library, shim, "the library's layout and the shim's constants");
     }
 
+    /** The usual levels the engine publishes are answered as LEVELS would answer them. */
+    @Test
+    void theUsualLevelsAreTheEnginesOwnAnswers() {
+        long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\",\"rules\":["
+                + "{\"name\":\"errors\"},{\"name\":\"quiet\",\"type\":\"flatline\",\"silence\":\"10m\","
+                + "\"levels\":[\"INFO\"]}]}");
+        try {
+            Object[] d = NativeEngine.describe(h);
+            String[] texts = (String[]) d[NativeEngine.DESCRIBE_USUAL_LEVELS];
+            byte[] published = (byte[]) d[NativeEngine.DESCRIBE_USUAL_ANSWERS];
+            assertEquals(texts.length, published.length);
+            assertTrue(Arrays.asList(texts).containsAll(List.of("ERROR", "error", "Error", "INFO", "warning")));
+            ByteBuffer buf = ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET);
+            for (int i = 0; i < texts.length; i++) {
+                slot(buf, i, texts[i]);
+            }
+            NativeCalls.matchBatch(h, buf, texts.length);
+            EngineHandle.UsualLevels usual = new EngineHandle.UsualLevels(texts, published);
+            for (int i = 0; i < texts.length; i++) {
+                assertEquals(buf.get(NativeEngine.MASK_OFFSET + i), published[i], texts[i]);
+                assertEquals(published[i], usual.of(new String(texts[i].toCharArray())), texts[i]);
+            }
+            assertEquals(NativeEngine.HEARTBEAT_ONLY, usual.of("Info"), "only a flatline rule takes INFO");
+            assertEquals(-1, usual.of(" Error "), "any other text is the engine's to answer");
+            assertEquals(-1, usual.of(""));
+        } finally {
+            NativeEngine.close(h);
+        }
+    }
+
     /** What describe, poll and close answer sits at the indices the shim reads. */
     @Test
     void describeAndReportsHaveTheirLayout() {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\",\"rules\":["
                 + "{\"name\":\"errors\"},{\"name\":\"quiet\",\"type\":\"flatline\",\"silence\":\"10m\"}]}");
         Object[] d = NativeEngine.describe(h);
-        assertEquals(5, d.length);
+        assertEquals(7, d.length);
         assertEquals("[log.level]", ((String[]) d[NativeEngine.DESCRIBE_LEVEL_REFS])[0]);
         assertTrue(Arrays.asList((String[]) d[NativeEngine.DESCRIBE_EVENT_REFS])
                 .containsAll(Arrays.asList((String[]) d[NativeEngine.DESCRIBE_KEY_REFS])), "keys are event fields");
