@@ -461,7 +461,7 @@ fn report(
 /// `Object[] poll(long h, boolean logs)`: the engine's counters now and,
 /// with `logs`, its buffered log lines (taken: the next poll has only newer
 /// ones; without, they stay and the array is empty), in the layout of
-/// [`report`] without a report; `null` if closed (`close` returns the last
+/// `report` without a report; `null` if closed (`close` returns the last
 /// ones).
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_poll<'local>(
@@ -477,7 +477,7 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_poll<'local>(
 
 /// `Object[] close(long h)`: unregisters the handle, shuts the engine down
 /// (bounded by `shutdown_timeout`) and returns the one-line shutdown report
-/// with the last log lines and the final counters ([`report`]). `null` if
+/// with the last log lines and the final counters (`report`). `null` if
 /// the handle was already closed.
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_close<'local>(
