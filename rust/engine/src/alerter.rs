@@ -1,14 +1,14 @@
 //! The decision core: one matched event in, at most one intent out.
 //!
-//! A `RuleAlerter` owns one rule's dedup [`Window`]; the [`TokenBucket`]
-//! and the pending summary belong to the rule's destination
+//! A `RuleAlerter` owns one rule's dedup [`Window`]; the token bucket and
+//! the pending summary belong to the rule's destination
 //! ([`DestinationLimit`]), shared by every rule posting there, because the
 //! limit is Slack's, per webhook. Both decide on a [`Now`] they are given and
 //! hand [`Intent`]s to an [`Outbox`]; rendering them is the destination's
 //! business ([`crate::destination`]). They start no thread, read no clock
-//! and render nothing, so
-//! the live engine, the sidecar's replay and the tests all drive the same
-//! logic. [`Alerter`] is one rule on a destination of its own.
+//! and render nothing, so the live engine, the sidecar's replay and the
+//! tests all drive the same logic. [`Alerter`] is one rule on a destination
+//! of its own.
 //!
 //! Accounting: every matched event is exactly one of an alert (posted on its
 //! own), a repeat (reported when its window closes, or folded into a
