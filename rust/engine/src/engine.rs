@@ -393,14 +393,6 @@ impl Engine {
         self.matching.candidacy(level)
     }
 
-    /// Returns true if and only if some rule (a flatline rule without
-    /// levels) takes every event, also one with no level or an unknown one:
-    /// then an event without a level is a heartbeat
-    /// ([`Engine::candidacy`] of `None`), else it is no candidate.
-    pub fn admits_missing_level(&self) -> bool {
-        self.matching.admits_missing_level()
-    }
-
     /// The rule names, in configuration order (`default` for the simple form).
     pub fn rule_names(&self) -> Vec<String> {
         self.config.rule_names()
@@ -878,7 +870,11 @@ mod tests {
             ]
         }));
         assert_eq!(engine.rule_names(), vec!["db", "quiet"]);
-        assert!(engine.admits_missing_level());
+        assert_eq!(
+            engine.candidacy(None),
+            Candidacy::Heartbeat,
+            "a flatline rule without levels"
+        );
         assert!(engine.matcher().match_raw(b"debug").is_some());
         for r in ["[service.name]", "[host.name]"] {
             assert!(engine.key_refs().iter().any(|k| k == r), "{r}");
@@ -905,7 +901,7 @@ mod tests {
         assert_eq!(engine.counter("matched"), Some(1));
         let (simple, _) = engine_with_dedup_fields();
         assert_eq!(simple.rule_names(), vec!["default"]);
-        assert!(!simple.admits_missing_level());
+        assert_eq!(simple.candidacy(None), Candidacy::None);
     }
 
     #[test]
