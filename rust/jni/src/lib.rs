@@ -34,7 +34,7 @@
 //! use slack_alert_jni::slots;
 //! assert_eq!(slots::SLOT_SIZE, 32);
 //! assert_eq!(slots::MASK_OFFSET, 1024 * 32);
-//! assert_eq!(slots::BUFFER_SIZE, 1024 * 33);
+//! assert_eq!(slots::VALUES_OFFSET, 1024 * 33);
 //! assert_eq!(slots::LOGS_PENDING, 0x4000_0000);
 //! ```
 //!

@@ -38,10 +38,9 @@ pub const MAX_LEVEL_LEN: usize = SLOT_SIZE - 1;
 pub const MAX_BATCH: usize = 1024;
 /// Where the match mask starts.
 pub const MASK_OFFSET: usize = MAX_BATCH * SLOT_SIZE;
-/// The size the shim's buffer must have.
-pub const BUFFER_SIZE: usize = MASK_OFFSET + MAX_BATCH;
-/// Where field values start: after the slots and the answer bytes.
-pub const VALUES_OFFSET: usize = BUFFER_SIZE;
+/// Where field values start, after the slots and the answer bytes: the
+/// least size of the buffer.
+pub const VALUES_OFFSET: usize = MASK_OFFSET + MAX_BATCH;
 /// Stage: match the levels in the slots.
 pub const STAGE_LEVELS: i32 = 0;
 /// Stage: heartbeats, per heartbeat its `heartbeat_refs` values and how
@@ -87,7 +86,7 @@ pub fn level_bytes(slot: &[u8]) -> &[u8] {
 }
 
 /// Splits a buffer into the levels of the first `count` slots and the mask
-/// region for them. `buf` must be at least [`BUFFER_SIZE`] bytes and `count`
+/// region for them. `buf` must be at least [`VALUES_OFFSET`] bytes and `count`
 /// at most [`MAX_BATCH`] (as [`crate::batch::run`] checks).
 pub fn split(buf: &mut [u8], count: usize) -> (impl Iterator<Item = &[u8]>, &mut [u8]) {
     let (slots, rest) = buf.split_at_mut(MASK_OFFSET);
@@ -102,7 +101,7 @@ mod tests {
     use super::*;
 
     fn buffer_with(levels: &[Option<&[u8]>]) -> Vec<u8> {
-        let mut buf = vec![0xAA; BUFFER_SIZE];
+        let mut buf = vec![0xAA; VALUES_OFFSET];
         for (i, level) in levels.iter().enumerate() {
             let slot = &mut buf[i * SLOT_SIZE..(i + 1) * SLOT_SIZE];
             match level {
