@@ -53,7 +53,13 @@ def main(paths):
             if q["floor"] and q["slack_alert"]:
                 ratio = q["slack_alert"][0] / q["floor"][0]
                 extra = q["slack_alert"][2] - q["floor"][2]
-                verdicts.append(f"| {t} | {e} | quiet ≤ 1.2× floor | {ratio:.2f}× | {'met' if ratio <= 1.2 else 'missed'} |")
+                # The target (issue 13) is about events as Logstash makes them; the `plain`
+                # floor returns stored values and is there to show the plugin's own cost.
+                if e == "converting":
+                    verdicts.append(f"| {t} | {e} | quiet ≤ 1.10× floor | {ratio:.2f}× | "
+                                    f"{'met' if ratio <= 1.10 else 'missed'} |")
+                else:
+                    verdicts.append(f"| {t} | {e} | quiet / floor (no target) | {ratio:.2f}× | |")
                 verdicts.append(f"| {t} | {e} | no allocation per non-matching event | "
                                 f"{extra:+.2f} B/event beyond the floor's | {'met' if extra < 1 else 'missed'} |")
             if m["slack_alert"] and m["pure_java"]:

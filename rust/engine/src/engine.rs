@@ -415,7 +415,7 @@ impl Engine {
 
     /// Counts events the matcher looked at.
     pub fn note_seen(&self, n: u64) {
-        Counters::add(&self.counters.events, n);
+        self.counters.events.add(n);
     }
 
     /// **Test-only** fault injection: makes the `n`-th next unit of work on

@@ -8,6 +8,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 
@@ -50,6 +51,10 @@ impl LogSink for StderrLog {
 #[derive(Debug)]
 pub struct BufferedLog {
     inner: Mutex<Buffered>,
+    /// Whether `inner` holds anything, set and cleared under its lock: every
+    /// batch of every worker asks, and a load keeps the answer's cache line
+    /// shared where taking the lock would move it between cores.
+    pending: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -67,13 +72,13 @@ impl BufferedLog {
                 capacity: capacity.max(1),
                 overflow: 0,
             }),
+            pending: AtomicBool::new(false),
         }
     }
 
     /// Returns true if and only if there are lines to drain.
     pub fn has_lines(&self) -> bool {
-        let b = self.inner.lock();
-        !b.lines.is_empty() || b.overflow > 0
+        self.pending.load(Ordering::Acquire)
     }
 
     /// Takes every buffered line, oldest first.
@@ -90,6 +95,7 @@ impl BufferedLog {
             ));
             b.overflow = 0;
         }
+        self.pending.store(false, Ordering::Release);
         out
     }
 }
@@ -102,6 +108,7 @@ impl LogSink for BufferedLog {
         } else {
             b.lines.push_back((level, message.to_string()));
         }
+        self.pending.store(true, Ordering::Release);
     }
 }
 

@@ -2,21 +2,26 @@
 //!
 //! Java gets a `long` id, never an address. Ids come from a counter and are
 //! never reused, so a stale id from a closed filter can only miss, never reach
-//! another filter's engine. A call clones the `Arc` under the read lock and
-//! works on its own reference; `close` removes the entry under the write lock,
-//! so an engine is freed only after the last call that found it has returned.
+//! another filter's engine.
+//!
+//! Every batch of every pipeline worker looks its engine up, so a lookup
+//! writes nothing another thread reads: the map is an immutable snapshot
+//! behind an [`ArcSwap`], loaded without a lock or a reference count, and
+//! `insert` and `remove` (a filter starting or closing) publish a new one. A
+//! call works on the snapshot it loaded, so an engine is freed only after the
+//! last call that found it has returned.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use arc_swap::ArcSwap;
 
 /// A map from never-reused ids to shared values.
 #[derive(Debug)]
 pub struct Registry<T> {
     next: AtomicU64,
-    entries: RwLock<HashMap<u64, Arc<T>>>,
+    entries: ArcSwap<HashMap<u64, Arc<T>>>,
 }
 
 impl<T> Default for Registry<T> {
@@ -29,32 +34,49 @@ impl<T> Registry<T> {
     pub fn new() -> Registry<T> {
         Registry {
             next: AtomicU64::new(1),
-            entries: RwLock::new(HashMap::new()),
+            entries: ArcSwap::from_pointee(HashMap::new()),
         }
     }
 
     /// Stores `value` and returns its id: positive and never returned before.
     pub fn insert(&self, value: T) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.entries.write().insert(id, Arc::new(value));
+        let value = Arc::new(value);
+        self.entries.rcu(|entries| {
+            let mut entries = HashMap::clone(entries);
+            entries.insert(id, Arc::clone(&value));
+            entries
+        });
         id
     }
 
     /// The value for `id` as Java passes it, if it is still registered.
     pub fn get(&self, id: i64) -> Option<Arc<T>> {
+        self.with(id, Arc::clone)
+    }
+
+    /// `f` of the value for `id`, if it is still registered; the hot path's
+    /// lookup, which takes no reference count.
+    pub fn with<R>(&self, id: i64, f: impl FnOnce(&Arc<T>) -> R) -> Option<R> {
         let id = u64::try_from(id).ok()?;
-        self.entries.read().get(&id).cloned()
+        self.entries.load().get(&id).map(f)
     }
 
     /// Unregisters `id`; returns its value if and only if it was registered.
     pub fn remove(&self, id: i64) -> Option<Arc<T>> {
         let id = u64::try_from(id).ok()?;
-        self.entries.write().remove(&id)
+        let mut removed = None;
+        self.entries.rcu(|entries| {
+            let mut entries = HashMap::clone(entries);
+            removed = entries.remove(&id);
+            entries
+        });
+        removed
     }
 
     /// How many values are registered.
     pub fn len(&self) -> usize {
-        self.entries.read().len()
+        self.entries.load().len()
     }
 
     /// Returns true if and only if nothing is registered.

@@ -201,9 +201,8 @@ fn with_handle<'local, R: Copy>(
     closed: R,
     body: impl FnOnce(&mut JNIEnv<'local>, &Handle) -> Result<R, Failure>,
 ) -> R {
-    entry(env, Some(handle), closed, |env| match HANDLES.get(handle) {
-        Some(h) => body(env, &h),
-        None => Ok(closed),
+    entry(env, Some(handle), closed, |env| {
+        HANDLES.with(handle, |h| body(env, h)).unwrap_or(Ok(closed))
     })
 }
 
@@ -404,22 +403,23 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_batch<'local>(
             Failure::IllegalArgument("buffer: the batch buffer must be a direct ByteBuffer".into())
         })?;
         let capacity = env.get_direct_buffer_capacity(&buffer)?;
-        let Some(h) = HANDLES.get(handle) else {
-            return Ok(CLOSED);
-        };
-        if stage == slots::STAGE_LEVELS && h.injected_panic_due() {
-            panic!("injected panic (test-only, NativeEngine.injectPanic)");
-        }
         // SAFETY: `address` is the start of a direct buffer of `capacity`
         // bytes, kept alive by the `buffer` reference for this call. The shim
         // gives each worker thread its own buffer and that thread is blocked
         // in this call, so nothing else touches the bytes.
         let bytes = unsafe { std::slice::from_raw_parts_mut(address, capacity) };
-        match batch::run(&h.engine, stage, bytes, count, length) {
-            Ok(CLOSED) => Ok(CLOSED),
-            Ok(n) => Ok(n | h.pending()),
-            Err(e) => Err(Failure::IllegalArgument(e)),
-        }
+        HANDLES
+            .with(handle, |h| {
+                if stage == slots::STAGE_LEVELS && h.injected_panic_due() {
+                    panic!("injected panic (test-only, NativeEngine.injectPanic)");
+                }
+                match batch::run(&h.engine, stage, bytes, count, length) {
+                    Ok(CLOSED) => Ok(CLOSED),
+                    Ok(n) => Ok(n | h.pending()),
+                    Err(e) => Err(Failure::IllegalArgument(e)),
+                }
+            })
+            .unwrap_or(Ok(CLOSED))
     })
 }
 

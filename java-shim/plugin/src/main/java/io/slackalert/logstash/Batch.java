@@ -7,10 +7,12 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharsetEncoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.Iterator;
+import java.util.List;
 import java.util.Objects;
+import java.util.RandomAccess;
 
 /**
  * One worker thread's batch buffer, and the shim's half of its format (see {@link NativeEngine}):
@@ -30,8 +32,11 @@ final class Batch {
     private ByteBuffer buffer = ByteBuffer.allocateDirect(NativeEngine.VALUES_OFFSET + 16 * 1024);
     /** The chunk's slots, written here and copied into {@link #buffer} in one go. */
     private final byte[] slots = new byte[NativeEngine.MASK_OFFSET];
-    /** The chunk's events, and the answers about them; cleared after each batch. */
-    private final Event[] chunk = new Event[NativeEngine.MAX_BATCH];
+    /**
+     * The answers about the chunk's events. The events themselves are read from the batch's list
+     * by index, not copied here: a reference stored into a long-lived array costs a GC write
+     * barrier per event, on traffic that mostly needs nothing but its level read.
+     */
     private final byte[] answers = new byte[NativeEngine.MAX_BATCH];
     /** Per slot sent, the event of the chunk it stands for. */
     private final int[] sentFor = new int[NativeEngine.MAX_BATCH];
@@ -45,8 +50,7 @@ final class Batch {
     private Object[] lastBeat = new Object[0];
     private boolean lastBeatSet;
     private int run;
-    /** How far {@link #chunk} and {@link #candidates} may hold events of this batch. */
-    private int chunkHigh;
+    /** How far {@link #candidates} may hold events of this batch. */
     private int candidatesHigh;
 
     static Batch forThread() {
@@ -59,29 +63,27 @@ final class Batch {
      * {@link NativeEngine#LOGS_PENDING} if it has log lines to write, else 0.
      */
     int run(EngineHandle engine, Collection<Event> events, FilterMatchListener listener) {
+        // Logstash hands a filter an ArrayList; anything else is copied once so it can be indexed.
+        List<Event> batch = events instanceof List && events instanceof RandomAccess
+                ? (List<Event>) events : new ArrayList<>(events);
         int flags = 0;
-        Iterator<Event> it = events.iterator();
         try {
-            while (it.hasNext()) {
-                int n = 0;
+            for (int start = 0, size = batch.size(); start < size; start += NativeEngine.MAX_BATCH) {
+                int n = Math.min(NativeEngine.MAX_BATCH, size - start);
                 int sent = 0;
                 int known = 0;
-                while (n < NativeEngine.MAX_BATCH && it.hasNext()) {
-                    Event event = it.next();
-                    chunk[n] = event;
-                    Object level = level(engine, event);
+                for (int i = 0; i < n; i++) {
+                    Object level = level(engine, batch.get(start + i));
                     int answer = level instanceof String ? engine.usualLevels.of((String) level) : -1;
                     if (answer >= 0) {
-                        answers[n] = (byte) answer;
+                        answers[i] = (byte) answer;
                         known += answer == NativeEngine.NOT_CANDIDATE ? 0 : 1;
                     } else {
-                        sentFor[sent] = n;
+                        sentFor[sent] = i;
                         writeLevel(sent++, level);
                     }
-                    n++;
                 }
-                chunkHigh = Math.max(chunkHigh, n);
-                int result = chunk(engine, n, sent, known, listener);
+                int result = chunk(engine, batch, start, n, sent, known, listener);
                 if (result == NativeEngine.CLOSED) {
                     return result;
                 }
@@ -90,11 +92,9 @@ final class Batch {
             return flags;
         } finally {
             // No reference to an event outlives its batch.
-            Arrays.fill(chunk, 0, chunkHigh, null);
             Arrays.fill(candidates, 0, candidatesHigh, null);
             Arrays.fill(lastBeat, null);
             Arrays.fill(beat, null);
-            chunkHigh = 0;
             candidatesHigh = 0;
         }
     }
@@ -111,12 +111,13 @@ final class Batch {
     }
 
     /**
-     * The stages of one chunk of {@code n} events in {@link #chunk}: {@code sent} of them have their
+     * The stages of the chunk of {@code n} events from {@code start}: {@code sent} of them have their
      * level in a slot for the engine to answer, the others their answer (of which {@code known} are
      * candidates) in {@link #answers} from the engine's usual levels. One LEVELS call either way:
      * it counts the chunk's events and tells whether the engine has log lines or closed.
      */
-    private int chunk(EngineHandle engine, int n, int sent, int known, FilterMatchListener listener) {
+    private int chunk(EngineHandle engine, List<Event> batch, int start, int n, int sent, int known,
+            FilterMatchListener listener) {
         buffer.clear();
         buffer.put(slots, 0, sent * NativeEngine.SLOT_SIZE);
         int result = NativeEngine.batch(engine.handle, NativeEngine.STAGE_LEVELS, buffer, sent, n);
@@ -132,10 +133,10 @@ final class Batch {
         values.setLength(0);
         lastBeatSet = false;
         for (int i = 0; i < n; i++) {
-            if (answers[i] == NativeEngine.HEARTBEAT_ONLY && newBeat(chunk[i], engine.heartbeatRefs)) {
+            if (answers[i] == NativeEngine.HEARTBEAT_ONLY && newBeat(batch.get(start + i), engine.heartbeatRefs)) {
                 beats++;
             } else if (answers[i] == NativeEngine.ALERT_CANDIDATE) {
-                candidates[picked++] = chunk[i];
+                candidates[picked++] = batch.get(start + i);
             }
         }
         candidatesHigh = Math.max(candidatesHigh, picked);

@@ -16,6 +16,7 @@ import io.slackalert.logstash.testkit.TestContext;
 import io.slackalert.logstash.testkit.TestEvent;
 import io.slackalert.logstash.testkit.TestMetric;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -137,6 +138,21 @@ class FilterTest {
         filter.flush(listener);
         assertEquals(3000L, context.metricOf("slack_alert_test").gaugeValue(SlackAlert.EVENTS_GAUGE));
         assertTrue(filter.filter(List.of(), listener).isEmpty());
+    }
+
+    @Test
+    void aBatchThatIsNotAListIsReadInItsOrderAndPassesThroughAsItCame() {
+        filter = filter(dryRun(), context);
+        // Logstash hands over an ArrayList, which the shim indexes; any other collection is copied.
+        Collection<Event> big = new ArrayDeque<>(mixedBatch(2500, "deque"));
+        Event first = big.iterator().next();
+        CountingMatchListener listener = new CountingMatchListener();
+        assertSame(big, filter.filter(big, listener));
+        assertEquals(2500, big.size());
+        assertSame(first, big.iterator().next());
+        assertEquals(big.stream().filter(Fixtures::alerts).count(), listener.count());
+        filter.flush(listener);
+        assertEquals(2500L, context.metricOf("slack_alert_test").gaugeValue(SlackAlert.EVENTS_GAUGE));
     }
 
     @Test
