@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 
 use crate::alerter::Decision;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, Now, SystemClock};
 use crate::config::{show_duration, Config, DestinationKind};
 use crate::contain::{Containment, EngineThread, FaultHook};
 use crate::counters::{Counters, RuleCounters};
@@ -482,12 +482,8 @@ impl Engine {
         let Some(prepared) = self.matching.prepare(level, event) else {
             return Decision::Ignored;
         };
-        let mut state = self.state.lock();
-        let State { rules, outboxes } = &mut *state;
-        let Some(outboxes) = outboxes.as_mut() else {
-            return Decision::Closed;
-        };
-        rules.apply(&prepared, event, self.clock.now(), outboxes)
+        self.with_rules(|rules, now, outboxes| rules.apply(&prepared, event, now, outboxes))
+            .unwrap_or(Decision::Closed)
     }
 
     /// Decides about one event from its key fields alone (an event made by
@@ -508,12 +504,10 @@ impl Engine {
         let Some(prepared) = self.matching.prepare(level, event) else {
             return Some(Decision::Ignored);
         };
-        let mut state = self.state.lock();
-        let State { rules, outboxes } = &mut *state;
-        let Some(outboxes) = outboxes.as_mut() else {
-            return Some(Decision::Closed);
-        };
-        rules.apply_unless_alerting(&prepared, event, self.clock.now(), outboxes)
+        self.with_rules(|rules, now, outboxes| {
+            rules.apply_unless_alerting(&prepared, event, now, outboxes)
+        })
+        .unwrap_or(Some(Decision::Closed))
     }
 
     /// Lets the flatline rules learn from an event only they take
@@ -528,22 +522,25 @@ impl Engine {
             return false;
         }
         let level = self.matching.level(event);
-        let mut state = self.state.lock();
-        let State { rules, outboxes } = &mut *state;
-        let Some(outboxes) = outboxes.as_mut() else {
-            return false;
-        };
-        rules.heartbeat(level, event, events, self.clock.now(), outboxes);
-        true
+        self.with_rules(|rules, now, outboxes| rules.heartbeat(level, event, events, now, outboxes))
+            .is_some()
     }
 
     /// Runs the timers now (the timer thread does this every tick).
     pub fn tick(&self) {
+        self.with_rules(|rules, now, outboxes| rules.on_tick(now, outboxes));
+    }
+
+    /// `decide` on the rules under the engine's lock, at the clock's now,
+    /// with the destinations' outboxes; `None` once shutdown took them.
+    fn with_rules<R>(
+        &self,
+        decide: impl FnOnce(&mut RuleSet, Now, &mut dyn Outboxes) -> R,
+    ) -> Option<R> {
         let mut state = self.state.lock();
         let State { rules, outboxes } = &mut *state;
-        if let Some(outboxes) = outboxes.as_mut() {
-            rules.on_tick(self.clock.now(), outboxes);
-        }
+        let outboxes = outboxes.as_mut()?;
+        Some(decide(rules, self.clock.now(), outboxes))
     }
 
     /// Every counter, in [`crate::COUNTER_NAMES`] order.

@@ -412,14 +412,7 @@ impl RuleSet {
         now: Now,
         outboxes: &mut dyn Outboxes,
     ) -> Decision {
-        self.count_matches(prepared);
-        let mut decision = Decision::Ignored;
-        for hit in &prepared.hits {
-            if let Some(d) = self.decide(hit, prepared.level, event, now, outboxes, false) {
-                decision = stronger(decision, d);
-            }
-        }
-        decision
+        self.decide_all(prepared, event, now, outboxes, false)
     }
 
     /// [`RuleSet::apply`] for an event that carries only the key fields
@@ -439,14 +432,28 @@ impl RuleSet {
                 return None;
             }
         }
+        Some(self.decide_all(prepared, event, now, outboxes, true))
+    }
+
+    /// Counts the event's matches and decides over every rule it matched:
+    /// the strongest decision. `keys_only`: the event carries only the key
+    /// fields, and no rule posts a message of its own for it.
+    fn decide_all(
+        &mut self,
+        prepared: &Prepared,
+        event: &dyn Fields,
+        now: Now,
+        outboxes: &mut dyn Outboxes,
+        keys_only: bool,
+    ) -> Decision {
         self.count_matches(prepared);
         let mut decision = Decision::Ignored;
         for hit in &prepared.hits {
-            if let Some(d) = self.decide(hit, prepared.level, event, now, outboxes, true) {
+            if let Some(d) = self.decide(hit, prepared.level, event, now, outboxes, keys_only) {
                 decision = stronger(decision, d);
             }
         }
-        Some(decision)
+        decision
     }
 
     fn count_matches(&self, prepared: &Prepared) {
