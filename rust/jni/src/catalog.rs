@@ -1,9 +1,9 @@
 //! What the shim learns from the library once, when it loads it: every
 //! option of the engine's [`OPTION_TABLE`] (so `configSchema()` is built from
 //! the one table instead of a copy in Java), the counter names, and the bound
-//! on one string value. One JSON document through one entry point
-//! (`String catalog()`), so that a new option or counter needs no new JNI
-//! method and no Java edit:
+//! on one string value. One document through one entry point (`Object
+//! catalog()`, where it arrives as Java maps and lists), so that a new option
+//! or counter needs no new JNI method and no Java edit:
 //!
 //! ```json
 //! {"options": [{"name": "rate_limit", "type": "number", "scope": "rule", "default": 20}, …],
@@ -22,8 +22,7 @@
 //!   out.
 //!
 //! ```
-//! let doc: serde_json::Value =
-//!     serde_json::from_str(&slack_alert_jni::catalog::catalog_json().unwrap()).unwrap();
+//! let doc = slack_alert_jni::catalog::catalog_document().unwrap();
 //! let rate = doc["options"].as_array().unwrap().iter().find(|o| o["name"] == "rate_limit").unwrap();
 //! assert_eq!(rate["type"], "number");
 //! assert_eq!(rate["default"], 20);
@@ -33,15 +32,15 @@ use serde_json::{json, Map, Value};
 use slack_alert_engine::config::{DefaultValue, InputType, OptionDoc, Scope, OPTION_TABLE};
 use slack_alert_engine::{COUNTER_NAMES, MAX_VALUE_CHARS, RULE_COUNTER_NAMES};
 
-/// The catalog of the real table and counters, as `catalog()` returns it.
-pub fn catalog_json() -> Result<String, String> {
+/// The catalog of the real table and counters, as `catalog()` returns it
+/// (there as Java maps and lists).
+pub fn catalog_document() -> Result<Value, String> {
     catalog(
         OPTION_TABLE,
         COUNTER_NAMES,
         RULE_COUNTER_NAMES,
         MAX_VALUE_CHARS,
     )
-    .map(|v| v.to_string())
 }
 
 /// The scope's name in the catalog.
@@ -141,7 +140,7 @@ mod tests {
     use slack_alert_engine::config::{ENGINE_OPTIONS, OPTIONS};
 
     fn doc() -> Value {
-        serde_json::from_str(&catalog_json().unwrap()).unwrap()
+        catalog_document().unwrap()
     }
 
     fn rows() -> Vec<Value> {

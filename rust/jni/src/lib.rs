@@ -20,7 +20,7 @@
 //! | Java (`static native`)                         | result                                             |
 //! |------------------------------------------------|----------------------------------------------------|
 //! | `void validate(String configJson)`             | nothing; `IllegalArgumentException` naming a bad option, as `create` would; starts no engine |
-//! | `String catalog()`                             | one JSON document, read once when the library loads: every option of the engine's table (name, Logstash type, scope, typed default), the counter names, the per-rule counter names, the most characters of one string value the engine keeps, and the batch layout (see [`catalog`]) |
+//! | `Object catalog()`                             | one document as Java maps, lists and values (see `java_value`), read once when the library loads: every option of the engine's table (name, Logstash type, scope, typed default), the counter names, the per-rule counter names, the most characters of one string value the engine keeps, and the batch layout (see [`catalog`]) |
 //! | `long create(String configJson)`               | handle; `IllegalArgumentException` naming a bad option, `IllegalStateException` if the engine cannot start |
 //! | `Object[] describe(long h)`                    | `[levelRefs, keyRefs, eventRefs, heartbeatRefs, ruleNames, usualLevels, usualAnswers]`; `null` if closed |
 //! | `int batch(long h, int stage, ByteBuffer buffer, int count, int length)` | the stage's count (see [`batch::run`]) `\| LOGS_PENDING`; `-1` if closed |
@@ -43,6 +43,7 @@
 pub mod batch;
 pub mod catalog;
 pub mod handles;
+mod java_value;
 pub mod slots;
 pub mod values;
 
@@ -53,7 +54,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Once};
 
 use jni::objects::{JByteBuffer, JClass, JObject, JString};
-use jni::sys::{jboolean, jint, jlong, jlongArray, jobjectArray, jstring, JNI_FALSE};
+use jni::sys::{jboolean, jint, jlong, jlongArray, jobject, jobjectArray, JNI_FALSE};
 use jni::JNIEnv;
 use once_cell::sync::Lazy;
 use slack_alert_engine::{BufferedLog, Config, Engine, LogSink};
@@ -299,17 +300,17 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_create<'local>(
     })
 }
 
-/// `String catalog()`: the options, counters and value bound as one JSON
-/// document ([`catalog`]); the shim reads it once per class loader, right
-/// after loading the library, and builds its `configSchema()` from it.
+/// `Object catalog()`: the options, counters, value bound and layout as one
+/// document ([`catalog`]) of Java maps, lists and values; the shim reads it
+/// once per class loader, right after loading the library.
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_catalog<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
-) -> jstring {
+) -> jobject {
     entry(&mut env, None, ptr::null_mut(), |env| {
-        let text = catalog::catalog_json().map_err(Failure::IllegalState)?;
-        Ok(env.new_string(text)?.into_raw())
+        let doc = catalog::catalog_document().map_err(Failure::IllegalState)?;
+        Ok(java_value::to_java(env, &doc)?.into_raw())
     })
 }
 

@@ -67,7 +67,7 @@ final class Catalog {
             synchronized (Catalog.class) {
                 c = loaded;
                 if (c == null) {
-                    c = parse(NativeEngine.catalog());
+                    c = read(NativeEngine.catalog());
                     loaded = c;
                 }
             }
@@ -116,15 +116,16 @@ final class Catalog {
     }
 
     /**
-     * Reads and checks a catalog document, without Logstash's API: the library loads, and its value
-     * bound is learnt, before anything needs a {@link PluginConfigSpec}.
+     * Reads and checks a catalog document (as {@link NativeEngine#catalog} hands it over: maps, lists
+     * and values), without Logstash's API: the library loads, and its value bound is learnt, before
+     * anything needs a {@link PluginConfigSpec}.
      *
      * @throws IllegalStateException if the document is not a catalog this shim can declare the
      *     settings of (an unknown type or scope, a default of the wrong type): a library and a shim
      *     that disagree must not start
      */
-    static Catalog parse(String json) {
-        Map<String, Object> doc = asMap(new Reader(json).document(), "the catalog");
+    static Catalog read(Object document) {
+        Map<String, Object> doc = asMap(document, "the catalog");
         List<Map<String, Object>> options = new ArrayList<>();
         for (Object item : asList(doc.get("options"), "options")) {
             Map<String, Object> row = asMap(item, "an option");
@@ -345,207 +346,5 @@ final class Catalog {
             out[i] = asString(list.get(i), what + "[" + i + "]");
         }
         return out;
-    }
-
-    /**
-     * Reads the JSON the library writes: objects (in order), arrays, strings, whole numbers (as
-     * {@link Long}, other numbers as {@link Double}), booleans and null. Not a general JSON reader:
-     * the plugin jar carries no JSON library (Logstash loads one jar per plugin, and a second copy of
-     * one would meet Logstash's own), and the catalog needs no more than this.
-     */
-    static final class Reader {
-        private final String text;
-        private int pos;
-
-        Reader(String text) {
-            this.text = text;
-        }
-
-        Object document() {
-            Object value = value();
-            space();
-            if (pos != text.length()) {
-                throw error("text after the document");
-            }
-            return value;
-        }
-
-        private Object value() {
-            space();
-            char c = peek();
-            switch (c) {
-                case '{':
-                    return object();
-                case '[':
-                    return array();
-                case '"':
-                    return string();
-                case 't':
-                    return word("true", Boolean.TRUE);
-                case 'f':
-                    return word("false", Boolean.FALSE);
-                case 'n':
-                    return word("null", null);
-                default:
-                    return number();
-            }
-        }
-
-        private Map<String, Object> object() {
-            Map<String, Object> map = new LinkedHashMap<>();
-            pos++;
-            space();
-            if (peek() == '}') {
-                pos++;
-                return map;
-            }
-            while (true) {
-                space();
-                if (peek() != '"') {
-                    throw error("a key must be a string");
-                }
-                String key = string();
-                space();
-                expect(':');
-                map.put(key, value());
-                space();
-                if (next() == '}') {
-                    return map;
-                }
-                pos--;
-                expect(',');
-            }
-        }
-
-        private List<Object> array() {
-            List<Object> list = new ArrayList<>();
-            pos++;
-            space();
-            if (peek() == ']') {
-                pos++;
-                return list;
-            }
-            while (true) {
-                list.add(value());
-                space();
-                if (next() == ']') {
-                    return list;
-                }
-                pos--;
-                expect(',');
-            }
-        }
-
-        private String string() {
-            pos++;
-            StringBuilder out = new StringBuilder();
-            while (true) {
-                char c = next();
-                if (c == '"') {
-                    return out.toString();
-                }
-                if (c < 0x20) {
-                    throw error("a control character in a string");
-                }
-                if (c != '\\') {
-                    out.append(c);
-                    continue;
-                }
-                char e = next();
-                switch (e) {
-                    case '"':
-                    case '\\':
-                    case '/':
-                        out.append(e);
-                        break;
-                    case 'b':
-                        out.append('\b');
-                        break;
-                    case 'f':
-                        out.append('\f');
-                        break;
-                    case 'n':
-                        out.append('\n');
-                        break;
-                    case 'r':
-                        out.append('\r');
-                        break;
-                    case 't':
-                        out.append('\t');
-                        break;
-                    case 'u':
-                        if (pos + 4 > text.length()) {
-                            throw error("a cut \\u escape");
-                        }
-                        try {
-                            out.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
-                        } catch (NumberFormatException bad) {
-                            throw error("a bad \\u escape");
-                        }
-                        pos += 4;
-                        break;
-                    default:
-                        throw error("a bad escape");
-                }
-            }
-        }
-
-        /** A whole number as a Long; any other number as a Double, for the caller to refuse by name. */
-        private Object number() {
-            int start = pos;
-            boolean whole = true;
-            while (pos < text.length() && "+-0123456789.eE".indexOf(text.charAt(pos)) >= 0) {
-                whole &= "0123456789-".indexOf(text.charAt(pos)) >= 0;
-                pos++;
-            }
-            String n = text.substring(start, pos);
-            try {
-                if (whole) {
-                    return Long.valueOf(n);
-                }
-                return Double.valueOf(n);
-            } catch (NumberFormatException notANumber) {
-                pos = start;
-                throw error("a value that is not a number");
-            }
-        }
-
-        private Object word(String word, Object value) {
-            if (!text.startsWith(word, pos)) {
-                throw error("an unknown word");
-            }
-            pos += word.length();
-            return value;
-        }
-
-        private void space() {
-            while (pos < text.length() && " \t\n\r".indexOf(text.charAt(pos)) >= 0) {
-                pos++;
-            }
-        }
-
-        private char peek() {
-            if (pos >= text.length()) {
-                throw error("the end of the text");
-            }
-            return text.charAt(pos);
-        }
-
-        private char next() {
-            char c = peek();
-            pos++;
-            return c;
-        }
-
-        private void expect(char c) {
-            if (next() != c) {
-                pos--;
-                throw error("'" + c + "' expected");
-            }
-        }
-
-        private IllegalStateException error(String what) {
-            return drift("not JSON it can read: " + what + " at offset " + pos);
-        }
     }
 }

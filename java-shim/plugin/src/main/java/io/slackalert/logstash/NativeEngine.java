@@ -104,8 +104,10 @@ final class NativeEngine {
     static native void validate(String configJson);
 
     /**
-     * What the library says about the engine, read once per class loader by {@link Catalog}: one JSON
-     * object, {@code {"options": [...], "counters": [...], "rule_counters": [...], "max_value_chars": n,
+     * What the library says about the engine, read once per class loader by {@link Catalog}: one
+     * document of Java values as a JSON library would make them ({@code LinkedHashMap},
+     * {@code ArrayList}, {@code String}, {@code Long}, {@code Double}, {@code Boolean}, null):
+     * {@code {"options": [...], "counters": [...], "rule_counters": [...], "max_value_chars": n,
      * "layout": {...}}}. Each option is {@code {"name", "type", "scope", "default"?}}: {@code type} as
      * Logstash delivers the value ({@code string}, {@code number}, {@code boolean}, {@code array},
      * {@code hash}, {@code password}), {@code scope} {@code engine}, {@code rule}, {@code rule_only}
@@ -115,7 +117,7 @@ final class NativeEngine {
      *
      * @throws IllegalStateException if the library cannot describe its options
      */
-    static native String catalog();
+    static native Object catalog();
 
     /**
      * Validates the options (a JSON object) and starts an engine.

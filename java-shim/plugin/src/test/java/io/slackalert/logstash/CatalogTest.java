@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import co.elastic.logstash.api.Password;
 import co.elastic.logstash.api.PluginConfigSpec;
 import co.elastic.logstash.api.PluginHelper;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -29,12 +30,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The filter's settings come from the library's catalog (the engine's option table): these read
- * the real library's catalog with Jackson, apart from the shim's own reader, and hold the filter's
- * {@code configSchema()} to it.
+ * the real library's catalog through Jackson's tree, apart from the shim's {@link Catalog}, and
+ * hold the filter's {@code configSchema()} to it.
  */
 class CatalogTest {
 
     private static final ObjectMapper JACKSON = new ObjectMapper();
+    /** Makes of a JSON tree the values the library hands over: whole numbers as Long. */
+    private static final ObjectMapper AS_NATIVE = new ObjectMapper().enable(DeserializationFeature.USE_LONG_FOR_INTS);
     /** The class of the value Logstash hands over for each catalog type, as its docs name them. */
     private static final Map<String, Class<?>> LOGSTASH_TYPES = Map.of("string", String.class, "number", Long.class,
             "boolean", Boolean.class, "array", List.class, "hash", Map.class, "password", Password.class);
@@ -44,7 +47,30 @@ class CatalogTest {
     @BeforeAll
     static void readTheRealCatalog() throws Exception {
         NativeLibrary.load(null);
-        catalog = JACKSON.readTree(NativeEngine.catalog());
+        catalog = JACKSON.valueToTree(NativeEngine.catalog());
+    }
+
+    /** The library hands its document over as the Java values a JSON library would make. */
+    @Test
+    void theNativeDocumentIsMadeOfPlainJavaValues() {
+        Map<?, ?> doc = (Map<?, ?>) NativeEngine.catalog();
+        assertEquals(Set.of("options", "counters", "rule_counters", "max_value_chars", "layout"), doc.keySet());
+        assertEquals(Long.class, doc.get("max_value_chars").getClass());
+        assertEquals(ArrayList.class, doc.get("counters").getClass());
+        Set<String> kinds = new HashSet<>();
+        for (Object item : (List<?>) doc.get("options")) {
+            Map<?, ?> row = (Map<?, ?>) item;
+            assertEquals(LinkedHashMap.class, row.getClass());
+            Object value = row.get("default");
+            if (value != null) {
+                Class<?> expected = Map.of("string", String.class, "password", String.class, "number", Long.class,
+                        "boolean", Boolean.class, "array", ArrayList.class, "hash", LinkedHashMap.class)
+                        .get((String) row.get("type"));
+                assertEquals(expected, value.getClass(), row.toString());
+                kinds.add((String) row.get("type"));
+            }
+        }
+        assertTrue(kinds.containsAll(Set.of("string", "number", "boolean", "array")), kinds.toString());
     }
 
     private static List<JsonNode> rows(String scope) {
@@ -177,7 +203,7 @@ class CatalogTest {
     }
 
     private static Catalog parse(ObjectNode doc) {
-        return Catalog.parse(doc.toString());
+        return Catalog.read(AS_NATIVE.convertValue(doc, Object.class));
     }
 
     /** A library whose catalog this shim cannot declare stops the filter, saying so. */
@@ -199,8 +225,10 @@ class CatalogTest {
                     e.getMessage());
             assertTrue(e.getMessage().contains(doc.get("options").get(0).get("name").asText() + ": "), e.getMessage());
         }
-        for (String notJson : new String[] {"", "{", "{\"options\":[]} x", "[1,]", "{\"a\":1.5.5}", "{\"a\":-}"}) {
-            assertThrows(IllegalStateException.class, () -> Catalog.parse(notJson), notJson);
+        Object[] notCatalogs = {null, "{}", List.of(), Map.of("options", "x"), Map.of("options", List.of("row")),
+            Map.of("options", List.of(Map.of("name", 5)))};
+        for (Object notCatalog : notCatalogs) {
+            assertThrows(IllegalStateException.class, () -> Catalog.read(notCatalog), String.valueOf(notCatalog));
         }
         ObjectNode noCounters = document();
         noCounters.remove("counters");
@@ -219,9 +247,9 @@ class CatalogTest {
         assertEquals(List.of("native_library", "channel"), names(c.all));
     }
 
-    /** The shim's reader against Jackson's writing of every kind of value and escape. */
+    /** Every kind of default, nested values and any text included, becomes its setting's default. */
     @Test
-    void theReaderReadsWhatJacksonWrites() {
+    void everyKindOfDefaultBecomesItsSettingsDefault() {
         ObjectNode hash = JACKSON.createObjectNode();
         hash.put("FATAL", "<!here> \"quoted\" \\ / \t\n\u0001 é 🔥");
         hash.putArray("list").add(-7).add(true).addNull().addObject();

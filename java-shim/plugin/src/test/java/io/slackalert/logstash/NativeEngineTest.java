@@ -42,7 +42,7 @@ class NativeEngineTest {
     /** Every constant of the batch layout, as the loaded library declares it, equals the shim's. */
     @Test
     void layoutConstantsMatchTheNativeSide() throws Exception {
-        JsonNode layout = new ObjectMapper().readTree(NativeEngine.catalog()).get("layout");
+        JsonNode layout = new ObjectMapper().valueToTree(NativeEngine.catalog()).get("layout");
         Map<String, Integer> shim = new LinkedHashMap<>();
         shim.put("slot_size", NativeEngine.SLOT_SIZE);
         shim.put("max_level_len", NativeEngine.MAX_LEVEL_LEN);
