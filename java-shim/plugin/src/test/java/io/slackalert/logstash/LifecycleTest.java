@@ -3,6 +3,7 @@ package io.slackalert.logstash;
 import static io.slackalert.logstash.Fixtures.dryRun;
 import static io.slackalert.logstash.Fixtures.filter;
 import static io.slackalert.logstash.Fixtures.mixedBatch;
+import static io.slackalert.logstash.Fixtures.posting;
 import static io.slackalert.logstash.Fixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -10,10 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
-import co.elastic.logstash.api.Password;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.ReceiverProcess;
-import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -118,8 +117,7 @@ class LifecycleTest {
             TestContext context = new TestContext();
             // A request timeout far past the ceiling: a close that waited for the hung post could
             // not return in time. (How long close takes: scripts/bench filter-latency.)
-            SlackAlert filter = filter(TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()),
-                    "allow_custom_webhook", true, "timeout", "300s", "shutdown_timeout", "1s", "dedup_window", "0s"),
+            SlackAlert filter = filter(posting(receiver, "timeout", "300s", "shutdown_timeout", "1s", "dedup_window", "0s"),
                     context);
             int workers = 8;
             AtomicBoolean stop = new AtomicBoolean();
@@ -219,8 +217,7 @@ class LifecycleTest {
      */
     private static SlackAlert reloadCycle(SlackAlert old, ReceiverProcess receiver, ExecutorService workers, int n)
             throws Exception {
-        SlackAlert next = filter(TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()),
-                "allow_custom_webhook", true, "shutdown_timeout", "2s", "timeout", "2s"), new TestContext());
+        SlackAlert next = filter(posting(receiver, "shutdown_timeout", "2s", "timeout", "2s"), new TestContext());
         if (old != null) {
             AtomicBoolean stop = new AtomicBoolean();
             CountDownLatch running = new CountDownLatch(2);
