@@ -1,7 +1,6 @@
 package io.slackalert.logstash;
 
 import static io.slackalert.logstash.RealLogstash.args;
-import static io.slackalert.logstash.RealLogstash.await;
 import static io.slackalert.logstash.RealLogstash.create;
 import static io.slackalert.logstash.RealLogstash.event;
 import static io.slackalert.logstash.RealLogstash.multiFilter;
@@ -15,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Password;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.ReceiverProcess;
 import java.math.BigInteger;
@@ -238,7 +238,7 @@ class LogstashContractTest {
             assertTrue(anyContains(awaitBodies(1), "reload number " + i));
             filter.close();
         }
-        await("the OS threads of 5 closed engines are gone (" + before + " before)", CEILING,
+        Await.until("the OS threads of 5 closed engines are gone (" + before + " before)", CEILING,
                 () -> osThreads() <= before);
     }
 
@@ -257,7 +257,7 @@ class LogstashContractTest {
                     args(lscl("levels", List.of("ERROR"), "dedup_windw", "5m")), RealLogstash.nullContext()));
         }
         System.out.println("OS threads before 10 refused starts: " + before + ", right after: " + osThreads());
-        await("10 refused starts leave the OS thread count at " + before, CEILING, () -> osThreads() <= before);
+        Await.until("10 refused starts leave the OS thread count at " + before, CEILING, () -> osThreads() <= before);
         assertTrue(receiver.received().isEmpty(), "nothing posted");
     }
 
@@ -290,7 +290,7 @@ class LogstashContractTest {
     void aStartedFilterDroppedWithoutCloseHasItsEngineClosedOnceUnreachable() {
         long handle = startAndDrop();
         assertNotNull(NativeEngine.poll(handle, false), "the engine runs while its filter is reachable somewhere");
-        await("the engine of an unreachable, never closed filter is closed", CEILING, () -> {
+        Await.until("the engine of an unreachable, never closed filter is closed", CEILING, () -> {
             System.gc();
             return NativeEngine.poll(handle, false) == null;
         });

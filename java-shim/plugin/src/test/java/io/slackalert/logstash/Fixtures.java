@@ -1,6 +1,5 @@
 package io.slackalert.logstash;
 
-import static org.junit.jupiter.api.Assertions.fail;
 
 import co.elastic.logstash.api.Event;
 import co.elastic.logstash.api.Password;
@@ -13,12 +12,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
@@ -127,22 +124,6 @@ final class Fixtures {
             out.add(e.toMap());
         }
         return out;
-    }
-
-    /** Waits until {@code condition} holds; fails with {@code what} after {@code timeout}. */
-    static void await(String what, Duration timeout, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("timed out after " + timeout + " waiting for " + what);
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted waiting for " + what);
-            }
-        }
     }
 
     /** A number spelled in letters, so that the engine's normaliser keeps messages apart. */

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.ReceiverProcess;
 import io.slackalert.logstash.testkit.TestContext;
@@ -77,7 +78,7 @@ class LifecycleTest {
             assertTrue(running.await(30, TimeUnit.SECONDS), "workers started");
             filter.close();
             closed.set(true);
-            Fixtures.await("workers to keep filtering after close", Duration.ofSeconds(60),
+            Await.until("workers to keep filtering after close", Duration.ofSeconds(60),
                     () -> batchesAfterClose.get() >= 8 * workers);
             stop.set(true);
             for (Future<Integer> r : results) {
@@ -145,7 +146,7 @@ class LifecycleTest {
                 }
                 assertTrue(running.await(30, TimeUnit.SECONDS), "workers started");
                 Future<?> closing = closer.submit(filter::close);
-                Fixtures.await("close to return while Slack hangs", CEILING, closing::isDone);
+                Await.until("close to return while Slack hangs", CEILING, closing::isDone);
                 closing.get();
                 assertTrue(receiver.messages().isEmpty(), "Slack was hung throughout");
                 stop.set(true);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.TestConfiguration;
@@ -121,7 +122,7 @@ class ReceiverTest {
             CountingMatchListener listener = new CountingMatchListener();
             filter.filter(List.of(event("ERROR", "first"), event("ERROR", "second")), listener);
             assertEquals(2, listener.count());
-            Fixtures.await("the 404 to be logged", Duration.ofSeconds(60), () -> {
+            Await.until("the 404 to be logged", Duration.ofSeconds(60), () -> {
                 filter.flush(listener);
                 return context.logger().allText().contains("no_service");
             });
@@ -142,7 +143,7 @@ class ReceiverTest {
         ExecutorService closer = Executors.newSingleThreadExecutor();
         try {
             Future<?> closing = closer.submit(filter::close);
-            Fixtures.await("close to return while Slack hangs", Duration.ofSeconds(60), closing::isDone);
+            Await.until("close to return while Slack hangs", Duration.ofSeconds(60), closing::isDone);
         } finally {
             closer.shutdownNow();
         }

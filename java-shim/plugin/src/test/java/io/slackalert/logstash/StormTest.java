@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
@@ -120,7 +121,7 @@ class StormTest {
                 }
                 stop.set(true);
             }
-            Fixtures.await("the storm to get through while Slack hangs", CEILING, () -> {
+            Await.until("the storm to get through while Slack hangs", CEILING, () -> {
                 filter.flush(new CountingMatchListener());
                 return running.stream().allMatch(Future::isDone);
             });
@@ -147,7 +148,7 @@ class StormTest {
 
         // Slack answers again: every matched event reaches it, alone or counted in a summary.
         receiver.get().setMode("{\"mode\":\"ok\"}");
-        Fixtures.await("every matched event to reach Slack", CEILING, () -> {
+        Await.until("every matched event to reach Slack", CEILING, () -> {
             filter.flush(new CountingMatchListener());
             return accounted(receiver.get().messages()) >= matched;
         });
@@ -184,11 +185,11 @@ class StormTest {
         CountingMatchListener listener = new CountingMatchListener();
         filter.filter(batch, listener);
         assertEquals(500, listener.count());
-        Fixtures.await("the first post to hang", CEILING, () -> !receiver.get().received().isEmpty());
+        Await.until("the first post to hang", CEILING, () -> !receiver.get().received().isEmpty());
         ExecutorService closer = Executors.newSingleThreadExecutor();
         try {
             Future<?> closing = closer.submit(filter::close);
-            Fixtures.await("close to return while Slack hangs", CEILING, closing::isDone);
+            Await.until("close to return while Slack hangs", CEILING, closing::isDone);
             closing.get();
         } finally {
             closer.shutdownNow();
