@@ -104,6 +104,18 @@ class LogstashContractTest {
         return bodies;
     }
 
+    /** A filter made from {@code args} posts {@code event} in a message with {@code text}; then it is closed. */
+    private static void assertPosts(Map<String, Object> args, Event event, String text) {
+        SlackAlert filter = create(id(), args, RealLogstash.nullContext());
+        try {
+            filter.filter(List.of(event), x -> { });
+            List<String> bodies = awaitBodies(1);
+            assertTrue(anyContains(bodies, text), bodies.toString());
+        } finally {
+            filter.close();
+        }
+    }
+
     private static boolean anyContains(List<String> bodies, String text) {
         return bodies.stream().anyMatch(b -> b.contains(text));
     }
@@ -339,13 +351,8 @@ class LogstashContractTest {
                 () -> create(id(), args(lscl("dry_run", "yes")), RealLogstash.nullContext()));
         assertTrue(String.valueOf(refused.getCause()).contains("dry_run"), String.valueOf(refused.getCause()));
         assertEquals("true", args(lscl()).get("allow_custom_webhook"), "raw, as a String");
-        SlackAlert filter = create(id(), args(lscl("dry_run", "FALSE")), RealLogstash.nullContext());
-        try {
-            filter.filter(List.of(error("dry_run FALSE posts for real")), e -> { });
-            assertTrue(anyContains(awaitBodies(1), "dry_run FALSE posts for real"));
-        } finally {
-            filter.close();
-        }
+        assertPosts(args(lscl("dry_run", "FALSE")), error("dry_run FALSE posts for real"),
+                "dry_run FALSE posts for real");
     }
 
     /** A password arrives as the raw String and becomes a Password only through get(). */
@@ -367,15 +374,8 @@ class LogstashContractTest {
         Event e = event("{\"@timestamp\":\"2026-11-20T09:00:01.123456789Z\",\"log.level\":\"ERROR\","
                 + "\"message\":\"timestamp check\"}");
         assertInstanceOf(Timestamp.class, e.getField("@timestamp"));
-        SlackAlert filter = create(id(), args(lscl("format", "at %{[@timestamp]}: %{message}")),
-                RealLogstash.nullContext());
-        try {
-            filter.filter(List.of(e), x -> { });
-            List<String> bodies = awaitBodies(1);
-            assertTrue(anyContains(bodies, "at 2026-11-20T09:00:01.123456789Z: timestamp check"), bodies.toString());
-        } finally {
-            filter.close();
-        }
+        assertPosts(args(lscl("format", "at %{[@timestamp]}: %{message}")), e,
+                "at 2026-11-20T09:00:01.123456789Z: timestamp check");
     }
 
     /** An integer too big for a long stays a BigInteger; it is shown, and fingerprints, as its digits. */
@@ -383,15 +383,8 @@ class LogstashContractTest {
     void aBigIntegerFieldReachesSlackAsItsDigits() {
         Event e = event("{\"log.level\":\"ERROR\",\"message\":\"big number\",\"order\":{\"id\":123456789012345678901234567890}}");
         assertInstanceOf(BigInteger.class, e.getField("[order][id]"));
-        SlackAlert filter = create(id(), args(lscl("format", "order %{[order][id]}", "dedup_fields",
-                List.of("[order][id]"))), RealLogstash.nullContext());
-        try {
-            filter.filter(List.of(e), x -> { });
-            List<String> bodies = awaitBodies(1);
-            assertTrue(anyContains(bodies, "order 123456789012345678901234567890"), bodies.toString());
-        } finally {
-            filter.close();
-        }
+        assertPosts(args(lscl("format", "order %{[order][id]}", "dedup_fields", List.of("[order][id]"))), e,
+                "order 123456789012345678901234567890");
     }
 
     /** Everything a test here posted to the fake Slack broke none of Slack's limits. */
