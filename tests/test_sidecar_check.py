@@ -63,6 +63,14 @@ def records(stdout):
     return [json.loads(line) for line in stdout.splitlines()]
 
 
+def check_json(sidecar, *args, input_bytes=None):
+    """Runs `slack-alert check ARGS --json`, which must exit 0; returns its JSON
+    records (the summary record last)."""
+    code, stdout, stderr = check(sidecar, *args, "--json", input_bytes=input_bytes)
+    assert code == 0, stderr
+    return records(stdout)
+
+
 def texts(record):
     return [m["text"] for m in record["messages"]]
 
@@ -201,11 +209,7 @@ def test_fixture_in_words(sidecar):
 
 
 def test_logback_ecs_sample_with_the_example_config(sidecar):
-    code, stdout, stderr = check(
-        sidecar, "--config", EXAMPLE_CONFIG, "--input", SAMPLES / "anonichat-logback-ecs.jsonl", "--json"
-    )
-    assert code == 0, stderr
-    got = records(stdout)
+    got = check_json(sidecar, "--config", EXAMPLE_CONFIG, "--input", SAMPLES / "anonichat-logback-ecs.jsonl")
     summary = got.pop()["summary"]
     timeout = (
         "ERROR com.anonichat.chat.ChatService java.net.SocketTimeoutException: "
@@ -272,11 +276,7 @@ def test_logback_ecs_sample_with_the_example_config(sidecar):
 
 
 def test_python_ecs_sample_with_nested_keys(sidecar):
-    code, stdout, stderr = check(
-        sidecar, "--config", EXAMPLE_CONFIG, "--input", SAMPLES / "anonichat-worker-python-ecs.jsonl", "--json"
-    )
-    assert code == 0, stderr
-    got = records(stdout)
+    got = check_json(sidecar, "--config", EXAMPLE_CONFIG, "--input", SAMPLES / "anonichat-worker-python-ecs.jsonl")
     summary = got.pop()["summary"]
     push = "ERROR worker.push requests.exceptions.HTTPError: push to device <uuid> failed: HTTP <n>"
     assert [(r["line"], r.get("decision"), r.get("level")) for r in got if not r.get("timer")] == [
@@ -308,9 +308,7 @@ def test_windows_follow_event_time(sidecar, tmp_path, gap_minutes, expected):
     config = tmp_path / "c.yml"
     config.write_text("dry_run: true\ndedup_window: 5m\n")
     lines = [error_line(at(0)), error_line(at(gap_minutes))]
-    code, stdout, _ = check(sidecar, "--config", config, "--input", "-", "--json", input_bytes="\n".join(lines).encode())
-    assert code == 0
-    got = records(stdout)
+    got = check_json(sidecar, "--config", config, "--input", "-", input_bytes="\n".join(lines).encode())
     assert [r["decision"] for r in got if "decision" in r] == expected
 
 
@@ -323,9 +321,7 @@ def test_a_repeat_report_comes_at_the_event_time_its_window_closed(sidecar, tmp_
         error_line(at(3)),
         error_line(at(30), "disk full"),
     ]
-    code, stdout, _ = check(sidecar, "--config", config, "--input", "-", "--json", input_bytes="\n".join(lines).encode())
-    assert code == 0
-    got = records(stdout)
+    got = check_json(sidecar, "--config", config, "--input", "-", input_bytes="\n".join(lines).encode())
     timers = [r for r in got if r.get("timer")]
     assert [(r["line"], r["at"], r["kinds"]) for r in timers] == [(3, at(5), ["repeat"])]
     assert texts(timers[0]) == ["🔁 ERROR repeated 2 more times: ERROR db: db connection refused"]
@@ -350,9 +346,7 @@ def test_a_day_of_logs_replays_in_seconds(sidecar, tmp_path):
     path = tmp_path / "day.jsonl"
     path.write_text("\n".join(lines) + "\n")
     # How cheap a day is: replay.rs counts its timer runs (time_jumps_over_a_gap_once_nothing_waits).
-    code, stdout, _ = check(sidecar, "--config", config, "--input", path, "--json")
-    assert code == 0
-    summary = records(stdout)[-1]["summary"]
+    summary = check_json(sidecar, "--config", config, "--input", path)[-1]["summary"]
     # Each kind occurs every 90 s: a window opens, takes 6 repeats (at +90 s
     # ... +540 s), closes at +600 s; the next occurrence (+630 s) opens the next.
     # 86,400 s / 630 s = 137.1 windows per kind.
@@ -524,9 +518,7 @@ RULES_ARGS = ("--config", FIXTURES / "rules-config.yml", "--input", FIXTURES / "
 
 
 def test_rules_fixture_decisions_name_their_rules(sidecar):
-    code, stdout, stderr = check(sidecar, *RULES_ARGS, "--json")
-    assert code == 0, stderr
-    got = records(stdout)
+    got = check_json(sidecar, *RULES_ARGS)
     summary = got.pop()["summary"]
     shown = []
     for r in got:
@@ -620,9 +612,7 @@ def test_a_flatline_rule_fires_in_event_time_and_a_long_gap_is_cheap(sidecar, tm
         # a_flatline_rule_ticks_through_its_silence_only counts the timer runs).
         json.dumps({"@timestamp": "2027-11-20T09:00:00Z", "log.level": "INFO", "service.name": "api"}),
     ]
-    code, stdout, stderr = check(sidecar, "--config", config, "--input", "-", "--json", input_bytes="\n".join(lines).encode())
-    assert code == 0, stderr
-    got = records(stdout)
+    got = check_json(sidecar, "--config", config, "--input", "-", input_bytes="\n".join(lines).encode())
     events = [(r["line"], r["at"], r.get("kinds") or r["decision"]) for r in got[:-1]]
     assert events == [
         (2, "2026-11-20T09:19:59.000Z", ["flatline"]),
@@ -665,12 +655,10 @@ def test_rules_with_variables_and_errors_naming_the_rule(sidecar, tmp_path):
 
 
 def test_the_example_rules_config_replays_the_samples(sidecar):
-    code, stdout, stderr = check(
+    got = check_json(
         sidecar, "--config", ROOT / "logstash-config" / "slack-alert-rules.yml",
-        "--input", SAMPLES / "anonichat-logback-ecs.jsonl", "--json",
+        "--input", SAMPLES / "anonichat-logback-ecs.jsonl",
     )
-    assert code == 0, stderr
-    got = records(stdout)
     summary = got.pop()["summary"]
     assert [r["name"] for r in summary["rules"]] == ["payments", "errors", "db-storm", "silent-service", "teams-fatal"]
     # The sample's FATAL reaches the Teams rule as a JSON body; its errors the errors rule.

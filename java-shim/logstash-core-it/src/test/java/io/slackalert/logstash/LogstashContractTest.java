@@ -1,7 +1,6 @@
 package io.slackalert.logstash;
 
 import static io.slackalert.logstash.RealLogstash.args;
-import static io.slackalert.logstash.RealLogstash.await;
 import static io.slackalert.logstash.RealLogstash.create;
 import static io.slackalert.logstash.RealLogstash.event;
 import static io.slackalert.logstash.RealLogstash.multiFilter;
@@ -15,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Password;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.ReceiverProcess;
 import java.math.BigInteger;
@@ -102,6 +102,18 @@ class LogstashContractTest {
                 .collect(Collectors.toList());
         assertTrue(anyContains(bodies, text), "no message with " + text + ": " + bodies);
         return bodies;
+    }
+
+    /** A filter made from {@code args} posts {@code event} in a message with {@code text}; then it is closed. */
+    private static void assertPosts(Map<String, Object> args, Event event, String text) {
+        SlackAlert filter = create(id(), args, RealLogstash.nullContext());
+        try {
+            filter.filter(List.of(event), x -> { });
+            List<String> bodies = awaitBodies(1);
+            assertTrue(anyContains(bodies, text), bodies.toString());
+        } finally {
+            filter.close();
+        }
     }
 
     private static boolean anyContains(List<String> bodies, String text) {
@@ -238,7 +250,7 @@ class LogstashContractTest {
             assertTrue(anyContains(awaitBodies(1), "reload number " + i));
             filter.close();
         }
-        await("the OS threads of 5 closed engines are gone (" + before + " before)", CEILING,
+        Await.until("the OS threads of 5 closed engines are gone (" + before + " before)", CEILING,
                 () -> osThreads() <= before);
     }
 
@@ -257,7 +269,7 @@ class LogstashContractTest {
                     args(lscl("levels", List.of("ERROR"), "dedup_windw", "5m")), RealLogstash.nullContext()));
         }
         System.out.println("OS threads before 10 refused starts: " + before + ", right after: " + osThreads());
-        await("10 refused starts leave the OS thread count at " + before, CEILING, () -> osThreads() <= before);
+        Await.until("10 refused starts leave the OS thread count at " + before, CEILING, () -> osThreads() <= before);
         assertTrue(receiver.received().isEmpty(), "nothing posted");
     }
 
@@ -290,7 +302,7 @@ class LogstashContractTest {
     void aStartedFilterDroppedWithoutCloseHasItsEngineClosedOnceUnreachable() {
         long handle = startAndDrop();
         assertNotNull(NativeEngine.poll(handle, false), "the engine runs while its filter is reachable somewhere");
-        await("the engine of an unreachable, never closed filter is closed", CEILING, () -> {
+        Await.until("the engine of an unreachable, never closed filter is closed", CEILING, () -> {
             System.gc();
             return NativeEngine.poll(handle, false) == null;
         });
@@ -339,13 +351,8 @@ class LogstashContractTest {
                 () -> create(id(), args(lscl("dry_run", "yes")), RealLogstash.nullContext()));
         assertTrue(String.valueOf(refused.getCause()).contains("dry_run"), String.valueOf(refused.getCause()));
         assertEquals("true", args(lscl()).get("allow_custom_webhook"), "raw, as a String");
-        SlackAlert filter = create(id(), args(lscl("dry_run", "FALSE")), RealLogstash.nullContext());
-        try {
-            filter.filter(List.of(error("dry_run FALSE posts for real")), e -> { });
-            assertTrue(anyContains(awaitBodies(1), "dry_run FALSE posts for real"));
-        } finally {
-            filter.close();
-        }
+        assertPosts(args(lscl("dry_run", "FALSE")), error("dry_run FALSE posts for real"),
+                "dry_run FALSE posts for real");
     }
 
     /** A password arrives as the raw String and becomes a Password only through get(). */
@@ -367,15 +374,8 @@ class LogstashContractTest {
         Event e = event("{\"@timestamp\":\"2026-11-20T09:00:01.123456789Z\",\"log.level\":\"ERROR\","
                 + "\"message\":\"timestamp check\"}");
         assertInstanceOf(Timestamp.class, e.getField("@timestamp"));
-        SlackAlert filter = create(id(), args(lscl("format", "at %{[@timestamp]}: %{message}")),
-                RealLogstash.nullContext());
-        try {
-            filter.filter(List.of(e), x -> { });
-            List<String> bodies = awaitBodies(1);
-            assertTrue(anyContains(bodies, "at 2026-11-20T09:00:01.123456789Z: timestamp check"), bodies.toString());
-        } finally {
-            filter.close();
-        }
+        assertPosts(args(lscl("format", "at %{[@timestamp]}: %{message}")), e,
+                "at 2026-11-20T09:00:01.123456789Z: timestamp check");
     }
 
     /** An integer too big for a long stays a BigInteger; it is shown, and fingerprints, as its digits. */
@@ -383,15 +383,8 @@ class LogstashContractTest {
     void aBigIntegerFieldReachesSlackAsItsDigits() {
         Event e = event("{\"log.level\":\"ERROR\",\"message\":\"big number\",\"order\":{\"id\":123456789012345678901234567890}}");
         assertInstanceOf(BigInteger.class, e.getField("[order][id]"));
-        SlackAlert filter = create(id(), args(lscl("format", "order %{[order][id]}", "dedup_fields",
-                List.of("[order][id]"))), RealLogstash.nullContext());
-        try {
-            filter.filter(List.of(e), x -> { });
-            List<String> bodies = awaitBodies(1);
-            assertTrue(anyContains(bodies, "order 123456789012345678901234567890"), bodies.toString());
-        } finally {
-            filter.close();
-        }
+        assertPosts(args(lscl("format", "order %{[order][id]}", "dedup_fields", List.of("[order][id]"))), e,
+                "order 123456789012345678901234567890");
     }
 
     /** Everything a test here posted to the fake Slack broke none of Slack's limits. */

@@ -11,13 +11,11 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import org.jruby.Ruby;
 import org.jruby.RubyArray;
 import org.jruby.RubyHash;
@@ -234,22 +232,6 @@ final class RealLogstash {
             return n;
         } catch (IOException e) {
             throw new IllegalStateException("cannot list /proc/self/task", e);
-        }
-    }
-
-    /** Polls until {@code condition} holds; fails naming {@code what} after {@code ceiling}. */
-    static void await(String what, Duration ceiling, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + ceiling.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("still not true after " + ceiling + ": " + what);
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted waiting for " + what);
-            }
         }
     }
 }

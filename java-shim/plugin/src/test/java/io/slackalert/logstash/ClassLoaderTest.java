@@ -10,11 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import co.elastic.logstash.api.Configuration;
 import co.elastic.logstash.api.Context;
 import co.elastic.logstash.api.Filter;
-import co.elastic.logstash.api.Password;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.ReceiverProcess;
-import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import java.lang.reflect.Method;
 import java.net.URL;
@@ -78,8 +76,7 @@ class ClassLoaderTest {
 
             Filter filter = (Filter) loader.loadClass(SlackAlert.class.getName())
                     .getConstructor(String.class, Configuration.class, Context.class)
-                    .newInstance("deleted_library", TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()),
-                            "allow_custom_webhook", true, "shutdown_timeout", "5s"), new TestContext());
+                    .newInstance("deleted_library", Fixtures.posting(receiver, "shutdown_timeout", "5s"), new TestContext());
             try {
                 filter.filter(List.of(Fixtures.event("ERROR", "loaded from a deleted file")), new CountingMatchListener());
                 List<Map<String, Object>> messages = receiver.awaitMessages(1, Duration.ofSeconds(60));

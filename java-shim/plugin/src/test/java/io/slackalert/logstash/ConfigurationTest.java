@@ -61,15 +61,22 @@ class ConfigurationTest {
         assertEquals(RULE_OPTIONS, List.copyOf(bad.keySet()), "every rule option has wrong values listed");
         for (Map.Entry<String, List<Object>> option : bad.entrySet()) {
             for (Object value : option.getValue()) {
-                TestConfiguration config = TestConfiguration.of("webhook_url", new Password(SLACK_URL),
-                        "shutdown_timeout", "1s").with(option.getKey(), value);
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                        () -> filter(config, context).close(), option.getKey() + " => " + value + " was accepted");
-                assertTrue(e.getMessage().startsWith(option.getKey()),
-                        option.getKey() + " => " + value + ": " + e.getMessage());
-                assertFalse(e.getMessage().contains(SECRET_TOKEN), e.getMessage());
+                assertRefusedAtStart(option.getKey(), value, option.getKey());
             }
         }
+    }
+
+    /**
+     * Starting with {@code option => value} (and a real-looking webhook) fails with a message that
+     * starts with {@code prefix} and does not show the webhook's token.
+     */
+    private void assertRefusedAtStart(String option, Object value, String prefix) {
+        TestConfiguration config = TestConfiguration.of("webhook_url", new Password(SLACK_URL),
+                "shutdown_timeout", "1s").with(option, value);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> filter(config, context).close(), option + " => " + value + " was accepted");
+        assertTrue(e.getMessage().startsWith(prefix), option + " => " + value + ": " + e.getMessage());
+        assertFalse(e.getMessage().contains(SECRET_TOKEN), e.getMessage());
     }
 
     private static Set<String> names(SlackAlert filter) {
@@ -262,13 +269,7 @@ class ConfigurationTest {
         int checked = 0;
         for (Map.Entry<String, List<Object>> option : bad.entrySet()) {
             for (Object value : option.getValue()) {
-                TestConfiguration config = TestConfiguration.of("webhook_url", new Password(SLACK_URL),
-                        "shutdown_timeout", "1s").with(option.getKey(), value);
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                        () -> filter(config, context).close(), option.getKey() + " => " + value + " was accepted");
-                assertTrue(e.getMessage().startsWith(option.getKey() + ": "),
-                        option.getKey() + " => " + value + ": " + e.getMessage());
-                assertFalse(e.getMessage().contains(SECRET_TOKEN), e.getMessage());
+                assertRefusedAtStart(option.getKey(), value, option.getKey() + ": ");
                 checked++;
             }
         }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.TestContext;
 import io.slackalert.logstash.testkit.TestEvent;
@@ -212,7 +213,7 @@ class FilterTest {
         assertEquals(2L, metric.gaugeValue("matched"));
         assertEquals(1L, metric.gaugeValue("alerts"));
         assertEquals(1L, metric.gaugeValue("repeats"));
-        Fixtures.await("the dry run to log the alert", Duration.ofSeconds(60), () -> {
+        Await.until("the dry run to log the alert", Duration.ofSeconds(60), () -> {
             filter.flush(null);
             return context.logger().allText().contains("db down");
         });
@@ -232,7 +233,7 @@ class FilterTest {
         fields.put("ctx", ctx);
         filter.filter(List.of(new TestEvent(fields)), new CountingMatchListener());
         // No flush: a later batch sees LOGS_PENDING from the native call and drains the log.
-        Fixtures.await("the dry run to render the event", Duration.ofSeconds(60), () -> {
+        Await.until("the dry run to render the event", Duration.ofSeconds(60), () -> {
             filter.filter(List.of(event("INFO", "routine")), new CountingMatchListener());
             return context.logger().allText().contains("n=42");
         });

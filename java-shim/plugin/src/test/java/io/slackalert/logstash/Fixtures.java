@@ -1,9 +1,10 @@
 package io.slackalert.logstash;
 
-import static org.junit.jupiter.api.Assertions.fail;
 
 import co.elastic.logstash.api.Event;
+import co.elastic.logstash.api.Password;
 import co.elastic.logstash.api.PluginConfigSpec;
+import io.slackalert.logstash.testkit.ReceiverProcess;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import io.slackalert.logstash.testkit.TestEvent;
@@ -11,12 +12,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /** Shared helpers: configurations, events, waiting for a condition. */
 final class Fixtures {
@@ -31,6 +34,52 @@ final class Fixtures {
     /** A dry-run configuration (no webhook, nothing posted) plus name/value pairs. */
     static TestConfiguration dryRun(Object... more) {
         return TestConfiguration.of("dry_run", true, "shutdown_timeout", "1s").merge(more);
+    }
+
+    /**
+     * A configuration posting to {@code receiver} (a custom webhook: the fake Slack's URL is not
+     * hooks.slack.com) plus name/value pairs.
+     */
+    static TestConfiguration posting(ReceiverProcess receiver, Object... more) {
+        return TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()), "allow_custom_webhook", true)
+                .merge(more);
+    }
+
+    /**
+     * One fake Slack for all the tests of a class, started before the first, emptied before each
+     * (before the class's own {@code @BeforeEach} methods run) and stopped after the last:
+     * {@code @RegisterExtension static final Fixtures.SharedReceiver receiver = new Fixtures.SharedReceiver();}.
+     */
+    static final class SharedReceiver implements BeforeAllCallback, BeforeEachCallback, AfterAllCallback {
+        private ReceiverProcess process;
+
+        @Override
+        public void beforeAll(ExtensionContext context) throws IOException {
+            process = ReceiverProcess.start();
+        }
+
+        @Override
+        public void beforeEach(ExtensionContext context) {
+            process.reset();
+        }
+
+        @Override
+        public void afterAll(ExtensionContext context) {
+            if (process != null) {
+                process.close();
+                process = null;
+            }
+        }
+
+        /** The running receiver. */
+        ReceiverProcess get() {
+            return process;
+        }
+
+        /** {@link Fixtures#posting} to this receiver. */
+        TestConfiguration config(Object... more) {
+            return posting(process, more);
+        }
     }
 
     /** Creates the filter as Logstash does. */
@@ -75,22 +124,6 @@ final class Fixtures {
             out.add(e.toMap());
         }
         return out;
-    }
-
-    /** Waits until {@code condition} holds; fails with {@code what} after {@code timeout}. */
-    static void await(String what, Duration timeout, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("timed out after " + timeout + " waiting for " + what);
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted waiting for " + what);
-            }
-        }
     }
 
     /** A number spelled in letters, so that the engine's normaliser keeps messages apart. */

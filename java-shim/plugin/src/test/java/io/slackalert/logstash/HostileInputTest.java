@@ -7,11 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
-import co.elastic.logstash.api.Password;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.LogstashJson;
-import io.slackalert.logstash.testkit.ReceiverProcess;
-import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import io.slackalert.logstash.testkit.TestEvent;
 import java.time.Duration;
@@ -20,11 +17,10 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Broken and hostile events through the real plugin and native library (the engine-level sweep is
@@ -35,27 +31,14 @@ import org.junit.jupiter.api.Test;
  */
 class HostileInputTest {
 
-    private static ReceiverProcess receiver;
+    @RegisterExtension
+    static final Fixtures.SharedReceiver receiver = new Fixtures.SharedReceiver();
     private final TestContext context = new TestContext();
     private SlackAlert filter;
 
-    @BeforeAll
-    static void startReceiver() throws Exception {
-        receiver = ReceiverProcess.start();
-    }
-
-    @AfterAll
-    static void stopReceiver() {
-        if (receiver != null) {
-            receiver.close();
-        }
-    }
-
     @BeforeEach
     void start() {
-        receiver.reset();
-        filter = filter(TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()),
-                "allow_custom_webhook", true, "dedup_window", "0s", "rate_limit", 3600L, "burst", 1000L,
+        filter = filter(receiver.config("dedup_window", "0s", "rate_limit", 3600L, "burst", 1000L,
                 "shutdown_timeout", "5s"), context);
     }
 
@@ -107,8 +90,8 @@ class HostileInputTest {
         for (Event e : alerting) {
             assertEquals(1, listener.timesMatched(e), e.toString());
         }
-        List<Map<String, Object>> messages = receiver.awaitMessages(alerting.size(), Duration.ofSeconds(60));
-        assertEquals(alerting.size(), messages.size(), "every alert was accepted: " + receiver.received());
+        List<Map<String, Object>> messages = receiver.get().awaitMessages(alerting.size(), Duration.ofSeconds(60));
+        assertEquals(alerting.size(), messages.size(), "every alert was accepted: " + receiver.get().received());
         assertSafe(messages);
         filter.flush(listener);
         assertEquals(0L, context.metricOf("slack_alert_test").gaugeValue("internal_errors"));
@@ -138,7 +121,7 @@ class HostileInputTest {
         CountingMatchListener listener = new CountingMatchListener();
         filter.filter(batch, listener);
         assertEquals(2, listener.count());
-        List<Map<String, Object>> messages = receiver.awaitMessages(2, Duration.ofSeconds(60));
+        List<Map<String, Object>> messages = receiver.get().awaitMessages(2, Duration.ofSeconds(60));
         assertEquals(2, messages.size());
         assertSafe(messages);
     }
@@ -182,7 +165,7 @@ class HostileInputTest {
         fields.put("log.level", "ERROR");
         fields.put("message", "<!channel> " + tenMegabytes);
         filter.filter(List.of(new TestEvent(fields)), listener);
-        List<Map<String, Object>> messages = receiver.awaitMessages(1, Duration.ofSeconds(60));
+        List<Map<String, Object>> messages = receiver.get().awaitMessages(1, Duration.ofSeconds(60));
         assertEquals(1, messages.size());
         assertSafe(messages);
         assertTrue(LogstashJson.write(messages.get(0)).length() < 40_000, "the message was cut to Slack's size");
@@ -228,7 +211,7 @@ class HostileInputTest {
 
     /** Every message within Slack's limits (the receiver checks) and without a mention or link. */
     private static void assertSafe(List<Map<String, Object>> messages) {
-        assertTrue(receiver.violations().isEmpty(), receiver.violations().toString());
+        assertTrue(receiver.get().violations().isEmpty(), receiver.get().violations().toString());
         for (Map<String, Object> m : messages) {
             List<String> found = Mentions.in(m);
             assertTrue(found.isEmpty(),

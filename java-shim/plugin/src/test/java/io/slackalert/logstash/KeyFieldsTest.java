@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.TestContext;
 import io.slackalert.logstash.testkit.TestEvent;
@@ -178,7 +179,7 @@ class KeyFieldsTest {
         assertEquals(1L, ((Number) metric.gaugeValue("alerts")).longValue());
         assertEquals(batches * 25L - 1, ((Number) metric.gaugeValue("repeats")).longValue());
         assertEquals(batches * 25, listener.count());
-        Fixtures.await("the dry run's alert", Duration.ofSeconds(60), () -> {
+        Await.until("the dry run's alert", Duration.ofSeconds(60), () -> {
             filter.flush(listener);
             return context.logger().allText().contains("Db.java:42");
         });
@@ -204,7 +205,7 @@ class KeyFieldsTest {
         // Five distinct problems, three repeats: the texts reached the fingerprint intact.
         assertEquals(5L, ((Number) metric.gaugeValue("alerts")).longValue(), context.logger().allText());
         assertEquals(3L, ((Number) metric.gaugeValue("repeats")).longValue());
-        Fixtures.await("the dry run's alerts", Duration.ofSeconds(60), () -> {
+        Await.until("the dry run's alerts", Duration.ofSeconds(60), () -> {
             filter.flush(new CountingMatchListener());
             return context.logger().allText().contains("디스크 가득 🔥🔥");
         });

@@ -1,6 +1,5 @@
 package io.slackalert.logstash;
 
-import static io.slackalert.logstash.Fixtures.await;
 import static io.slackalert.logstash.Fixtures.dryRun;
 import static io.slackalert.logstash.Fixtures.filter;
 import static io.slackalert.logstash.Fixtures.mixedBatch;
@@ -12,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
@@ -83,11 +83,12 @@ class LazyStartTest {
         TestContext context = new TestContext();
         long handle = startAndDrop(context);
         assertNotNull(NativeCalls.counters(handle));
-        await("the engine of a dropped filter is closed", CEILING, () -> {
+        Await.until("the engine of a dropped filter is closed", CEILING, () -> {
             System.gc();
             return NativeCalls.counters(handle) == null;
         });
-        await("the drop is logged", CEILING, () -> context.logger().allText().contains("dropped without being closed"));
+        Await.until("the drop is logged", CEILING,
+                () -> context.logger().allText().contains("dropped without being closed"));
     }
 
     private static long startAndDrop(TestContext context) {

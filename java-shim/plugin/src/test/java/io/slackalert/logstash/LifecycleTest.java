@@ -3,6 +3,7 @@ package io.slackalert.logstash;
 import static io.slackalert.logstash.Fixtures.dryRun;
 import static io.slackalert.logstash.Fixtures.filter;
 import static io.slackalert.logstash.Fixtures.mixedBatch;
+import static io.slackalert.logstash.Fixtures.posting;
 import static io.slackalert.logstash.Fixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -10,10 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
-import co.elastic.logstash.api.Password;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.ReceiverProcess;
-import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -45,48 +45,23 @@ class LifecycleTest {
         TestContext context = new TestContext();
         SlackAlert filter = filter(dryRun(), context);
         int workers = 8;
-        AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger batchesAfterClose = new AtomicInteger();
         AtomicBoolean closed = new AtomicBoolean();
-        CountDownLatch running = new CountDownLatch(workers);
-        ExecutorService pool = Executors.newFixedThreadPool(workers);
-        List<Future<Integer>> results = new ArrayList<>();
-        try {
-            for (int w = 0; w < workers; w++) {
-                String tag = "w" + w;
-                results.add(pool.submit(() -> {
-                    int bad = 0;
-                    boolean counted = false;
-                    while (!stop.get()) {
-                        List<Event> batch = mixedBatch(125, tag);
-                        List<Map<String, Object>> before = snapshot(batch);
-                        Collection<Event> out = filter.filter(batch, new CountingMatchListener());
-                        if (out != batch || !before.equals(snapshot(batch))) {
-                            bad++;
-                        }
-                        if (!counted) {
-                            running.countDown();
-                            counted = true;
-                        }
-                        if (closed.get()) {
-                            batchesAfterClose.incrementAndGet();
-                        }
-                    }
-                    return bad;
-                }));
+        try (Workers running = new Workers(workers, (w, b) -> {
+            List<Event> batch = mixedBatch(125, "w" + w);
+            List<Map<String, Object>> before = snapshot(batch);
+            Collection<Event> out = filter.filter(batch, new CountingMatchListener());
+            if (closed.get()) {
+                batchesAfterClose.incrementAndGet();
             }
-            assertTrue(running.await(30, TimeUnit.SECONDS), "workers started");
+            return out != batch || !before.equals(snapshot(batch));
+        })) {
+            running.awaitStarted();
             filter.close();
             closed.set(true);
-            Fixtures.await("workers to keep filtering after close", Duration.ofSeconds(60),
+            Await.until("workers to keep filtering after close", Duration.ofSeconds(60),
                     () -> batchesAfterClose.get() >= 8 * workers);
-            stop.set(true);
-            for (Future<Integer> r : results) {
-                assertEquals(0, r.get(30, TimeUnit.SECONDS), "batches returned changed or not at all");
-            }
-        } finally {
-            stop.set(true);
-            pool.shutdownNow();
+            running.stopAndAssertNoWrongBatch();
         }
         filter.close();
         assertTrue(context.logger().allText().contains("stopped in"), context.logger().allText());
@@ -118,45 +93,20 @@ class LifecycleTest {
             TestContext context = new TestContext();
             // A request timeout far past the ceiling: a close that waited for the hung post could
             // not return in time. (How long close takes: scripts/bench filter-latency.)
-            SlackAlert filter = filter(TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()),
-                    "allow_custom_webhook", true, "timeout", "300s", "shutdown_timeout", "1s", "dedup_window", "0s"),
+            SlackAlert filter = filter(posting(receiver, "timeout", "300s", "shutdown_timeout", "1s", "dedup_window", "0s"),
                     context);
-            int workers = 8;
-            AtomicBoolean stop = new AtomicBoolean();
-            CountDownLatch running = new CountDownLatch(workers);
-            ExecutorService pool = Executors.newFixedThreadPool(workers);
-            List<Future<Integer>> results = new ArrayList<>();
             ExecutorService closer = Executors.newSingleThreadExecutor();
-            try {
-                for (int w = 0; w < workers; w++) {
-                    String tag = "hung" + w;
-                    results.add(pool.submit(() -> {
-                        int bad = 0;
-                        boolean counted = false;
-                        for (int b = 0; !stop.get(); b++) {
-                            List<Event> batch = mixedBatch(125, tag + "-" + b);
-                            Collection<Event> out = filter.filter(batch, new CountingMatchListener());
-                            bad += out == batch ? 0 : 1;
-                            if (!counted) {
-                                running.countDown();
-                                counted = true;
-                            }
-                        }
-                        return bad;
-                    }));
-                }
-                assertTrue(running.await(30, TimeUnit.SECONDS), "workers started");
+            try (Workers running = new Workers(8, (w, b) -> {
+                List<Event> batch = mixedBatch(125, "hung" + w + "-" + b);
+                return filter.filter(batch, new CountingMatchListener()) != batch;
+            })) {
+                running.awaitStarted();
                 Future<?> closing = closer.submit(filter::close);
-                Fixtures.await("close to return while Slack hangs", CEILING, closing::isDone);
+                Await.until("close to return while Slack hangs", CEILING, closing::isDone);
                 closing.get();
                 assertTrue(receiver.messages().isEmpty(), "Slack was hung throughout");
-                stop.set(true);
-                for (Future<Integer> r : results) {
-                    assertEquals(0, r.get(30, TimeUnit.SECONDS), "batches returned changed or not at all");
-                }
+                running.stopAndAssertNoWrongBatch();
             } finally {
-                stop.set(true);
-                pool.shutdownNow();
                 closer.shutdownNow();
             }
             String logged = context.logger().allText();
@@ -219,8 +169,7 @@ class LifecycleTest {
      */
     private static SlackAlert reloadCycle(SlackAlert old, ReceiverProcess receiver, ExecutorService workers, int n)
             throws Exception {
-        SlackAlert next = filter(TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()),
-                "allow_custom_webhook", true, "shutdown_timeout", "2s", "timeout", "2s"), new TestContext());
+        SlackAlert next = filter(posting(receiver, "shutdown_timeout", "2s", "timeout", "2s"), new TestContext());
         if (old != null) {
             AtomicBoolean stop = new AtomicBoolean();
             CountDownLatch running = new CountDownLatch(2);
@@ -257,6 +206,64 @@ class LifecycleTest {
             batch.add(Fixtures.event("INFO", "request " + i + " served"));
         }
         return batch;
+    }
+
+    /** One batch of a {@link Workers} worker: filters batch {@code batch} of worker {@code worker}. */
+    private interface WorkerBatch {
+        /** Whether the filter returned the batch changed or not at all. */
+        boolean wrong(int worker, int batch);
+    }
+
+    /**
+     * Pipeline workers: {@code n} threads, each filtering batch after batch until stopped and
+     * counting the batches that came back wrong. Closing stops them and shuts the threads down.
+     */
+    private static final class Workers implements AutoCloseable {
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private final CountDownLatch running;
+        private final ExecutorService pool;
+        private final List<Future<Integer>> results = new ArrayList<>();
+
+        Workers(int n, WorkerBatch batch) {
+            running = new CountDownLatch(n);
+            pool = Executors.newFixedThreadPool(n);
+            for (int w = 0; w < n; w++) {
+                int worker = w;
+                results.add(pool.submit(() -> {
+                    int bad = 0;
+                    boolean counted = false;
+                    for (int b = 0; !stop.get(); b++) {
+                        if (batch.wrong(worker, b)) {
+                            bad++;
+                        }
+                        if (!counted) {
+                            running.countDown();
+                            counted = true;
+                        }
+                    }
+                    return bad;
+                }));
+            }
+        }
+
+        /** Waits until every worker has filtered a batch. */
+        void awaitStarted() throws InterruptedException {
+            assertTrue(running.await(30, TimeUnit.SECONDS), "workers started");
+        }
+
+        /** Stops the workers; every batch came back the same and unchanged. */
+        void stopAndAssertNoWrongBatch() throws Exception {
+            stop.set(true);
+            for (Future<Integer> r : results) {
+                assertEquals(0, r.get(30, TimeUnit.SECONDS), "batches returned changed or not at all");
+            }
+        }
+
+        @Override
+        public void close() {
+            stop.set(true);
+            pool.shutdownNow();
+        }
     }
 
     /** Lets the JVM collect and give back memory, so RSS shows what native code holds. */

@@ -7,10 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
-import co.elastic.logstash.api.Password;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.LogstashJson;
-import io.slackalert.logstash.testkit.ReceiverProcess;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import io.slackalert.logstash.testkit.TestMetric;
@@ -23,37 +22,18 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** End to end: the real plugin, the real engine, posting to the real fake-slack. */
 class ReceiverTest {
 
-    private static ReceiverProcess receiver;
+    @RegisterExtension
+    static final Fixtures.SharedReceiver receiver = new Fixtures.SharedReceiver();
     private final TestContext context = new TestContext();
 
-    @BeforeAll
-    static void startReceiver() throws Exception {
-        receiver = ReceiverProcess.start();
-    }
-
-    @AfterAll
-    static void stopReceiver() {
-        if (receiver != null) {
-            receiver.close();
-        }
-    }
-
-    @BeforeEach
-    void reset() {
-        receiver.reset();
-    }
-
     private TestConfiguration config(Object... more) {
-        return TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()), "allow_custom_webhook", true,
-                "shutdown_timeout", "5s").merge(more);
+        return receiver.config("shutdown_timeout", "5s").merge(more);
     }
 
     @Test
@@ -100,7 +80,7 @@ class ReceiverTest {
         }
 
         TestMetric metric = context.metricOf("slack_alert_test");
-        List<Map<String, Object>> alerts = receiver.awaitMessages(1, Duration.ofSeconds(60));
+        List<Map<String, Object>> alerts = receiver.get().awaitMessages(1, Duration.ofSeconds(60));
         assertEquals(1, alerts.size(), "one alert while the window is open: " + alerts);
         filter.flush(new CountingMatchListener());
         assertEquals(10_000L, metric.gaugeValue(SlackAlert.EVENTS_GAUGE));
@@ -108,13 +88,13 @@ class ReceiverTest {
         assertEquals(9_999L, metric.gaugeValue("repeats"));
 
         filter.close();
-        List<Map<String, Object>> messages = receiver.messages();
+        List<Map<String, Object>> messages = receiver.get().messages();
         assertEquals(2, messages.size(), "one alert, then the repeat report close() gives: " + messages);
         String alert = LogstashJson.write(messages.get(0));
         String repeat = LogstashJson.write(messages.get(1));
         assertTrue(alert.contains("payment failed"), alert);
         assertTrue(repeat.contains("9999") || repeat.contains("9,999"), repeat);
-        assertTrue(receiver.violations().isEmpty(), receiver.violations().toString());
+        assertTrue(receiver.get().violations().isEmpty(), receiver.get().violations().toString());
         assertEquals(2L, metric.gaugeValue("sent"));
     }
 
@@ -126,27 +106,27 @@ class ReceiverTest {
         filter.filter(batch, new CountingMatchListener());
         filter.close();
         filter.close();
-        assertEquals(3, receiver.messages().size());
+        assertEquals(3, receiver.get().messages().size());
         String logged = context.logger().allText();
         assertTrue(logged.contains("messages sent in total"), logged);
-        String token = receiver.webhookUrl().substring(receiver.webhookUrl().lastIndexOf('/') + 1);
+        String token = receiver.get().webhookUrl().substring(receiver.get().webhookUrl().lastIndexOf('/') + 1);
         assertFalse(logged.contains(token), logged);
         assertEquals(3L, context.metricOf("slack_alert_test").gaugeValue("sent"));
     }
 
     @Test
     void slackFailuresAreLoggedThroughLogstashAndNeverBreakTheFilter() {
-        receiver.setMode("{\"mode\":\"status\",\"status\":404,\"error\":\"no_service\"}");
+        receiver.get().setMode("{\"mode\":\"status\",\"status\":404,\"error\":\"no_service\"}");
         SlackAlert filter = filter(config(), context);
         try {
             CountingMatchListener listener = new CountingMatchListener();
             filter.filter(List.of(event("ERROR", "first"), event("ERROR", "second")), listener);
             assertEquals(2, listener.count());
-            Fixtures.await("the 404 to be logged", Duration.ofSeconds(60), () -> {
+            Await.until("the 404 to be logged", Duration.ofSeconds(60), () -> {
                 filter.flush(listener);
                 return context.logger().allText().contains("no_service");
             });
-            String token = receiver.webhookUrl().substring(receiver.webhookUrl().lastIndexOf('/') + 1);
+            String token = receiver.get().webhookUrl().substring(receiver.get().webhookUrl().lastIndexOf('/') + 1);
             assertFalse(context.logger().allText().contains(token), context.logger().allText());
         } finally {
             filter.close();
@@ -155,7 +135,7 @@ class ReceiverTest {
 
     @Test
     void closeIsBoundedByShutdownTimeoutWhenSlackHangs() {
-        receiver.setMode("{\"mode\":\"hang\"}");
+        receiver.get().setMode("{\"mode\":\"hang\"}");
         // A request timeout far past the ceiling: a close that waited for the hung post could not
         // return in time. (How long close takes: scripts/bench filter-latency.)
         SlackAlert filter = filter(config("shutdown_timeout", "1s", "timeout", "300s", "max_retries", 0L), context);
@@ -163,13 +143,13 @@ class ReceiverTest {
         ExecutorService closer = Executors.newSingleThreadExecutor();
         try {
             Future<?> closing = closer.submit(filter::close);
-            Fixtures.await("close to return while Slack hangs", Duration.ofSeconds(60), closing::isDone);
+            Await.until("close to return while Slack hangs", Duration.ofSeconds(60), closing::isDone);
         } finally {
             closer.shutdownNow();
         }
         String logged = context.logger().allText();
         assertTrue(logged.contains("stopped in"), logged);
-        assertEquals(0, receiver.messages().size());
-        receiver.reset();
+        assertEquals(0, receiver.get().messages().size());
+        receiver.get().reset();
     }
 }

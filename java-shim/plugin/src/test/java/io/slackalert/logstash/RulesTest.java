@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
 import co.elastic.logstash.api.Password;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.CountingMatchListener;
 import io.slackalert.logstash.testkit.LogstashJson;
 import io.slackalert.logstash.testkit.ReceiverProcess;
@@ -310,7 +311,7 @@ class RulesTest {
         f.flush(listener);
         assertEquals(8L, ruleGauge("silent", "matched"), "every event counted, runs included");
         assertEquals(1L, ruleGauge("errors", "matched"));
-        Fixtures.await("both services gone silent", Duration.ofSeconds(60), () -> {
+        Await.until("both services gone silent", Duration.ofSeconds(60), () -> {
             f.flush(listener);
             return ruleGauge("silent", "flatline_alerts") == 4L;
         });

@@ -6,9 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import co.elastic.logstash.api.Event;
-import co.elastic.logstash.api.Password;
+import io.slackalert.logstash.testkit.Await;
 import io.slackalert.logstash.testkit.CountingMatchListener;
-import io.slackalert.logstash.testkit.ReceiverProcess;
 import io.slackalert.logstash.testkit.TestConfiguration;
 import io.slackalert.logstash.testkit.TestContext;
 import java.lang.management.ManagementFactory;
@@ -25,10 +24,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A hung Slack under an error storm, through the real plugin and native library: the storm gets
@@ -53,28 +50,11 @@ class StormTest {
      */
     private static final Duration CEILING = Duration.ofSeconds(60);
 
-    private static ReceiverProcess receiver;
-
-    @BeforeAll
-    static void startReceiver() throws Exception {
-        receiver = ReceiverProcess.start();
-    }
-
-    @AfterAll
-    static void stopReceiver() {
-        if (receiver != null) {
-            receiver.close();
-        }
-    }
-
-    @BeforeEach
-    void reset() {
-        receiver.reset();
-    }
+    @RegisterExtension
+    static final Fixtures.SharedReceiver receiver = new Fixtures.SharedReceiver();
 
     private static TestConfiguration config(Object... more) {
-        return TestConfiguration.of("webhook_url", new Password(receiver.webhookUrl()), "allow_custom_webhook", true,
-                "rate_limit", 3600L, "burst", 1000L).merge(more);
+        return receiver.config("rate_limit", 3600L, "burst", 1000L).merge(more);
     }
 
     /**
@@ -101,7 +81,7 @@ class StormTest {
     @Test
     void aStormAgainstAHungSlackGetsThroughAndEveryAlertReachesSlackAsACount() throws Exception {
         Integer soakSeconds = Integer.getInteger("slackalert.soak.seconds");
-        receiver.setMode("{\"mode\":\"hang\"}");
+        receiver.get().setMode("{\"mode\":\"hang\"}");
         TestContext context = new TestContext();
         // A request timeout far past the ceiling: a filter that waited on Slack could not finish.
         SlackAlert filter = filter(config("queue_size", 5L, "dedup_window", "0s", "timeout", "300s",
@@ -141,7 +121,7 @@ class StormTest {
                 }
                 stop.set(true);
             }
-            Fixtures.await("the storm to get through while Slack hangs", CEILING, () -> {
+            Await.until("the storm to get through while Slack hangs", CEILING, () -> {
                 filter.flush(new CountingMatchListener());
                 return running.stream().allMatch(Future::isDone);
             });
@@ -152,7 +132,7 @@ class StormTest {
             stop.set(true);
             pool.shutdownNow();
         }
-        assertTrue(receiver.messages().isEmpty(), "Slack was hung for the whole storm");
+        assertTrue(receiver.get().messages().isEmpty(), "Slack was hung for the whole storm");
         long matched = Fixtures.counter(filter, "matched");
         long dropped = Fixtures.counter(filter, "dropped");
         StringBuilder series = new StringBuilder();
@@ -167,17 +147,17 @@ class StormTest {
         assertTrue(dropped > 0, "the queue never filled");
 
         // Slack answers again: every matched event reaches it, alone or counted in a summary.
-        receiver.setMode("{\"mode\":\"ok\"}");
-        Fixtures.await("every matched event to reach Slack", CEILING, () -> {
+        receiver.get().setMode("{\"mode\":\"ok\"}");
+        Await.until("every matched event to reach Slack", CEILING, () -> {
             filter.flush(new CountingMatchListener());
-            return accounted(receiver.messages()) >= matched;
+            return accounted(receiver.get().messages()) >= matched;
         });
-        List<Map<String, Object>> messages = receiver.messages();
+        List<Map<String, Object>> messages = receiver.get().messages();
         assertEquals(matched, accounted(messages), "accounted for exactly once");
         assertTrue(messages.stream().anyMatch(m -> String.valueOf(m.get("text")).contains("lost")),
                 "a summary says alerts were lost");
         filter.close();
-        assertTrue(receiver.violations().isEmpty(), receiver.violations().toString());
+        assertTrue(receiver.get().violations().isEmpty(), receiver.get().violations().toString());
     }
 
     /** Events the accepted messages account for: one per alert, the stated count per summary. */
@@ -192,7 +172,7 @@ class StormTest {
 
     @Test
     void closeWith500AlertsQueuedAndSlackHungReturnsWhileSlackHangsAndSaysWhatWasLost() throws Exception {
-        receiver.setMode("{\"mode\":\"hang\"}");
+        receiver.get().setMode("{\"mode\":\"hang\"}");
         TestContext context = new TestContext();
         // A request timeout far past the ceiling: a close that waited for the hung post could not
         // return in time. (How long close takes: scripts/bench filter-latency.)
@@ -205,16 +185,16 @@ class StormTest {
         CountingMatchListener listener = new CountingMatchListener();
         filter.filter(batch, listener);
         assertEquals(500, listener.count());
-        Fixtures.await("the first post to hang", CEILING, () -> !receiver.received().isEmpty());
+        Await.until("the first post to hang", CEILING, () -> !receiver.get().received().isEmpty());
         ExecutorService closer = Executors.newSingleThreadExecutor();
         try {
             Future<?> closing = closer.submit(filter::close);
-            Fixtures.await("close to return while Slack hangs", CEILING, closing::isDone);
+            Await.until("close to return while Slack hangs", CEILING, closing::isDone);
             closing.get();
         } finally {
             closer.shutdownNow();
         }
-        assertEquals(1, receiver.received().size(), "Slack was still hung on the first post");
+        assertEquals(1, receiver.get().received().size(), "Slack was still hung on the first post");
         String logged = context.logger().allText();
         assertTrue(logged.contains("500 queued messages (accounting for 500 events) could not be delivered in time"),
                 logged);

@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * <pre>
  * java -Dslackalert.receiver=target/release/fake-slack -cp ... io.slackalert.logstash.bench.StormDriver
  *     [--events N] [--error-rate F] [--fingerprints N] [--workers N] [--repeat N]
- *     [--phases healthy,hung,429]
+ *     [--phases healthy,hung,429,500]
  * </pre>
  */
 public final class StormDriver {
@@ -73,18 +73,7 @@ public final class StormDriver {
     private static String phase(String phase, List<List<Event>> pool, long events, int workers, int repeat)
             throws Exception {
         try (ReceiverProcess receiver = ReceiverProcess.start("--rate-limit", "1", "--burst", "1")) {
-            switch (phase) {
-                case "healthy":
-                    break;
-                case "hung":
-                    receiver.setMode("{\"mode\":\"hang\"}");
-                    break;
-                case "429":
-                    receiver.setMode("{\"mode\":\"status\",\"status\":429,\"retry_after\":1}");
-                    break;
-                default:
-                    throw new IllegalArgumentException("unknown phase " + phase);
-            }
+            answerAs(receiver, phase);
             TestContext context = new TestContext();
             SlackAlert filter = new SlackAlert("storm", withLibrary(TestConfiguration.of(
                     "webhook_url", receiver.webhookUrl(), "allow_custom_webhook", true,
@@ -160,6 +149,30 @@ public final class StormDriver {
             t.join();
         }
         return (System.nanoTime() - started) / 1e9;
+    }
+
+    /**
+     * Has {@code receiver} answer as the Slack of a phase: {@code healthy} (as started), {@code hung},
+     * {@code 429} (Retry-After: 1) or {@code 500}.
+     *
+     * @throws IllegalArgumentException for any other phase
+     */
+    static void answerAs(ReceiverProcess receiver, String phase) {
+        switch (phase) {
+            case "healthy":
+                break;
+            case "hung":
+                receiver.setMode("{\"mode\":\"hang\"}");
+                break;
+            case "429":
+                receiver.setMode("{\"mode\":\"status\",\"status\":429,\"retry_after\":1}");
+                break;
+            case "500":
+                receiver.setMode("{\"mode\":\"status\",\"status\":500}");
+                break;
+            default:
+                throw new IllegalArgumentException("unknown phase " + phase);
+        }
     }
 
     /** Adds {@code native_library} when {@code -Dslackalert.native} names one. */

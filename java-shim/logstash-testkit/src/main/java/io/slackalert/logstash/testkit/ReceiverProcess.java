@@ -138,20 +138,20 @@ public final class ReceiverProcess implements AutoCloseable {
     }
 
     /** The bodies of accepted messages, oldest first, as JSON objects. */
-    @SuppressWarnings("unchecked")
     public List<Map<String, Object>> messages() {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (Object o : LogstashJson.parseArray(get("messages"))) {
-            out.add((Map<String, Object>) o);
-        }
-        return out;
+        return objects("messages");
     }
 
     /** Every post received with its answer: {@code status, answer, body, raw_len, at_ms}. */
-    @SuppressWarnings("unchecked")
     public List<Map<String, Object>> received() {
+        return objects("received");
+    }
+
+    /** The JSON array of objects at {@code /_receiver/<path>}. */
+    @SuppressWarnings("unchecked")
+    private List<Map<String, Object>> objects(String path) {
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Object o : LogstashJson.parseArray(get("received"))) {
+        for (Object o : LogstashJson.parseArray(get(path))) {
             out.add((Map<String, Object>) o);
         }
         return out;
