@@ -125,6 +125,25 @@ pub struct AlertView<'a> {
     pub rule: Option<&'a str>,
 }
 
+impl<'a> AlertView<'a> {
+    /// The default alert of `level` over `fields`: no raw level, operator
+    /// templates, mention, link, occurrences or rule. Set any of them with
+    /// struct update syntax (`AlertView { rule: Some("r"), ..AlertView::new(..) }`).
+    pub fn new(level: &'a str, fields: &'a dyn Fields) -> Self {
+        AlertView {
+            level,
+            raw_level: None,
+            fields,
+            title: None,
+            format: None,
+            mention: None,
+            link: None,
+            occurrences: None,
+            rule: None,
+        }
+    }
+}
+
 /// How many matching events made a threshold alert.
 #[derive(Clone, Copy, Debug)]
 pub struct Occurrences<'a> {
@@ -1055,21 +1074,16 @@ mod tests {
     use serde_json::json;
     use std::time::UNIX_EPOCH;
 
-    fn alert(event: &Value, level: &str) -> Value {
-        let view = AlertView {
-            level,
-            raw_level: None,
-            fields: event,
-            title: None,
-            format: None,
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
-        };
-        let payload = render_alert(&view, &Style::default());
+    /// The alert of `view` in the default style, failing the test unless it
+    /// keeps every limit.
+    fn rendered(view: &AlertView<'_>) -> Value {
+        let payload = render_alert(view, &Style::default());
         assert_within_slack_limits(&payload);
         payload
+    }
+
+    fn alert(event: &Value, level: &str) -> Value {
+        rendered(&AlertView::new(level, event))
     }
 
     /// Every block in the order Slack shows them: the top-level ones, then
@@ -1163,18 +1177,10 @@ mod tests {
             "message": "lookup failed"
         });
         let view = AlertView {
-            level: "ERROR",
             raw_level: Some("error"),
-            fields: &event,
-            title: None,
-            format: None,
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert_eq!(blocks(&payload)[0]["text"]["text"], "🚨 ERROR in billing");
         let fields = field_texts_of(&payload);
         for expected in [
@@ -1292,18 +1298,13 @@ mod tests {
                         }
                         let templated = variant >= 2;
                         let view = AlertView {
-                            level: "ERROR",
                             raw_level: Some("error"),
-                            fields: &event,
                             title: templated.then_some(&title),
                             format: templated.then_some(&format),
                             mention: multi.then_some("<!subteam^S123|@oncall>"),
-                            link: None,
-                            occurrences: None,
-                            rule: None,
+                            ..AlertView::new("ERROR", &event)
                         };
-                        let payload = render_alert(&view, &Style::default());
-                        assert_within_slack_limits(&payload);
+                        rendered(&view);
                     }
                 }
             }
@@ -1350,18 +1351,13 @@ mod tests {
         let format = Template::parse("%{message}\\n%{[error.stack_trace]}").unwrap();
         let title = Template::parse("%{message}").unwrap();
         let view = AlertView {
-            level: "ERROR",
             raw_level: Some(char_prefix(&message, 100)),
-            fields: &event,
             title: Some(&title),
             format: Some(&format),
             mention: Some("<!here>"),
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert!(blocks(&payload).len() > 2, "split into several sections");
     }
 
@@ -1374,18 +1370,11 @@ mod tests {
         let mut event = flat_event();
         event["message"] = json!("<!channel> down");
         let view = AlertView {
-            level: "ERROR",
             raw_level: Some("ERROR"),
-            fields: &event,
-            title: None,
             format: Some(&format),
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         let blocks = blocks(&payload);
         assert_eq!(blocks.len(), 2);
         assert_eq!(
@@ -1404,18 +1393,10 @@ mod tests {
         let mut event = flat_event();
         event["message"] = json!("a <!channel> b");
         let view = AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: &event,
             title: Some(&title),
-            format: None,
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert_eq!(
             blocks(&payload)[0]["text"]["text"],
             "anonichat-api broke <b> a &lt;!channel&gt; b"
@@ -1434,18 +1415,10 @@ mod tests {
         let format = Template::parse(&source).unwrap();
         let event = json!({"message": "end"});
         let view = AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: &event,
-            title: None,
             format: Some(&format),
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         let texts = block_texts(&payload);
         assert_eq!(texts.len(), 3);
         assert_eq!(texts[1], format!("{line}\n{line}\n{line}"));
@@ -1474,18 +1447,10 @@ mod tests {
     fn mention_leads_the_text_and_the_first_section() {
         let event = flat_event();
         let view = AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: &event,
-            title: None,
-            format: None,
             mention: Some("<!here>"),
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert!(payload["text"]
             .as_str()
             .unwrap()
@@ -1500,8 +1465,7 @@ mod tests {
             fields: &only_fields,
             ..view
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert_eq!(blocks(&payload)[1]["text"]["text"], "<!here>");
 
         let multi = json!({"message": "a\nb"});
@@ -1526,18 +1490,10 @@ mod tests {
         let format = Template::parse(r"\n\n").unwrap();
         let event = json!({});
         let view = AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: &event,
-            title: None,
             format: Some(&format),
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert_eq!(blocks(&payload).len(), 1);
     }
 
@@ -1550,20 +1506,7 @@ mod tests {
             icon_url: Some("  ".into()),
         };
         for payload in [
-            render_alert(
-                &AlertView {
-                    level: "ERROR",
-                    raw_level: None,
-                    fields: &flat_event(),
-                    title: None,
-                    format: None,
-                    mention: None,
-                    link: None,
-                    occurrences: None,
-                    rule: None,
-                },
-                &style,
-            ),
+            render_alert(&AlertView::new("ERROR", &flat_event()), &style),
             render_test(&style),
         ] {
             assert_within_slack_limits(&payload);
@@ -1706,15 +1649,10 @@ mod tests {
         rule: Option<&'a str>,
     ) -> AlertView<'a> {
         AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: event,
-            title: None,
-            format: None,
-            mention: None,
             link,
             occurrences,
             rule,
+            ..AlertView::new("ERROR", event)
         }
     }
 
@@ -1791,8 +1729,7 @@ mod tests {
             group: Some(("[service.name]", "check<!channel>out")),
         };
         let view = view_with(&event, None, Some(occurrences), None);
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         let texts = block_texts(&payload);
         assert_eq!(
             texts[1],
@@ -1813,8 +1750,7 @@ mod tests {
             }),
             ..view
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         let texts = block_texts(&payload);
         assert_eq!(texts[1], "<!here> 5 events within 1m");
         assert_eq!(texts[2], "채팅방 저장 실패: roomId=42", "mentioned once");
@@ -1898,10 +1834,7 @@ mod tests {
                 Some(Template::parse("%{message}\\n%{message}").unwrap()),
             ] {
                 let view = AlertView {
-                    level: "FATAL",
                     raw_level: Some("fatal"),
-                    fields: &event,
-                    title: None,
                     format: format.as_ref(),
                     mention: Some(&"<!here> ".repeat(40)),
                     link: Some(Link {
@@ -1914,9 +1847,9 @@ mod tests {
                         group: Some((&huge, &huge)),
                     }),
                     rule: Some(&rule),
+                    ..AlertView::new("FATAL", &event)
                 };
-                let payload = render_alert(&view, &Style::default());
-                assert_within_slack_limits(&payload);
+                let payload = rendered(&view);
                 let all = blocks(&payload);
                 let kinds: Vec<&str> = all.iter().map(|b| b["type"].as_str().unwrap()).collect();
                 assert_eq!(kinds[0], "header");
