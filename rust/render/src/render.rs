@@ -251,14 +251,10 @@ pub fn level_emoji(level: &str) -> &'static str {
 /// host, logger, thread, trace id, error type, environment, level).
 pub fn render_alert(view: &AlertView<'_>, style: &Style) -> Value {
     let level = &level_name(view.level);
-    let mention = view
-        .mention
-        .map(str::trim)
-        .filter(|m| !m.is_empty())
-        .map(|m| truncate_chars(m, MENTION_MAX).into_owned());
+    let mention = mention_text(view.mention);
     let subject = Subject::of(view.fields);
     let occurrences = view.occurrences.as_ref().map(occurrences_line);
-    let context = rule_label(view.rule).map(|rule| vec![format!("*Rule:* {rule}")]);
+    let context = rule_line(view.rule).map(|line| vec![line]);
     let link = view
         .link
         .as_ref()
@@ -360,10 +356,21 @@ fn group_text(value: &str) -> String {
     }
 }
 
-/// The rule name to show, escaped: nothing for `default` or a blank name.
-fn rule_label(rule: Option<&str>) -> Option<String> {
+/// The context element naming the rule, escaped: nothing for `default` or
+/// a blank name.
+fn rule_line(rule: Option<&str>) -> Option<String> {
     let rule = one_line(rule?, RULE_MAX);
-    (!rule.is_empty() && rule != "default").then(|| escape_truncate(&rule, RULE_MAX))
+    (!rule.is_empty() && rule != "default")
+        .then(|| format!("*Rule:* {}", escape_truncate(&rule, RULE_MAX)))
+}
+
+/// The operator's mention as it leads a message: trimmed, cut to
+/// [`MENTION_MAX`], nothing when blank.
+fn mention_text(mention: Option<&str>) -> Option<String> {
+    mention
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| truncate_chars(m, MENTION_MAX).into_owned())
 }
 
 /// The `actions` block with the link button, and the button's label;
@@ -419,9 +426,7 @@ pub fn render_repeat(view: &RepeatView<'_>, style: &Style) -> Value {
         "*First seen:* {} UTC",
         human::utc_date_time(view.first_seen)
     ));
-    if let Some(rule) = rule_label(view.rule) {
-        context.push(format!("*Rule:* {rule}"));
-    }
+    context.extend(rule_line(view.rule));
     blocks.push(context_block(&context));
 
     let mut fallback = format!(
@@ -508,9 +513,7 @@ pub fn render_summary(view: &SummaryView<'_>, style: &Style) -> Value {
         "Counting since {} UTC",
         human::utc_date_time(view.since)
     )];
-    if let Some(rule) = rule_label(view.rule) {
-        context.push(format!("*Rule:* {rule}"));
-    }
+    context.extend(rule_line(view.rule));
     blocks.push(context_block(&context));
 
     let mut fallback = format!(
@@ -551,18 +554,12 @@ pub fn render_flatline(view: &FlatlineView<'_>, style: &Style) -> Value {
         "*Last seen:* {} UTC",
         human::utc_date_time(view.last_seen)
     )];
-    if let Some(rule) = rule_label(Some(view.rule)) {
-        context.push(format!("*Rule:* {rule}"));
-    }
+    context.extend(rule_line(Some(view.rule)));
 
     let (header, line, fallback, color) = match view.recovered_after {
         None => {
             let silence = human::duration(view.silence);
-            let mention = view
-                .mention
-                .map(str::trim)
-                .filter(|m| !m.is_empty())
-                .map(|m| truncate_chars(m, MENTION_MAX).into_owned());
+            let mention = mention_text(view.mention);
             let line = format!(
                 "No events from {field} = {group} for {silence} (last seen at {last_seen} UTC)."
             );
