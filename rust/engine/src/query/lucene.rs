@@ -21,14 +21,14 @@
 //! (`^2`) are accepted and ignored; fuzzy and proximity (`~`) and regular
 //! expressions (`/.../`) are refused.
 
-use super::cursor::Cursor;
-use super::{Bound, Expr, Field, Pattern, Piece, QueryError, Test};
+use super::cursor;
+use super::{one_or, Bound, Expr, Field, Pattern, Piece, QueryError, Test};
 
 /// Characters that cannot appear unescaped in a term.
 const SPECIAL: &[char] = &['(', ')', '[', ']', '{', '}', '"', ':', '^', '~', '\\', '/'];
 
 pub(crate) fn parse(text: &str) -> Result<Expr, QueryError> {
-    let mut p = Parser(Cursor::new(text));
+    let mut p = Parser::new(text);
     if p.at_end() {
         return Err(QueryError::new(1, "the query is empty"));
     }
@@ -46,21 +46,10 @@ enum Occur {
     MustNot,
 }
 
-/// This language's grammar over the shared [`Cursor`].
-struct Parser(Cursor);
+/// Marks this language's grammar on the shared [`cursor::Parser`].
+struct Lucene;
 
-impl std::ops::Deref for Parser {
-    type Target = Cursor;
-    fn deref(&self) -> &Cursor {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Parser {
-    fn deref_mut(&mut self) -> &mut Cursor {
-        &mut self.0
-    }
-}
+type Parser = cursor::Parser<Lucene>;
 
 impl Parser {
     /// Consumes the operator `word` if it stands alone at the position.
@@ -118,18 +107,25 @@ impl Parser {
         Ok(one_or(all, Expr::All))
     }
 
-    fn or(&mut self, field: Option<&Field>, depth: usize) -> Result<(Occur, Expr), QueryError> {
-        let first = self.and(field, depth)?;
+    /// `item (op item)*` for either spelling of the operator, the items
+    /// made one by `join`; a lone item keeps its occurrence.
+    fn joined(
+        &mut self,
+        [word, symbol]: [&str; 2],
+        mut item: impl FnMut(&mut Self) -> Result<(Occur, Expr), QueryError>,
+        join: fn(Vec<Expr>) -> Expr,
+    ) -> Result<(Occur, Expr), QueryError> {
+        let first = item(self)?;
         let mut items = Vec::new();
         loop {
             let start = self.pos;
             self.skip_ws();
-            if self.operator("OR") || self.operator("||") {
+            if self.operator(word) || self.operator(symbol) {
                 self.skip_ws();
                 if items.is_empty() {
                     items.push(inline(first.clone()));
                 }
-                items.push(inline(self.and(field, depth)?));
+                items.push(inline(item(self)?));
             } else {
                 self.pos = start;
                 break;
@@ -138,32 +134,16 @@ impl Parser {
         Ok(if items.is_empty() {
             first
         } else {
-            (Occur::Should, Expr::Any(items))
+            (Occur::Should, join(items))
         })
     }
 
+    fn or(&mut self, field: Option<&Field>, depth: usize) -> Result<(Occur, Expr), QueryError> {
+        self.joined(["OR", "||"], |p| p.and(field, depth), Expr::Any)
+    }
+
     fn and(&mut self, field: Option<&Field>, depth: usize) -> Result<(Occur, Expr), QueryError> {
-        let first = self.not(field, depth)?;
-        let mut items = Vec::new();
-        loop {
-            let start = self.pos;
-            self.skip_ws();
-            if self.operator("AND") || self.operator("&&") {
-                self.skip_ws();
-                if items.is_empty() {
-                    items.push(inline(first.clone()));
-                }
-                items.push(inline(self.not(field, depth)?));
-            } else {
-                self.pos = start;
-                break;
-            }
-        }
-        Ok(if items.is_empty() {
-            first
-        } else {
-            (Occur::Should, Expr::All(items))
-        })
+        self.joined(["AND", "&&"], |p| p.not(field, depth), Expr::All)
     }
 
     fn not(&mut self, field: Option<&Field>, depth: usize) -> Result<(Occur, Expr), QueryError> {
@@ -313,17 +293,7 @@ impl Parser {
     }
 
     fn group(&mut self, field: Option<&Field>, depth: usize) -> Result<Expr, QueryError> {
-        let open = self.column();
-        self.pos += 1;
-        let depth = self.deeper(depth)?;
-        let inner = self.query(field, depth)?;
-        if self.peek() != Some(')') {
-            return Err(QueryError::new(
-                open,
-                "this '(' is not closed: expected ')'",
-            ));
-        }
-        self.pos += 1;
+        let inner = self.parenthesised(depth, |p, depth| p.query(field, depth))?;
         self.boost()?;
         Ok(inner)
     }
@@ -464,33 +434,9 @@ impl Parser {
 
     /// A `"phrase"`: `*` is literal in it.
     fn phrase(&mut self) -> Result<Pattern, QueryError> {
-        let open = self.column();
-        self.pos += 1;
-        let mut pieces = Vec::new();
-        loop {
-            match self.peek() {
-                None => return Err(QueryError::new(open, "this '\"' is not closed")),
-                Some('"') => {
-                    self.pos += 1;
-                    self.after_term()?;
-                    return Ok(Pattern(pieces));
-                }
-                Some('\\') => {
-                    self.pos += 1;
-                    match self.peek() {
-                        Some(e) => {
-                            self.pos += 1;
-                            pieces.push(Piece::Char(e));
-                        }
-                        None => return Err(QueryError::new(open, "this '\"' is not closed")),
-                    }
-                }
-                Some(c) => {
-                    self.pos += 1;
-                    pieces.push(Piece::Char(c));
-                }
-            }
-        }
+        let phrase = self.quoted()?;
+        self.after_term()?;
+        Ok(phrase)
     }
 }
 
@@ -506,24 +452,10 @@ fn inline((occur, expr): (Occur, Expr)) -> Expr {
     }
 }
 
-fn one_or(mut items: Vec<Expr>, many: fn(Vec<Expr>) -> Expr) -> Expr {
-    if items.len() == 1 {
-        items.pop().expect("one item")
-    } else {
-        many(items)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn value(field: &str, v: &str) -> Expr {
-        Expr::Test(
-            Field::named(field, 1).unwrap(),
-            Test::Value(Pattern::literal(v)),
-        )
-    }
+    use crate::query::test_support::value;
 
     fn not(e: Expr) -> Expr {
         Expr::Not(Box::new(e))
