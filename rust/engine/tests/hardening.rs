@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{error_event, letters, submit, wait_until, SECRET};
+use common::{error_event, letters, merged, submit, wait_until, SECRET};
 use fake_slack::{Mode, Receiver};
 use serde_json::{json, Value};
 use slack_alert_engine::sender::{RecordingClock, Wait};
@@ -29,18 +29,17 @@ struct Rig {
 /// An engine posting to a fresh receiver; `options` over test defaults.
 fn start(options: Value, wire: impl FnOnce(&mut EngineOptions)) -> Rig {
     let receiver = Receiver::start().expect("receiver starts");
-    let mut config = json!({
-        "webhook_url": format!("http://{}/services/{SECRET}", receiver.addr()),
-        "allow_custom_webhook": true,
-        "timeout": "10s",
-        "shutdown_timeout": "3s",
-        "rate_limit": 3600,
-        "burst": 100,
-    });
-    config
-        .as_object_mut()
-        .unwrap()
-        .extend(options.as_object().unwrap().clone());
+    let config = merged(
+        json!({
+            "webhook_url": format!("http://{}/services/{SECRET}", receiver.addr()),
+            "allow_custom_webhook": true,
+            "timeout": "10s",
+            "shutdown_timeout": "3s",
+            "rate_limit": 3600,
+            "burst": 100,
+        }),
+        options,
+    );
     let config = Config::try_from(config).expect("valid config");
     let log = Arc::new(BufferedLog::new(10_000));
     let mut opts = EngineOptions::new(log.clone());

@@ -9,19 +9,20 @@ use fake_slack::{Mode, Receiver};
 use serde_json::json;
 use slack_alert_engine::{BufferedLog, Config, Decision, Engine, EngineOptions, ManualClock};
 
-use common::{drain_log_checking_secret, error_event, letters, rig, submit, wait_until, SECRET};
+use common::{
+    drain_log_checking_secret, error_event, letters, merged, rig, submit, wait_until, SECRET,
+};
 
 fn json_rule(extra: serde_json::Value) -> serde_json::Value {
-    let mut rule = json!({
-        "name": "hook", "destination": "json",
-        // `text` too, so that the receiver (a Slack stand-in) accepts it.
-        "body_template": {"text": "%{[@alert][title]}", "summary": "%{[@alert][text]}", "count": "%{[@alert][count]}",
-                          "kind": "%{[@alert][kind]}", "service": "%{[service.name]}"},
-    });
-    rule.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    rule
+    merged(
+        json!({
+            "name": "hook", "destination": "json",
+            // `text` too, so that the receiver (a Slack stand-in) accepts it.
+            "body_template": {"text": "%{[@alert][title]}", "summary": "%{[@alert][text]}", "count": "%{[@alert][count]}",
+                              "kind": "%{[@alert][kind]}", "service": "%{[service.name]}"},
+        }),
+        extra,
+    )
 }
 
 #[test]
