@@ -945,16 +945,9 @@ mod tests {
         posts: Arc<AtomicU64>,
     }
 
-    fn rig(answers: Vec<Result<Reply, String>>, max_retries: u32) -> Rig {
-        let counters = Arc::new(Counters::default());
-        let undelivered = Arc::new(AtomicU64::new(0));
-        let log = Arc::new(BufferedLog::new(100));
-        let posts = Arc::new(AtomicU64::new(0));
-        let transport = Scripted {
-            answers: Arc::new(Mutex::new(answers.into())),
-            posts: Arc::clone(&posts),
-        };
-        let settings = SenderSettings {
+    /// A sender that posts without pacing and backs off for milliseconds.
+    fn fast_settings(max_retries: u32) -> SenderSettings {
+        SenderSettings {
             queue_size: 4,
             timeout: Duration::from_secs(1),
             max_retries,
@@ -964,6 +957,22 @@ mod tests {
             redacted_url: "https://hooks.slack.com/services/***".into(),
             kind: DestinationKind::Slack,
             config: test_config(),
+        }
+    }
+
+    /// A sender of `settings` on `clock` whose posts get `answers` in turn.
+    fn spawned(
+        answers: Vec<Result<Reply, String>>,
+        settings: SenderSettings,
+        clock: Arc<dyn SenderClock>,
+    ) -> Rig {
+        let counters = Arc::new(Counters::default());
+        let undelivered = Arc::new(AtomicU64::new(0));
+        let log = Arc::new(BufferedLog::new(100));
+        let posts = Arc::new(AtomicU64::new(0));
+        let transport = Scripted {
+            answers: Arc::new(Mutex::new(answers.into())),
+            posts: Arc::clone(&posts),
         };
         let (handle, outbox) = SenderHandle::spawn(
             settings,
@@ -971,7 +980,7 @@ mod tests {
             Arc::clone(&counters),
             vec![Arc::clone(&undelivered)],
             log.clone(),
-            Arc::new(RealTime),
+            clock,
         )
         .unwrap();
         Rig {
@@ -982,6 +991,10 @@ mod tests {
             log,
             posts,
         }
+    }
+
+    fn rig(answers: Vec<Result<Reply, String>>, max_retries: u32) -> Rig {
+        spawned(answers, fast_settings(max_retries), Arc::new(RealTime))
     }
 
     fn alert(events: u64) -> Outgoing {
@@ -1068,43 +1081,13 @@ mod tests {
     /// recording clock: no test waits for real.
     fn paced_rig(answers: Vec<Result<Reply, String>>) -> (Rig, Arc<RecordingClock>) {
         let clock = Arc::new(RecordingClock::default());
-        let counters = Arc::new(Counters::default());
-        let undelivered = Arc::new(AtomicU64::new(0));
-        let log = Arc::new(BufferedLog::new(100));
-        let posts = Arc::new(AtomicU64::new(0));
-        let transport = Scripted {
-            answers: Arc::new(Mutex::new(answers.into())),
-            posts: Arc::clone(&posts),
-        };
         let settings = SenderSettings {
-            queue_size: 4,
-            timeout: Duration::from_secs(1),
-            max_retries: 0,
             pace: Duration::from_secs(1),
             retry_base: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
-            redacted_url: "https://hooks.slack.com/services/***".into(),
-            kind: DestinationKind::Slack,
-            config: test_config(),
+            ..fast_settings(0)
         };
-        let (handle, outbox) = SenderHandle::spawn(
-            settings,
-            Box::new(transport),
-            Arc::clone(&counters),
-            vec![Arc::clone(&undelivered)],
-            log.clone(),
-            clock.clone(),
-        )
-        .unwrap();
-        let rig = Rig {
-            handle,
-            outbox,
-            counters,
-            undelivered,
-            log,
-            posts,
-        };
-        (rig, clock)
+        (spawned(answers, settings, clock.clone()), clock)
     }
 
     #[test]
@@ -1170,17 +1153,7 @@ mod tests {
         let counters: Arc<Counters> = Arc::default();
         let undelivered = Arc::new(AtomicU64::new(0));
         let (mut handle, mut outbox) = SenderHandle::spawn(
-            SenderSettings {
-                queue_size: 2,
-                timeout: Duration::from_secs(10),
-                max_retries: 0,
-                pace: Duration::ZERO,
-                retry_base: Duration::from_millis(1),
-                max_backoff: Duration::from_millis(1),
-                redacted_url: "x".into(),
-                kind: DestinationKind::Slack,
-                config: test_config(),
-            },
+            gate_settings(2),
             Box::new(AnswersWhenTold(told_rx, Arc::clone(&posts))),
             Arc::clone(&counters),
             vec![Arc::clone(&undelivered)],
