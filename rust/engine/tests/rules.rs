@@ -10,7 +10,8 @@ use serde_json::json;
 use slack_alert_engine::{BufferedLog, Config, Decision, Engine, EngineOptions, ManualClock};
 
 use common::{
-    drain_log_checking_secret, error_event, letters, merged, rig, submit, wait_until, SECRET,
+    assert_no_violations, drain_log_checking_secret, error_event, letters, merged, rig, submit,
+    wait_until, SECRET,
 };
 
 fn json_rule(extra: serde_json::Value) -> serde_json::Value {
@@ -134,7 +135,7 @@ fn two_rules_sharing_a_webhook_are_paced_together() {
     assert_eq!(r.engine.rule_counter("a", "alerts"), Some(1));
     assert_eq!(r.engine.rule_counter("b", "alerts"), Some(1));
     assert_eq!(r.engine.rule_counter("a", "repeats"), Some(1));
-    assert!(r.receiver.violations().is_empty());
+    assert_no_violations(&r.receiver);
 }
 
 /// Issue 12, item 5: `rate_limit` is per webhook, as the README says, not
@@ -199,5 +200,5 @@ fn two_rules_sharing_a_webhook_share_one_rate_limit_and_one_summary() {
     );
     let summary = messages[1].to_string();
     assert!(summary.contains("orders, payments"), "{summary}");
-    assert!(receiver.violations().is_empty());
+    assert_no_violations(&receiver);
 }

@@ -126,6 +126,13 @@ pub fn finishes_within<T: Send + 'static>(
 }
 
 /// Every log line, and asserts that none carries the webhook's secret path.
+/// Fails the test, listing them, if the receiver saw any request break
+/// Slack's rules.
+pub fn assert_no_violations(receiver: &Receiver) {
+    let violations = receiver.violations();
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
 pub fn drain_log_checking_secret(rig: &Rig) -> Vec<String> {
     let lines: Vec<String> = rig.log.drain().into_iter().map(|(_, l)| l).collect();
     for line in &lines {
