@@ -81,6 +81,36 @@ impl Cursor {
         }
     }
 
+    /// The unquoted run of characters at the position, up to one that `ends`
+    /// it: `\` escapes the next character, `*` is a wildcard, and so is `?`
+    /// when `one_wildcard`.
+    pub(super) fn unquoted(
+        &mut self,
+        ends: impl Fn(char) -> bool,
+        one_wildcard: bool,
+    ) -> Result<Vec<Piece>, QueryError> {
+        let mut pieces = Vec::new();
+        while let Some(c) = self.peek() {
+            if ends(c) {
+                break;
+            }
+            self.pos += 1;
+            match c {
+                '\\' => match self.peek() {
+                    Some(e) => {
+                        self.pos += 1;
+                        pieces.push(Piece::Char(e));
+                    }
+                    None => return Err(self.error("a '\\' at the end escapes nothing")),
+                },
+                '*' => pieces.push(Piece::Any),
+                '?' if one_wildcard => pieces.push(Piece::One),
+                c => pieces.push(Piece::Char(c)),
+            }
+        }
+        Ok(pieces)
+    }
+
     /// One level deeper, refused past [`MAX_DEPTH`] so that hostile nesting
     /// cannot exhaust the stack.
     pub(super) fn deeper(&self, depth: usize) -> Result<usize, QueryError> {

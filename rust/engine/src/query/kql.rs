@@ -276,24 +276,10 @@ impl Parser {
     /// An unquoted run of characters: escapes resolved, `*` a wildcard.
     fn literal(&mut self) -> Result<Literal, QueryError> {
         let column = self.column();
-        let mut pieces = Vec::new();
-        while let Some(c) = self.peek() {
-            if c.is_whitespace() || (SPECIAL.contains(&c) && c != '\\') {
-                break;
-            }
-            self.pos += 1;
-            match c {
-                '\\' => match self.peek() {
-                    Some(e) => {
-                        self.pos += 1;
-                        pieces.push(Piece::Char(e));
-                    }
-                    None => return Err(self.error("a '\\' at the end escapes nothing")),
-                },
-                '*' => pieces.push(Piece::Any),
-                c => pieces.push(Piece::Char(c)),
-            }
-        }
+        let pieces = self.unquoted(
+            |c| c.is_whitespace() || (SPECIAL.contains(&c) && c != '\\'),
+            false,
+        )?;
         if pieces.is_empty() {
             return Err(QueryError::new(column, "expected a value"));
         }

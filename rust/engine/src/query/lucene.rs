@@ -340,29 +340,7 @@ impl Parser {
         let column = self.column();
         let value = match self.peek() {
             Some('"') => self.phrase()?,
-            Some(c) if !c.is_whitespace() && c != ']' && c != '}' => {
-                let mut pieces = Vec::new();
-                while let Some(c) = self.peek() {
-                    if c.is_whitespace() || c == ']' || c == '}' {
-                        break;
-                    }
-                    self.pos += 1;
-                    if c == '\\' {
-                        match self.peek() {
-                            Some(e) => {
-                                self.pos += 1;
-                                pieces.push(Piece::Char(e));
-                            }
-                            None => return Err(self.error("a '\\' at the end escapes nothing")),
-                        }
-                    } else if c == '*' {
-                        pieces.push(Piece::Any);
-                    } else {
-                        pieces.push(Piece::Char(c));
-                    }
-                }
-                Pattern(pieces)
-            }
+            Some(c) if !ends_bound(c) => Pattern(self.unquoted(ends_bound, false)?),
             _ => return Err(self.error("expected a range bound (a value or *)")),
         };
         if value.0 == [Piece::Any] {
@@ -383,25 +361,7 @@ impl Parser {
     /// A term: escapes resolved, `*` and `?` wildcards.
     fn term(&mut self) -> Result<Pattern, QueryError> {
         let column = self.column();
-        let mut pieces = Vec::new();
-        while let Some(c) = self.peek() {
-            if ends_term(c) {
-                break;
-            }
-            self.pos += 1;
-            match c {
-                '\\' => match self.peek() {
-                    Some(e) => {
-                        self.pos += 1;
-                        pieces.push(Piece::Char(e));
-                    }
-                    None => return Err(self.error("a '\\' at the end escapes nothing")),
-                },
-                '*' => pieces.push(Piece::Any),
-                '?' => pieces.push(Piece::One),
-                c => pieces.push(Piece::Char(c)),
-            }
-        }
+        let pieces = self.unquoted(ends_term, true)?;
         if pieces.is_empty() {
             return Err(QueryError::new(column, "expected a value"));
         }
@@ -438,6 +398,10 @@ impl Parser {
         self.after_term()?;
         Ok(phrase)
     }
+}
+
+fn ends_bound(c: char) -> bool {
+    c.is_whitespace() || c == ']' || c == '}'
 }
 
 fn ends_term(c: char) -> bool {
