@@ -1152,15 +1152,12 @@ mod tests {
         let posts = Arc::new(AtomicU64::new(0));
         let counters: Arc<Counters> = Arc::default();
         let undelivered = Arc::new(AtomicU64::new(0));
-        let (mut handle, mut outbox) = SenderHandle::spawn(
-            gate_settings(2),
-            Box::new(AnswersWhenTold(told_rx, Arc::clone(&posts))),
+        let (mut handle, mut outbox) = spawn_gated(
+            AnswersWhenTold(told_rx, Arc::clone(&posts)),
+            2,
             Arc::clone(&counters),
-            vec![Arc::clone(&undelivered)],
-            Arc::new(BufferedLog::new(10)),
-            Arc::new(RealTime),
-        )
-        .unwrap();
+            Arc::clone(&undelivered),
+        );
         outbox.offer(alert(3)).unwrap();
         wait_for(|| posts.load(Ordering::SeqCst) == 1);
         drop(outbox);
@@ -1218,6 +1215,24 @@ mod tests {
         finished.recv_timeout(CEILING).is_ok()
     }
 
+    /// A sender of [`gate_settings`] on `transport`, in real time.
+    fn spawn_gated(
+        transport: impl Transport + 'static,
+        queue_size: usize,
+        counters: Arc<Counters>,
+        undelivered: Arc<AtomicU64>,
+    ) -> (SenderHandle, QueueOutbox) {
+        SenderHandle::spawn(
+            gate_settings(queue_size),
+            Box::new(transport),
+            counters,
+            vec![undelivered],
+            Arc::new(BufferedLog::new(10)),
+            Arc::new(RealTime),
+        )
+        .unwrap()
+    }
+
     fn gate_settings(queue_size: usize) -> SenderSettings {
         SenderSettings {
             queue_size,
@@ -1239,15 +1254,12 @@ mod tests {
         // hung post (if it did, it would never return: the gate stays shut).
         let (transport, began, open) = gate();
         let counters = Arc::new(Counters::default());
-        let (mut handle, outbox) = SenderHandle::spawn(
-            gate_settings(2),
-            Box::new(transport),
+        let (mut handle, outbox) = spawn_gated(
+            transport,
+            2,
             Arc::clone(&counters),
-            vec![Arc::new(AtomicU64::new(0))],
-            Arc::new(BufferedLog::new(10)),
-            Arc::new(RealTime),
-        )
-        .unwrap();
+            Arc::new(AtomicU64::new(0)),
+        );
         let mut outbox = Some(outbox);
         let (refused_tx, refused_rx) = crossbeam_channel::bounded(1);
         let mut offering = outbox.take().unwrap();
@@ -1278,15 +1290,8 @@ mod tests {
         // A request that ignores its timeout, like one that began before
         // shutdown clipped the timeout to the deadline.
         let (transport, began, open) = gate();
-        let (mut handle, mut outbox) = SenderHandle::spawn(
-            gate_settings(2),
-            Box::new(transport),
-            Arc::default(),
-            vec![Arc::new(AtomicU64::new(0))],
-            Arc::new(BufferedLog::new(10)),
-            Arc::new(RealTime),
-        )
-        .unwrap();
+        let (mut handle, mut outbox) =
+            spawn_gated(transport, 2, Arc::default(), Arc::new(AtomicU64::new(0)));
         outbox.offer(alert(7)).unwrap();
         assert!(began.recv_timeout(CEILING).is_ok(), "the post began");
         drop(outbox);
@@ -1302,15 +1307,12 @@ mod tests {
         // queued behind it were silently lost from the shutdown report.
         let (transport, began, open) = gate();
         let counters: Arc<Counters> = Arc::default();
-        let (mut handle, mut outbox) = SenderHandle::spawn(
-            gate_settings(10),
-            Box::new(transport),
+        let (mut handle, mut outbox) = spawn_gated(
+            transport,
+            10,
             Arc::clone(&counters),
-            vec![Arc::new(AtomicU64::new(0))],
-            Arc::new(BufferedLog::new(10)),
-            Arc::new(RealTime),
-        )
-        .unwrap();
+            Arc::new(AtomicU64::new(0)),
+        );
         for events in [1, 2, 3, 4] {
             outbox.offer(alert(events)).unwrap();
         }
