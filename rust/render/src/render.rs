@@ -1067,7 +1067,7 @@ fn message(fallback: &str, color: &str, mut blocks: Vec<Value>, style: &Style) -
 mod tests {
     use super::*;
     use crate::limits::check;
-    use crate::test_support::assert_within_slack_limits;
+    use crate::test_support::{assert_within_slack_limits, seed_event};
     use serde_json::json;
     use std::time::UNIX_EPOCH;
 
@@ -1110,19 +1110,12 @@ mod tests {
     }
 
     fn flat_event() -> Value {
-        json!({
-            "@timestamp": "2024-05-01T12:34:56.789Z",
-            "log.level": "ERROR",
-            "log.logger": "com.anonichat.chat.ChatService",
-            "process.thread.name": "http-nio-8080-exec-3",
-            "message": "채팅방 저장 실패: roomId=42",
-            "trace.id": "4bf92f3577b34da6a3ce929d0e0e4736",
-            "service.name": "anonichat-api",
+        seed_event(json!({
             "service.environment": "prod",
             "host.name": "api-1",
             "error.type": "java.sql.SQLException",
             "error.stack_trace": "java.sql.SQLException: timeout\n\tat a.b.C.d(C.java:1)\n\tat e.f.G.h(G.java:2)"
-        })
+        }))
     }
 
     fn at(secs: u64) -> SystemTime {
