@@ -438,41 +438,36 @@ mod tests {
 
     #[test]
     fn errors_name_the_column_and_what_was_expected() {
-        assert_eq!(
-            err("service.name:   and x:1"),
-            "at 17: expected a value after ':'"
-        );
-        assert_eq!(
-            err("a:1 and"),
-            "at 8: expected a condition at the end of the query"
-        );
-        assert_eq!(
-            err("(a:1 or b:2"),
-            "at 1: this '(' is not closed: expected ')'"
-        );
-        assert_eq!(err("a:1)"), "at 4: a ')' without its '('");
-        assert_eq!(err("a:\"open"), "at 3: this '\"' is not closed");
-        assert_eq!(err("a >= "), "at 6: expected a value after '>='");
-        assert_eq!(
-            err("a > x*"),
-            "at 7: a range bound cannot contain wildcards"
-        );
-        assert_eq!(
-            err("x*:1"),
-            "at 1: field names cannot contain wildcards; name one field"
-        );
-        assert_eq!(err(""), "at 1: the query is empty");
-        assert_eq!(
-            err("a:1 b:2"),
-            "at 6: expected `and`, `or` or the end of the query"
-        );
-        assert_eq!(err("a:x\\"), "at 5: a '\\' at the end escapes nothing");
+        for (query, error) in [
+            (
+                "service.name:   and x:1",
+                "at 17: expected a value after ':'",
+            ),
+            (
+                "a:1 and",
+                "at 8: expected a condition at the end of the query",
+            ),
+            ("(a:1 or b:2", "at 1: this '(' is not closed: expected ')'"),
+            ("a:1)", "at 4: a ')' without its '('"),
+            ("a:\"open", "at 3: this '\"' is not closed"),
+            ("a >= ", "at 6: expected a value after '>='"),
+            ("a > x*", "at 7: a range bound cannot contain wildcards"),
+            (
+                "x*:1",
+                "at 1: field names cannot contain wildcards; name one field",
+            ),
+            ("", "at 1: the query is empty"),
+            (
+                "a:1 b:2",
+                "at 6: expected `and`, `or` or the end of the query",
+            ),
+            ("a:x\\", "at 5: a '\\' at the end escapes nothing"),
+            ("or a:1", "at 1: expected a condition before this keyword"),
+        ] {
+            assert_eq!(err(query), error, "{query:?}");
+        }
         assert!(err("a:{b:1}").starts_with("at 3: expected a value after ':'"));
         assert!(err(&"(".repeat(40)).contains("nested more than 32"));
         assert!(err(&"not ".repeat(40)).contains("nested more than 32"));
-        assert_eq!(
-            err("or a:1"),
-            "at 1: expected a condition before this keyword"
-        );
     }
 }

@@ -543,39 +543,34 @@ mod tests {
 
     #[test]
     fn errors_name_the_column() {
-        assert_eq!(err("message:"), "at 9: expected a value after ':'");
-        assert_eq!(
-            err("a:1 AND"),
-            "at 8: expected a condition at the end of the query"
-        );
-        assert_eq!(err("(a:1"), "at 1: this '(' is not closed: expected ')'");
-        assert_eq!(err("a:1)"), "at 4: a ')' without its '('");
-        assert_eq!(
-            err("s:[1 TO"),
-            "at 8: expected a range bound (a value or *)"
-        );
-        assert_eq!(
-            err("s:[1 2]"),
-            "at 6: expected `TO` between the bounds of a range"
-        );
-        assert_eq!(
-            err("s:[1 TO 2"),
-            "at 3: this range is not closed: expected ']' or '}'"
-        );
+        for (query, error) in [
+            ("message:", "at 9: expected a value after ':'"),
+            (
+                "a:1 AND",
+                "at 8: expected a condition at the end of the query",
+            ),
+            ("(a:1", "at 1: this '(' is not closed: expected ')'"),
+            ("a:1)", "at 4: a ')' without its '('"),
+            ("s:[1 TO", "at 8: expected a range bound (a value or *)"),
+            (
+                "s:[1 2]",
+                "at 6: expected `TO` between the bounds of a range",
+            ),
+            (
+                "s:[1 TO 2",
+                "at 3: this range is not closed: expected ']' or '}'",
+            ),
+            (
+                "[1 TO 2]",
+                "at 1: a range needs a field, e.g. status:[500 TO 599]",
+            ),
+            ("AND a:1", "at 1: expected a condition before this operator"),
+            ("+ a:1", "at 2: expected a condition right after '+' or '-'"),
+        ] {
+            assert_eq!(err(query), error, "{query:?}");
+        }
         assert!(err("m:/err.*/").contains("regular expressions are not supported"));
         assert!(err("m:eror~1").contains("fuzzy"));
-        assert_eq!(
-            err("[1 TO 2]"),
-            "at 1: a range needs a field, e.g. status:[500 TO 599]"
-        );
-        assert_eq!(
-            err("AND a:1"),
-            "at 1: expected a condition before this operator"
-        );
-        assert_eq!(
-            err("+ a:1"),
-            "at 2: expected a condition right after '+' or '-'"
-        );
         assert!(err(&"(".repeat(40)).contains("nested more than 32"));
         assert!(err(&"NOT ".repeat(40)).contains("nested more than 32"));
     }
