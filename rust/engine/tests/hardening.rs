@@ -71,6 +71,18 @@ fn lines(log: &BufferedLog) -> Vec<(LogLevel, String)> {
     lines
 }
 
+/// The panics in the log (drained, as [`lines`] does), each logged as an error.
+fn logged_panics(log: &BufferedLog) -> Vec<String> {
+    lines(log)
+        .into_iter()
+        .filter(|(_, l)| l.contains("panicked"))
+        .map(|(level, l)| {
+            assert_eq!(level, LogLevel::Error, "{l}");
+            l
+        })
+        .collect()
+}
+
 /// A sender at Slack's own pace (1 s, backoff from 1 s) whose waits are
 /// recorded, not slept.
 fn paced(clock: &Arc<RecordingClock>) -> impl FnOnce(&mut EngineOptions) + '_ {
@@ -238,14 +250,7 @@ fn a_panic_on_the_timer_thread_is_counted_logged_once_and_the_timer_carries_on()
     // A second panic is counted, not logged again.
     r.engine.inject_panic(EngineThread::Timer, 1);
     assert!(wait_until(PATIENCE, || r.engine.counter("internal_errors") == Some(2)));
-    let panics: Vec<String> = lines(&r.log)
-        .into_iter()
-        .filter(|(_, l)| l.contains("panicked"))
-        .map(|(level, l)| {
-            assert_eq!(level, LogLevel::Error);
-            l
-        })
-        .collect();
+    let panics = logged_panics(&r.log);
     assert_eq!(panics.len(), 1, "{panics:#?}");
     assert!(panics[0].contains("timer thread"), "{panics:?}");
     let report = r.engine.shutdown();
@@ -283,11 +288,7 @@ fn a_panic_on_a_sender_thread_counts_the_message_as_undelivered_and_the_sender_c
         texts(&r.receiver),
         lines(&r.log)
     );
-    let panics: Vec<String> = lines(&r.log)
-        .into_iter()
-        .map(|(_, l)| l)
-        .filter(|l| l.contains("panicked"))
-        .collect();
+    let panics = logged_panics(&r.log);
     assert_eq!(panics.len(), 1, "{panics:#?}");
     assert!(panics[0].contains("sender thread"), "{panics:?}");
     let report = r.engine.shutdown();
