@@ -15,13 +15,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use criterion::{criterion_group, BatchSize, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, BatchSize, BenchmarkGroup, Criterion, Throughput};
 use serde_json::{json, Value};
 use slack_alert_engine::Flatline;
 use slack_alert_engine::Threshold;
 use slack_alert_engine::{
-    Alerter, BufferedLog, Config, Counters, Engine, EventShape, Fingerprinter, Level, MatchedEvent,
-    Matcher, Now, Outbox, Outgoing, RuleSet,
+    Alerter, BufferedLog, Config, Counters, Decision, Engine, EventShape, Fingerprinter, Level,
+    MatchedEvent, Matcher, Now, Outbox, Outgoing, RuleSet,
 };
 
 /// Counts every allocation (and reallocation) the process makes.
@@ -51,13 +52,60 @@ unsafe impl GlobalAlloc for CountingAllocator {
 static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Allocations per call of `f`, over `n` calls (after one warm-up call).
-fn allocations_per_call(n: u64, mut f: impl FnMut()) -> f64 {
-    f();
+fn allocations_per_call<R>(n: u64, mut f: impl FnMut() -> R) -> f64 {
+    black_box(f());
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     for _ in 0..n {
-        f();
+        black_box(f());
     }
     (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / n as f64
+}
+
+/// `f` on each of `inputs` in turn, round and round, so that no case is
+/// measured on one warm input alone.
+fn in_turn<'a, T, R>(inputs: &'a [T], mut f: impl FnMut(&T) -> R + 'a) -> impl FnMut() -> R + 'a {
+    let mut i = 0;
+    move || {
+        i += 1;
+        f(&inputs[i % inputs.len()])
+    }
+}
+
+/// Prints the allocations per event of `f` over `inputs` in turn
+/// (`allocations: {label}/{name}`), then benches it the same way as `name`.
+fn bench_per_event<T, R>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    label: &str,
+    name: &str,
+    inputs: &[T],
+    mut f: impl FnMut(&T) -> R,
+) {
+    let allocs = allocations_per_call(10_000, in_turn(inputs, &mut f));
+    println!("allocations: {label}/{name}: {allocs:.2} per event");
+    group.bench_function(name, |b| b.iter(in_turn(inputs, &mut f)));
+}
+
+/// Prints the allocations per level of the batch matcher over `levels`
+/// (`allocations: {label}/{name}`), then benches it as `name`.
+fn bench_match_batch(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    label: &str,
+    name: &str,
+    matcher: &Matcher,
+    levels: &[&[u8]],
+) {
+    let mut mask = [0u8; BATCH];
+    let allocs = allocations_per_call(10_000, || {
+        matcher.match_batch(levels.iter().copied(), &mut mask)
+    });
+    println!(
+        "allocations: {label}/{name}: {:.3} per level",
+        allocs / BATCH as f64
+    );
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function(name, |b| {
+        b.iter(|| matcher.match_batch(black_box(levels).iter().copied(), &mut mask))
+    });
 }
 
 /// Events per batch, as Logstash's default `pipeline.batch.size`.
@@ -181,6 +229,11 @@ fn error_event(fp: usize, rng: &mut Rng) -> Value {
     })
 }
 
+/// A storm: 1000 error events of 50 fingerprints, each in many variants.
+fn storm(rng: &mut Rng) -> Vec<Value> {
+    (0..1000).map(|i| error_event(i % 50, rng)).collect()
+}
+
 fn dry_run_config() -> Config {
     Config::from_json(r#"{"dry_run": true}"#).expect("valid")
 }
@@ -211,176 +264,107 @@ fn matching(c: &mut Criterion) {
         ("ecs_batch_125", ecs_levels(BATCH, &mut rng)),
         ("mixed_vocabulary_batch_125", mixed_levels(BATCH, &mut rng)),
     ] {
-        let mut mask = [0u8; BATCH];
-        let allocs = allocations_per_call(10_000, || {
-            black_box(matcher.match_batch(levels.iter().copied(), &mut mask));
-        });
-        println!(
-            "allocations: match/{name}: {:.3} per level",
-            allocs / BATCH as f64
-        );
-        group.throughput(Throughput::Elements(BATCH as u64));
-        group.bench_function(name, |b| {
-            b.iter(|| matcher.match_batch(black_box(&levels).iter().copied(), &mut mask))
-        });
+        bench_match_batch(&mut group, "match", name, &matcher, &levels);
     }
     group.finish();
 }
 
+/// The dry-run configuration's first rule over a [`storm`]: its events,
+/// fingerprinter and alerter.
+struct Dedup {
+    events: Vec<MatchedEvent>,
+    fingerprinter: Fingerprinter,
+    alerter: Alerter,
+}
+
+impl Dedup {
+    fn new(rng: &mut Rng) -> Self {
+        let config = Arc::new(dry_run_config());
+        let shape = EventShape::new(config.event_refs());
+        let events = storm(rng)
+            .iter()
+            .map(|e| MatchedEvent::from_json(&shape, e))
+            .collect();
+        let fingerprinter = Fingerprinter::new(config.rules[0].dedup_fields.clone());
+        let alerter = Alerter::new(Arc::clone(&config), Arc::new(Counters::default()), at(0));
+        Dedup {
+            events,
+            fingerprinter,
+            alerter,
+        }
+    }
+
+    /// Fingerprint + dedup: after the first 50, every event is a repeat in
+    /// an open window, as in a storm.
+    fn fingerprint_dedup(
+        fingerprinter: &Fingerprinter,
+        alerter: &mut Alerter,
+        e: &MatchedEvent,
+    ) -> Decision {
+        let fp = fingerprinter.fingerprint(Level::Error, e);
+        alerter.on_event(Level::Error, &fp, e, at(1), &mut Discard)
+    }
+}
+
 fn fingerprinting(c: &mut Criterion) {
-    let config = Arc::new(dry_run_config());
-    let shape = EventShape::new(config.event_refs());
-    let mut rng = Rng(42);
-    // A storm: 50 fingerprints, each in many variants.
-    let events: Vec<MatchedEvent> = (0..1000)
-        .map(|i| MatchedEvent::from_json(&shape, &error_event(i % 50, &mut rng)))
-        .collect();
-    let fingerprinter = Fingerprinter::new(config.rules[0].dedup_fields.clone());
-    let counters = Arc::new(Counters::default());
-    let mut alerter = Alerter::new(Arc::clone(&config), counters, at(0));
+    let Dedup {
+        events,
+        fingerprinter,
+        mut alerter,
+    } = Dedup::new(&mut Rng(42));
     let mut group = c.benchmark_group("fingerprint");
     group.throughput(Throughput::Elements(1));
-
-    let mut i = 0;
-    let allocs = allocations_per_call(10_000, || {
-        black_box(fingerprinter.fingerprint(Level::Error, &events[i % events.len()]));
-        i += 1;
+    bench_per_event(&mut group, "fingerprint", "fingerprint", &events, |e| {
+        fingerprinter.fingerprint(Level::Error, e)
     });
-    println!("allocations: fingerprint/fingerprint: {allocs:.2} per event");
-    group.bench_function("fingerprint", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i += 1;
-            fingerprinter.fingerprint(Level::Error, &events[i % events.len()])
-        })
-    });
-
-    // Fingerprint + dedup: after the first 50, every event is a repeat in an
-    // open window, as in a storm.
-    let mut i = 0;
-    let allocs = allocations_per_call(10_000, || {
-        let e = &events[i % events.len()];
-        let fp = fingerprinter.fingerprint(Level::Error, e);
-        black_box(alerter.on_event(Level::Error, &fp, e, at(1), &mut Discard));
-        i += 1;
-    });
-    println!("allocations: fingerprint/fingerprint_dedup: {allocs:.2} per event");
-    group.bench_function("fingerprint_dedup", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i += 1;
-            let e = &events[i % events.len()];
-            let fp = fingerprinter.fingerprint(Level::Error, e);
-            alerter.on_event(Level::Error, &fp, e, at(1), &mut Discard)
-        })
-    });
+    bench_per_event(
+        &mut group,
+        "fingerprint",
+        "fingerprint_dedup",
+        &events,
+        |e| Dedup::fingerprint_dedup(&fingerprinter, &mut alerter, e),
+    );
     group.finish();
 }
 
 fn engine_submit(c: &mut Criterion) {
     let log = Arc::new(BufferedLog::new(1024));
     let engine = Engine::start(dry_run_config(), log).expect("engine starts");
-    let mut rng = Rng(7);
-    let json_events: Vec<Value> = (0..1000).map(|i| error_event(i % 50, &mut rng)).collect();
+    let json_events = storm(&mut Rng(7));
     let events: Vec<MatchedEvent> = json_events
         .iter()
         .map(|e| engine.event_from_json(e))
         .collect();
     // What the JNI library receives today: every event reference's value as JSON text.
-    let refs = engine.event_refs().to_vec();
-    let shape = EventShape::new(refs.clone());
-    let texts: Vec<Vec<Option<String>>> = json_events
-        .iter()
-        .map(|e| {
-            let m = MatchedEvent::from_json(&shape, e);
-            refs.iter()
-                .map(|r| slack_alert_event::Fields::get(&m, r).map(|v| v.to_string()))
-                .collect()
-        })
-        .collect();
-    let key_refs = engine.key_refs().to_vec();
-    let key_shape = EventShape::new(key_refs.clone());
-    let key_texts: Vec<Vec<Option<String>>> = json_events
-        .iter()
-        .map(|e| {
-            let m = MatchedEvent::from_json(&key_shape, e);
-            key_refs
-                .iter()
-                .map(|r| slack_alert_event::Fields::get(&m, r).map(|v| v.to_string()))
-                .collect()
-        })
-        .collect();
+    let texts = ref_texts(engine.event_refs(), &json_events);
+    let key_texts = ref_texts(engine.key_refs(), &json_events);
     println!(
         "field references per matched event: {} (all), {} (keys)",
-        refs.len(),
-        key_refs.len()
+        engine.event_refs().len(),
+        engine.key_refs().len()
     );
 
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(1));
-    let mut i = 0;
-    let allocs = allocations_per_call(10_000, || {
-        black_box(engine.submit(&events[i % events.len()]));
-        i += 1;
+    bench_per_event(&mut group, "engine", "submit", &events, |e| {
+        engine.submit(e)
     });
-    println!("allocations: engine/submit: {allocs:.2} per event");
-    group.bench_function("submit", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i += 1;
-            engine.submit(&events[i % events.len()])
-        })
-    });
-
-    let decode_and_submit = |values: &Vec<Option<String>>| {
-        let decoded = values
-            .iter()
-            .map(|t| {
-                t.as_deref()
-                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
-            })
-            .collect();
-        engine.submit(&engine.event_from_values(decoded))
-    };
-    let mut i = 0;
-    let allocs = allocations_per_call(10_000, || {
-        black_box(decode_and_submit(&texts[i % texts.len()]));
-        i += 1;
-    });
-    println!("allocations: engine/decode_all_refs_and_submit: {allocs:.2} per event");
-    group.bench_function("decode_all_refs_and_submit", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i += 1;
-            decode_and_submit(&texts[i % texts.len()])
-        })
-    });
-
+    bench_per_event(
+        &mut group,
+        "engine",
+        "decode_all_refs_and_submit",
+        &texts,
+        |values| engine.submit(&engine.event_from_values(decoded(values))),
+    );
     // What the JNI library receives for a repeat (the KEYS stage): the key
     // fields only.
-    let decode_keys_and_submit = |values: &Vec<Option<String>>| {
-        let decoded = values
-            .iter()
-            .map(|t| {
-                t.as_deref()
-                    .and_then(|t| serde_json::from_str::<Value>(t).ok())
-            })
-            .collect();
-        engine.submit_keys(&engine.event_from_key_values(decoded))
-    };
-    let mut i = 0;
-    let allocs = allocations_per_call(10_000, || {
-        black_box(decode_keys_and_submit(&key_texts[i % key_texts.len()]));
-        i += 1;
-    });
-    println!("allocations: engine/decode_keys_and_submit_keys: {allocs:.2} per event");
-    group.bench_function("decode_keys_and_submit_keys", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i += 1;
-            decode_keys_and_submit(&key_texts[i % key_texts.len()])
-        })
-    });
+    bench_per_event(
+        &mut group,
+        "engine",
+        "decode_keys_and_submit_keys",
+        &key_texts,
+        |values| engine.submit_keys(&engine.event_from_key_values(decoded(values))),
+    );
     group.finish();
     engine.shutdown();
 }
@@ -421,37 +405,23 @@ fn rules(c: &mut Criterion) {
             mixed_levels(BATCH, &mut rng),
         ),
     ] {
-        let mut mask = [0u8; BATCH];
-        let allocs = allocations_per_call(10_000, || {
-            black_box(matcher.match_batch(levels.iter().copied(), &mut mask));
-        });
-        println!(
-            "allocations: rules/{name}: {:.3} per level",
-            allocs / BATCH as f64
-        );
-        group.throughput(Throughput::Elements(BATCH as u64));
-        group.bench_function(name, |b| {
-            b.iter(|| matcher.match_batch(black_box(&levels).iter().copied(), &mut mask))
-        });
+        bench_match_batch(&mut group, "rules", name, matcher, &levels);
     }
 
     // (b) Matched events (ERROR, three services, 50 fingerprints each)
     // through every rule: conditions, exclude regex, threshold, flatline
     // groups, then dedup per alert rule.
-    let json_events: Vec<Value> = (0..1000)
-        .map(|i| {
-            let mut e = error_event(i % 50, &mut rng);
-            e["service.name"] = json!(SERVICES[i % SERVICES.len()]);
-            e
-        })
-        .collect();
+    let mut json_events = storm(&mut rng);
+    for (i, e) in json_events.iter_mut().enumerate() {
+        e["service.name"] = json!(SERVICES[i % SERVICES.len()]);
+    }
     let events: Vec<MatchedEvent> = json_events
         .iter()
         .map(|e| engine.event_from_json(e))
         .collect();
     let keys: Vec<MatchedEvent> = json_events
         .iter()
-        .map(|e| engine.event_from_key_values(key_values(engine.key_refs(), e)))
+        .map(|e| engine.event_from_key_values(ref_values(engine.key_refs(), e)))
         .collect();
     println!(
         "field references per matched event (rules): {} (all), {} (keys)",
@@ -459,33 +429,11 @@ fn rules(c: &mut Criterion) {
         engine.key_refs().len()
     );
     group.throughput(Throughput::Elements(1));
-    let mut i = 0;
-    let allocs = allocations_per_call(10_000, || {
-        black_box(engine.submit(&events[i % events.len()]));
-        i += 1;
-    });
-    println!("allocations: rules/submit: {allocs:.2} per event");
-    group.bench_function("submit", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i += 1;
-            engine.submit(&events[i % events.len()])
-        })
-    });
+    bench_per_event(&mut group, "rules", "submit", &events, |e| engine.submit(e));
     // What the JNI library does first for every matched event: decide on
     // the key fields alone (a repeat needs no more).
-    let mut i = 0;
-    let allocs = allocations_per_call(10_000, || {
-        black_box(engine.submit_keys(&keys[i % keys.len()]));
-        i += 1;
-    });
-    println!("allocations: rules/submit_keys: {allocs:.2} per event");
-    group.bench_function("submit_keys", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i += 1;
-            engine.submit_keys(&keys[i % keys.len()])
-        })
+    bench_per_event(&mut group, "rules", "submit_keys", &keys, |e| {
+        engine.submit_keys(e)
     });
     group.finish();
     engine.shutdown();
@@ -508,9 +456,10 @@ fn incidents(c: &mut Criterion) {
     );
     let shape = EventShape::new(config.event_refs());
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let events: Vec<MatchedEvent> = (0..1000usize)
-        .map(|i| {
-            let mut e = error_event(i % 50, &mut rng);
+    let events: Vec<MatchedEvent> = storm(&mut rng)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
             // Letters only: the normaliser keeps them, so each is its own problem.
             let word: String = (0..4)
                 .map(|k| char::from(b'a' + (i / 26usize.pow(k) % 26) as u8))
@@ -533,7 +482,7 @@ fn incidents(c: &mut Criterion) {
                 let event = &events[i % events.len()];
                 let level = rules.matching().level(event);
                 let decision = rules.on_event(level, event, now, sent);
-                if decision == slack_alert_engine::Decision::Alerted {
+                if decision == Decision::Alerted {
                     opened += 1;
                 } else {
                     other += 1;
@@ -572,11 +521,36 @@ fn limits(c: &mut Criterion) {
 }
 
 /// The values of `refs` in `event`, in order (as the JNI library passes them).
-fn key_values(refs: &[String], event: &Value) -> Vec<Option<Value>> {
+fn ref_values(refs: &[String], event: &Value) -> Vec<Option<Value>> {
     let shape = EventShape::new(refs.to_vec());
     let m = MatchedEvent::from_json(&shape, event);
     refs.iter()
         .map(|r| slack_alert_event::Fields::get(&m, r).cloned())
+        .collect()
+}
+
+/// The values of `refs` in each of `events` as JSON text, as the JNI
+/// library receives them.
+fn ref_texts(refs: &[String], events: &[Value]) -> Vec<Vec<Option<String>>> {
+    events
+        .iter()
+        .map(|e| {
+            ref_values(refs, e)
+                .into_iter()
+                .map(|v| v.map(|v| v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// What the engine decodes from the JNI library's JSON texts.
+fn decoded(texts: &[Option<String>]) -> Vec<Option<Value>> {
+    texts
+        .iter()
+        .map(|t| {
+            t.as_deref()
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        })
         .collect()
 }
 
@@ -592,9 +566,9 @@ criterion_group! {
 /// only this is counted, so instructions per call are stable whatever else
 /// the machine is doing.
 #[inline(never)]
-fn measured(n: u64, mut f: impl FnMut()) {
+fn measured<R>(n: u64, mut f: impl FnMut() -> R) {
     for _ in 0..n {
-        f();
+        black_box(f());
     }
 }
 
@@ -606,42 +580,34 @@ fn callgrind(case: &str) {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let ecs = ecs_levels(BATCH, &mut rng);
     let mixed = mixed_levels(BATCH, &mut rng);
-    let config = Arc::new(dry_run_config());
-    let shape = EventShape::new(config.event_refs());
-    let events: Vec<MatchedEvent> = (0..1000)
-        .map(|i| MatchedEvent::from_json(&shape, &error_event(i % 50, &mut rng)))
-        .collect();
-    let fingerprinter = Fingerprinter::new(config.rules[0].dedup_fields.clone());
-    let mut alerter = Alerter::new(Arc::clone(&config), Arc::new(Counters::default()), at(0));
+    let Dedup {
+        events,
+        fingerprinter,
+        mut alerter,
+    } = Dedup::new(&mut rng);
     let mut mask = [0u8; BATCH];
-    let mut i = 0;
     let per = match case {
-        "match_ecs" => {
+        "match_ecs" | "match_mixed" => {
+            let levels = if case == "match_ecs" { &ecs } else { &mixed };
             measured(N, || {
-                black_box(matcher.match_batch(black_box(&ecs).iter().copied(), &mut mask));
-            });
-            BATCH as u64
-        }
-        "match_mixed" => {
-            measured(N, || {
-                black_box(matcher.match_batch(black_box(&mixed).iter().copied(), &mut mask));
+                matcher.match_batch(black_box(levels).iter().copied(), &mut mask)
             });
             BATCH as u64
         }
         "fingerprint" => {
-            measured(N, || {
-                i += 1;
-                black_box(fingerprinter.fingerprint(Level::Error, &events[i % events.len()]));
-            });
+            measured(
+                N,
+                in_turn(&events, |e| fingerprinter.fingerprint(Level::Error, e)),
+            );
             1
         }
         "fingerprint_dedup" => {
-            measured(N, || {
-                i += 1;
-                let e = &events[i % events.len()];
-                let fp = fingerprinter.fingerprint(Level::Error, e);
-                black_box(alerter.on_event(Level::Error, &fp, e, at(1), &mut Discard));
-            });
+            measured(
+                N,
+                in_turn(&events, |e| {
+                    Dedup::fingerprint_dedup(&fingerprinter, &mut alerter, e)
+                }),
+            );
             1
         }
         other => panic!("unknown CALLGRIND_CASE {other}"),

@@ -581,27 +581,13 @@ impl Alerter {
 mod tests {
     use super::*;
     use crate::fingerprint::Fingerprinter;
+    use crate::test_support::{at, dry_run};
     use serde_json::json;
     use std::collections::HashMap;
     use std::sync::atomic::Ordering;
-    use std::time::Duration;
-    use std::time::SystemTime;
 
     fn config(extra: Value) -> Arc<Config> {
-        let mut v = json!({"dry_run": true});
-        v.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        Arc::new(Config::try_from(v).unwrap())
-    }
-
-    fn at(ms: u64) -> Now {
-        Now {
-            mono_ms: ms,
-            wall: SystemTime::UNIX_EPOCH
-                + Duration::from_secs(1_700_000_000)
-                + Duration::from_millis(ms),
-        }
+        Arc::new(dry_run(extra))
     }
 
     struct Scenario {

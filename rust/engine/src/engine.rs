@@ -684,22 +684,17 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::log::BufferedLog;
+    use crate::test_support::dry_run;
     use serde_json::json;
     use std::time::SystemTime;
 
     fn engine(extra: Value) -> (Engine, Arc<ManualClock>) {
-        let mut config = json!({"dry_run": true});
-        config
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
         let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH));
         let options = EngineOptions {
             clock: clock.clone(),
             ..EngineOptions::new(Arc::new(BufferedLog::new(1024)))
         };
-        let config = Config::try_from(config).unwrap();
-        (Engine::start_with(config, options).unwrap(), clock)
+        (Engine::start_with(dry_run(extra), options).unwrap(), clock)
     }
 
     fn error(message: &str) -> Value {

@@ -212,13 +212,7 @@ impl Flatline {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(ms: u64) -> Now {
-        Now {
-            mono_ms: ms,
-            wall: SystemTime::UNIX_EPOCH + Duration::from_millis(ms),
-        }
-    }
+    use crate::test_support::at_epoch as at;
 
     #[test]
     fn silent_for_the_silence_alerts_once_then_recovers() {

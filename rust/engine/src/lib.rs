@@ -68,6 +68,8 @@ mod normalize;
 pub mod query;
 mod rules;
 pub mod slack_error;
+#[cfg(test)]
+mod test_support;
 mod threshold;
 mod window;
 

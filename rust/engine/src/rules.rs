@@ -696,17 +696,8 @@ fn group_value<'a>(group_by: Option<&str>, fields: &'a dyn Fields) -> Option<&'a
 mod tests {
     use super::*;
     use crate::intent::MessageKind;
+    use crate::test_support::{at, dry_run};
     use serde_json::json;
-    use std::time::{Duration, SystemTime};
-
-    fn at(ms: u64) -> Now {
-        Now {
-            mono_ms: ms,
-            wall: SystemTime::UNIX_EPOCH
-                + Duration::from_secs(1_700_000_000)
-                + Duration::from_millis(ms),
-        }
-    }
 
     struct Scenario {
         rules: RuleSet,
@@ -716,11 +707,7 @@ mod tests {
 
     impl Scenario {
         fn new(config: Value) -> Scenario {
-            let mut v = json!({"dry_run": true});
-            v.as_object_mut()
-                .unwrap()
-                .extend(config.as_object().unwrap().clone());
-            let config = Arc::new(Config::try_from(v).unwrap());
+            let config = Arc::new(dry_run(config));
             let counters = Arc::new(Counters::default());
             Scenario {
                 rules: RuleSet::new(config, Arc::clone(&counters), at(0)),

@@ -196,14 +196,7 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    fn at(ms: u64) -> Now {
-        Now {
-            mono_ms: ms,
-            wall: SystemTime::UNIX_EPOCH + Duration::from_millis(ms),
-        }
-    }
+    use crate::test_support::at_epoch as at;
 
     fn observe(w: &mut Window, hash: u64, ms: u64) -> Observation {
         w.observe(hash, "label", Level::Error, Some("svc"), at(ms))

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    drain_log_checking_secret, error_event, finishes_within, letters, rig, submit, wait_until,
-    CEILING,
+    assert_no_violations, drain_log_checking_secret, error_event, finishes_within, letters, rig,
+    submit, wait_until, CEILING,
 };
 use fake_slack::Mode;
 use serde_json::json;
@@ -139,6 +139,6 @@ fn a_storm_against_a_full_queue_counts_every_drop_and_reports_it_after_recovery(
         texts.iter().any(|t| t.contains("lost")),
         "a summary says alerts were lost: {texts:#?}"
     );
-    assert!(r.receiver.violations().is_empty());
+    assert_no_violations(&r.receiver);
     drain_log_checking_secret(&r);
 }

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{error_event, letters, submit, wait_until, SECRET};
+use common::{error_event, letters, merged, submit, wait_until, SECRET};
 use fake_slack::{Mode, Receiver};
 use serde_json::{json, Value};
 use slack_alert_engine::sender::{RecordingClock, Wait};
@@ -29,18 +29,17 @@ struct Rig {
 /// An engine posting to a fresh receiver; `options` over test defaults.
 fn start(options: Value, wire: impl FnOnce(&mut EngineOptions)) -> Rig {
     let receiver = Receiver::start().expect("receiver starts");
-    let mut config = json!({
-        "webhook_url": format!("http://{}/services/{SECRET}", receiver.addr()),
-        "allow_custom_webhook": true,
-        "timeout": "10s",
-        "shutdown_timeout": "3s",
-        "rate_limit": 3600,
-        "burst": 100,
-    });
-    config
-        .as_object_mut()
-        .unwrap()
-        .extend(options.as_object().unwrap().clone());
+    let config = merged(
+        json!({
+            "webhook_url": format!("http://{}/services/{SECRET}", receiver.addr()),
+            "allow_custom_webhook": true,
+            "timeout": "10s",
+            "shutdown_timeout": "3s",
+            "rate_limit": 3600,
+            "burst": 100,
+        }),
+        options,
+    );
     let config = Config::try_from(config).expect("valid config");
     let log = Arc::new(BufferedLog::new(10_000));
     let mut opts = EngineOptions::new(log.clone());
@@ -70,6 +69,18 @@ fn lines(log: &BufferedLog) -> Vec<(LogLevel, String)> {
         assert!(!line.contains("leaktoken"), "the URL was logged: {line}");
     }
     lines
+}
+
+/// The panics in the log (drained, as [`lines`] does), each logged as an error.
+fn logged_panics(log: &BufferedLog) -> Vec<String> {
+    lines(log)
+        .into_iter()
+        .filter(|(_, l)| l.contains("panicked"))
+        .map(|(level, l)| {
+            assert_eq!(level, LogLevel::Error, "{l}");
+            l
+        })
+        .collect()
 }
 
 /// A sender at Slack's own pace (1 s, backoff from 1 s) whose waits are
@@ -239,14 +250,7 @@ fn a_panic_on_the_timer_thread_is_counted_logged_once_and_the_timer_carries_on()
     // A second panic is counted, not logged again.
     r.engine.inject_panic(EngineThread::Timer, 1);
     assert!(wait_until(PATIENCE, || r.engine.counter("internal_errors") == Some(2)));
-    let panics: Vec<String> = lines(&r.log)
-        .into_iter()
-        .filter(|(_, l)| l.contains("panicked"))
-        .map(|(level, l)| {
-            assert_eq!(level, LogLevel::Error);
-            l
-        })
-        .collect();
+    let panics = logged_panics(&r.log);
     assert_eq!(panics.len(), 1, "{panics:#?}");
     assert!(panics[0].contains("timer thread"), "{panics:?}");
     let report = r.engine.shutdown();
@@ -284,11 +288,7 @@ fn a_panic_on_a_sender_thread_counts_the_message_as_undelivered_and_the_sender_c
         texts(&r.receiver),
         lines(&r.log)
     );
-    let panics: Vec<String> = lines(&r.log)
-        .into_iter()
-        .map(|(_, l)| l)
-        .filter(|l| l.contains("panicked"))
-        .collect();
+    let panics = logged_panics(&r.log);
     assert_eq!(panics.len(), 1, "{panics:#?}");
     assert!(panics[0].contains("sender thread"), "{panics:?}");
     let report = r.engine.shutdown();

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{drain_log_checking_secret, rig, submit};
+use common::{assert_no_violations, drain_log_checking_secret, merged, rig, submit};
 use fake_slack::mentions;
 use serde_json::{json, Map, Value};
 use slack_alert_engine::destination;
@@ -109,11 +109,7 @@ struct Scenario {
 
 impl Scenario {
     fn new(options: Value) -> Scenario {
-        let mut config = json!({"dry_run": true});
-        config
-            .as_object_mut()
-            .unwrap()
-            .extend(options.as_object().unwrap().clone());
+        let config = merged(json!({"dry_run": true}), options);
         let config = Arc::new(Config::try_from(config).unwrap());
         Scenario {
             alerter: Alerter::new(Arc::clone(&config), Arc::default(), at(0)),
@@ -302,11 +298,7 @@ fn levels_of_every_type_and_size_decide_without_panicking() {
         .receiver
         .wait_for_accepted(alerting.len(), Duration::from_secs(60));
     assert_eq!(accepted.len(), alerting.len());
-    assert!(
-        r.receiver.violations().is_empty(),
-        "{:?}",
-        r.receiver.violations()
-    );
+    assert_no_violations(&r.receiver);
     drain_log_checking_secret(&r);
 }
 
@@ -355,11 +347,7 @@ fn huge_messages_and_events_are_cheap_and_stay_within_limits() {
             "payload {i} is too big"
         );
     }
-    assert!(
-        r.receiver.violations().is_empty(),
-        "{:?}",
-        r.receiver.violations()
-    );
+    assert_no_violations(&r.receiver);
     drain_log_checking_secret(&r);
 }
 

@@ -9,19 +9,21 @@ use fake_slack::{Mode, Receiver};
 use serde_json::json;
 use slack_alert_engine::{BufferedLog, Config, Decision, Engine, EngineOptions, ManualClock};
 
-use common::{drain_log_checking_secret, error_event, letters, rig, submit, wait_until, SECRET};
+use common::{
+    assert_no_violations, drain_log_checking_secret, error_event, letters, merged, rig, submit,
+    wait_until, SECRET,
+};
 
 fn json_rule(extra: serde_json::Value) -> serde_json::Value {
-    let mut rule = json!({
-        "name": "hook", "destination": "json",
-        // `text` too, so that the receiver (a Slack stand-in) accepts it.
-        "body_template": {"text": "%{[@alert][title]}", "summary": "%{[@alert][text]}", "count": "%{[@alert][count]}",
-                          "kind": "%{[@alert][kind]}", "service": "%{[service.name]}"},
-    });
-    rule.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    rule
+    merged(
+        json!({
+            "name": "hook", "destination": "json",
+            // `text` too, so that the receiver (a Slack stand-in) accepts it.
+            "body_template": {"text": "%{[@alert][title]}", "summary": "%{[@alert][text]}", "count": "%{[@alert][count]}",
+                              "kind": "%{[@alert][kind]}", "service": "%{[service.name]}"},
+        }),
+        extra,
+    )
 }
 
 #[test]
@@ -133,7 +135,7 @@ fn two_rules_sharing_a_webhook_are_paced_together() {
     assert_eq!(r.engine.rule_counter("a", "alerts"), Some(1));
     assert_eq!(r.engine.rule_counter("b", "alerts"), Some(1));
     assert_eq!(r.engine.rule_counter("a", "repeats"), Some(1));
-    assert!(r.receiver.violations().is_empty());
+    assert_no_violations(&r.receiver);
 }
 
 /// Issue 12, item 5: `rate_limit` is per webhook, as the README says, not
@@ -198,5 +200,5 @@ fn two_rules_sharing_a_webhook_share_one_rate_limit_and_one_summary() {
     );
     let summary = messages[1].to_string();
     assert!(summary.contains("orders, payments"), "{summary}");
-    assert!(receiver.violations().is_empty());
+    assert_no_violations(&receiver);
 }

@@ -53,7 +53,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Once};
 
-use jni::objects::{JByteBuffer, JClass, JObject, JString};
+use jni::objects::{JByteBuffer, JClass, JObject, JObjectArray, JString};
 use jni::sys::{jboolean, jint, jlong, jlongArray, jobject, jobjectArray, JNI_FALSE};
 use jni::JNIEnv;
 use once_cell::sync::Lazy;
@@ -235,10 +235,23 @@ fn string_array<'local, 'a>(
     let array = env.new_object_array(len, "java/lang/String", JObject::null())?;
     for (i, item) in items.enumerate() {
         let s = env.new_string(item)?;
-        env.set_object_array_element(&array, i as jint, &s)?;
-        env.delete_local_ref(s)?;
+        set_element(env, &array, i as jint, s)?;
     }
     Ok(array.into_raw())
+}
+
+/// Stores `element` at `index` of `array`, then frees that local reference,
+/// so that filling an array cannot fill the JVM's local reference table.
+fn set_element<'local>(
+    env: &mut JNIEnv<'local>,
+    array: &JObjectArray<'_>,
+    index: jint,
+    element: impl Into<JObject<'local>>,
+) -> Result<(), Failure> {
+    let element = element.into();
+    env.set_object_array_element(array, index, &element)?;
+    env.delete_local_ref(element)?;
+    Ok(())
 }
 
 /// `[level, message, level, message, …]` of every buffered log line.
@@ -361,14 +374,13 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_describe<'local>
             let array = string_array(env, list.iter().map(String::as_str))?;
             // SAFETY: a local reference this call just made.
             let array = unsafe { JObject::from_raw(array) };
-            env.set_object_array_element(&out, i as jint, &array)?;
-            env.delete_local_ref(array)?;
+            set_element(env, &out, i as jint, array)?;
         }
         let len = jint::try_from(answers.len())
             .map_err(|_| Failure::IllegalState("too many levels for a Java array".into()))?;
         let bytes = env.new_byte_array(len)?;
         env.set_byte_array_region(&bytes, 0, &answers)?;
-        env.set_object_array_element(&out, width + 1, &bytes)?;
+        set_element(env, &out, width + 1, bytes)?;
         Ok(out.into_raw())
     })
 }
@@ -439,8 +451,7 @@ fn report(
     let out = env.new_object_array(4, "java/lang/Object", JObject::null())?;
     if let Some(text) = summary {
         let text = env.new_string(text)?;
-        env.set_object_array_element(&out, 0, &text)?;
-        env.delete_local_ref(text)?;
+        set_element(env, &out, 0, text)?;
     }
     let pairs = if logs {
         drained_pairs(&h.log)
@@ -453,8 +464,7 @@ fn report(
     for (i, raw) in [logs, counters, rule_counters].into_iter().enumerate() {
         // SAFETY: local references this call just made.
         let object = unsafe { JObject::from_raw(raw) };
-        env.set_object_array_element(&out, i as jint + 1, &object)?;
-        env.delete_local_ref(object)?;
+        set_element(env, &out, i as jint + 1, object)?;
     }
     Ok(out.into_raw())
 }

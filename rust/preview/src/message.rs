@@ -354,15 +354,10 @@ mod tests {
             "error.stack_trace": "java.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)"
         });
         let view = AlertView {
-            level: "ERROR",
             raw_level: Some("error"),
-            fields: &event,
-            title: None,
-            format: None,
             mention: Some("<!here>"),
-            link: None,
-            occurrences: None,
             rule: Some("payments"),
+            ..AlertView::new("ERROR", &event)
         };
         let html = to_html(&render_alert(&view, &Style::default()));
         // The header leads at the top level, so Slack keeps the text for

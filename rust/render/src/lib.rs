@@ -74,7 +74,26 @@ pub use template::{Template, TemplateError};
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use serde_json::Value;
+    use serde_json::{json, Value};
+
+    /// An event as the seed pipeline's logback ECS encoder wrote it (flat
+    /// keys), with the fields of `more` added.
+    pub(crate) fn seed_event(more: Value) -> Value {
+        let mut event = json!({
+            "@timestamp": "2024-05-01T12:34:56.789Z",
+            "log.level": "ERROR",
+            "log.logger": "com.anonichat.chat.ChatService",
+            "process.thread.name": "http-nio-8080-exec-3",
+            "message": "채팅방 저장 실패: roomId=42",
+            "trace.id": "4bf92f3577b34da6a3ce929d0e0e4736",
+            "service.name": "anonichat-api",
+        });
+        event
+            .as_object_mut()
+            .unwrap()
+            .extend(more.as_object().unwrap().clone());
+        event
+    }
 
     /// Fails the test, listing every broken rule, unless `payload` keeps
     /// every limit in Slack's documentation and our budget.

@@ -215,15 +215,8 @@ impl Checker {
                 }
             }
             "context" => {
-                let elements = block.get("elements").and_then(Value::as_array);
-                let n = elements.map_or(0, Vec::len);
-                if n == 0 || n > CONTEXT_ELEMENTS_MAX {
-                    self.fail(
-                        path,
-                        format!("context has {n} elements (1 to {CONTEXT_ELEMENTS_MAX})"),
-                    );
-                }
-                for (i, element) in elements.into_iter().flatten().enumerate() {
+                let elements = self.elements(block, path, "context", CONTEXT_ELEMENTS_MAX);
+                for (i, element) in elements.iter().enumerate() {
                     if element.get("text").is_some() {
                         self.text_object(
                             Some(element),
@@ -234,15 +227,8 @@ impl Checker {
                 }
             }
             "actions" => {
-                let elements = block.get("elements").and_then(Value::as_array);
-                let n = elements.map_or(0, Vec::len);
-                if n == 0 || n > ACTIONS_ELEMENTS_MAX {
-                    self.fail(
-                        path,
-                        format!("actions has {n} elements (1 to {ACTIONS_ELEMENTS_MAX})"),
-                    );
-                }
-                for (i, element) in elements.into_iter().flatten().enumerate() {
+                let elements = self.elements(block, path, "actions", ACTIONS_ELEMENTS_MAX);
+                for (i, element) in elements.iter().enumerate() {
                     if element.get("type").and_then(Value::as_str) == Some("button") {
                         self.button(element, &format!("{path}.elements[{i}]"));
                     }
@@ -253,6 +239,22 @@ impl Checker {
             // never use; they are not checked.
             _ => {}
         }
+    }
+
+    /// The `elements` of a `kind` block, failing unless it has 1 to `max`.
+    fn elements<'b>(
+        &mut self,
+        block: &'b Value,
+        path: &str,
+        kind: &str,
+        max: usize,
+    ) -> &'b [Value] {
+        let elements = block.get("elements").and_then(Value::as_array);
+        let n = elements.map_or(0, Vec::len);
+        if n == 0 || n > max {
+            self.fail(path, format!("{kind} has {n} elements (1 to {max})"));
+        }
+        elements.map_or(&[], Vec::as_slice)
     }
 
     fn button(&mut self, button: &Value, path: &str) {

@@ -401,15 +401,9 @@ mod tests {
             "error.stack_trace": "java.lang.IllegalStateException: x\n\tat a.B.c(B.java:1)"
         });
         let view = AlertView {
-            level: "ERROR",
             raw_level: Some("error"),
-            fields: &event,
-            title: None,
-            format: None,
             mention: Some("<!here>"),
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
         let style = Style {
             channel: Some("#ops".into()),
@@ -495,12 +489,6 @@ notification: @here ERROR in checkout: payment failed <!channel> & more
             json!({"service.name": "checkout", "message": "card declined", "trace.id": "t 1"});
         let template = LinkTemplate::parse("https://k.test/?q=%{[trace.id]}").unwrap();
         let view = AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: &event,
-            title: None,
-            format: None,
-            mention: None,
             link: Some(Link {
                 template: &template,
                 text: "Open logs",
@@ -511,6 +499,7 @@ notification: @here ERROR in checkout: payment failed <!channel> & more
                 group: Some(("[service.name]", "checkout")),
             }),
             rule: Some("payments"),
+            ..AlertView::new("ERROR", &event)
         };
         let text = to_text(&render_alert(&view, &Style::default()));
         assert!(

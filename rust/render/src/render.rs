@@ -125,6 +125,25 @@ pub struct AlertView<'a> {
     pub rule: Option<&'a str>,
 }
 
+impl<'a> AlertView<'a> {
+    /// The default alert of `level` over `fields`: no raw level, operator
+    /// templates, mention, link, occurrences or rule. Set any of them with
+    /// struct update syntax (`AlertView { rule: Some("r"), ..AlertView::new(..) }`).
+    pub fn new(level: &'a str, fields: &'a dyn Fields) -> Self {
+        AlertView {
+            level,
+            raw_level: None,
+            fields,
+            title: None,
+            format: None,
+            mention: None,
+            link: None,
+            occurrences: None,
+            rule: None,
+        }
+    }
+}
+
 /// How many matching events made a threshold alert.
 #[derive(Clone, Copy, Debug)]
 pub struct Occurrences<'a> {
@@ -232,14 +251,10 @@ pub fn level_emoji(level: &str) -> &'static str {
 /// host, logger, thread, trace id, error type, environment, level).
 pub fn render_alert(view: &AlertView<'_>, style: &Style) -> Value {
     let level = &level_name(view.level);
-    let mention = view
-        .mention
-        .map(str::trim)
-        .filter(|m| !m.is_empty())
-        .map(|m| truncate_chars(m, MENTION_MAX).into_owned());
+    let mention = mention_text(view.mention);
     let subject = Subject::of(view.fields);
     let occurrences = view.occurrences.as_ref().map(occurrences_line);
-    let context = rule_label(view.rule).map(|rule| vec![format!("*Rule:* {rule}")]);
+    let context = rule_line(view.rule).map(|line| vec![line]);
     let link = view
         .link
         .as_ref()
@@ -341,10 +356,21 @@ fn group_text(value: &str) -> String {
     }
 }
 
-/// The rule name to show, escaped: nothing for `default` or a blank name.
-fn rule_label(rule: Option<&str>) -> Option<String> {
+/// The context element naming the rule, escaped: nothing for `default` or
+/// a blank name.
+fn rule_line(rule: Option<&str>) -> Option<String> {
     let rule = one_line(rule?, RULE_MAX);
-    (!rule.is_empty() && rule != "default").then(|| escape_truncate(&rule, RULE_MAX))
+    (!rule.is_empty() && rule != "default")
+        .then(|| format!("*Rule:* {}", escape_truncate(&rule, RULE_MAX)))
+}
+
+/// The operator's mention as it leads a message: trimmed, cut to
+/// [`MENTION_MAX`], nothing when blank.
+fn mention_text(mention: Option<&str>) -> Option<String> {
+    mention
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| truncate_chars(m, MENTION_MAX).into_owned())
 }
 
 /// The `actions` block with the link button, and the button's label;
@@ -400,9 +426,7 @@ pub fn render_repeat(view: &RepeatView<'_>, style: &Style) -> Value {
         "*First seen:* {} UTC",
         human::utc_date_time(view.first_seen)
     ));
-    if let Some(rule) = rule_label(view.rule) {
-        context.push(format!("*Rule:* {rule}"));
-    }
+    context.extend(rule_line(view.rule));
     blocks.push(context_block(&context));
 
     let mut fallback = format!(
@@ -489,9 +513,7 @@ pub fn render_summary(view: &SummaryView<'_>, style: &Style) -> Value {
         "Counting since {} UTC",
         human::utc_date_time(view.since)
     )];
-    if let Some(rule) = rule_label(view.rule) {
-        context.push(format!("*Rule:* {rule}"));
-    }
+    context.extend(rule_line(view.rule));
     blocks.push(context_block(&context));
 
     let mut fallback = format!(
@@ -532,18 +554,12 @@ pub fn render_flatline(view: &FlatlineView<'_>, style: &Style) -> Value {
         "*Last seen:* {} UTC",
         human::utc_date_time(view.last_seen)
     )];
-    if let Some(rule) = rule_label(Some(view.rule)) {
-        context.push(format!("*Rule:* {rule}"));
-    }
+    context.extend(rule_line(Some(view.rule)));
 
     let (header, line, fallback, color) = match view.recovered_after {
         None => {
             let silence = human::duration(view.silence);
-            let mention = view
-                .mention
-                .map(str::trim)
-                .filter(|m| !m.is_empty())
-                .map(|m| truncate_chars(m, MENTION_MAX).into_owned());
+            let mention = mention_text(view.mention);
             let line = format!(
                 "No events from {field} = {group} for {silence} (last seen at {last_seen} UTC)."
             );
@@ -1051,25 +1067,20 @@ fn message(fallback: &str, color: &str, mut blocks: Vec<Value>, style: &Style) -
 mod tests {
     use super::*;
     use crate::limits::check;
-    use crate::test_support::assert_within_slack_limits;
+    use crate::test_support::{assert_within_slack_limits, seed_event};
     use serde_json::json;
     use std::time::UNIX_EPOCH;
 
-    fn alert(event: &Value, level: &str) -> Value {
-        let view = AlertView {
-            level,
-            raw_level: None,
-            fields: event,
-            title: None,
-            format: None,
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
-        };
-        let payload = render_alert(&view, &Style::default());
+    /// The alert of `view` in the default style, failing the test unless it
+    /// keeps every limit.
+    fn rendered(view: &AlertView<'_>) -> Value {
+        let payload = render_alert(view, &Style::default());
         assert_within_slack_limits(&payload);
         payload
+    }
+
+    fn alert(event: &Value, level: &str) -> Value {
+        rendered(&AlertView::new(level, event))
     }
 
     /// Every block in the order Slack shows them: the top-level ones, then
@@ -1099,19 +1110,12 @@ mod tests {
     }
 
     fn flat_event() -> Value {
-        json!({
-            "@timestamp": "2024-05-01T12:34:56.789Z",
-            "log.level": "ERROR",
-            "log.logger": "com.anonichat.chat.ChatService",
-            "process.thread.name": "http-nio-8080-exec-3",
-            "message": "채팅방 저장 실패: roomId=42",
-            "trace.id": "4bf92f3577b34da6a3ce929d0e0e4736",
-            "service.name": "anonichat-api",
+        seed_event(json!({
             "service.environment": "prod",
             "host.name": "api-1",
             "error.type": "java.sql.SQLException",
             "error.stack_trace": "java.sql.SQLException: timeout\n\tat a.b.C.d(C.java:1)\n\tat e.f.G.h(G.java:2)"
-        })
+        }))
     }
 
     fn at(secs: u64) -> SystemTime {
@@ -1163,18 +1167,10 @@ mod tests {
             "message": "lookup failed"
         });
         let view = AlertView {
-            level: "ERROR",
             raw_level: Some("error"),
-            fields: &event,
-            title: None,
-            format: None,
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert_eq!(blocks(&payload)[0]["text"]["text"], "🚨 ERROR in billing");
         let fields = field_texts_of(&payload);
         for expected in [
@@ -1292,18 +1288,13 @@ mod tests {
                         }
                         let templated = variant >= 2;
                         let view = AlertView {
-                            level: "ERROR",
                             raw_level: Some("error"),
-                            fields: &event,
                             title: templated.then_some(&title),
                             format: templated.then_some(&format),
                             mention: multi.then_some("<!subteam^S123|@oncall>"),
-                            link: None,
-                            occurrences: None,
-                            rule: None,
+                            ..AlertView::new("ERROR", &event)
                         };
-                        let payload = render_alert(&view, &Style::default());
-                        assert_within_slack_limits(&payload);
+                        rendered(&view);
                     }
                 }
             }
@@ -1350,18 +1341,13 @@ mod tests {
         let format = Template::parse("%{message}\\n%{[error.stack_trace]}").unwrap();
         let title = Template::parse("%{message}").unwrap();
         let view = AlertView {
-            level: "ERROR",
             raw_level: Some(char_prefix(&message, 100)),
-            fields: &event,
             title: Some(&title),
             format: Some(&format),
             mention: Some("<!here>"),
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert!(blocks(&payload).len() > 2, "split into several sections");
     }
 
@@ -1374,18 +1360,11 @@ mod tests {
         let mut event = flat_event();
         event["message"] = json!("<!channel> down");
         let view = AlertView {
-            level: "ERROR",
             raw_level: Some("ERROR"),
-            fields: &event,
-            title: None,
             format: Some(&format),
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         let blocks = blocks(&payload);
         assert_eq!(blocks.len(), 2);
         assert_eq!(
@@ -1404,18 +1383,10 @@ mod tests {
         let mut event = flat_event();
         event["message"] = json!("a <!channel> b");
         let view = AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: &event,
             title: Some(&title),
-            format: None,
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert_eq!(
             blocks(&payload)[0]["text"]["text"],
             "anonichat-api broke <b> a &lt;!channel&gt; b"
@@ -1434,18 +1405,10 @@ mod tests {
         let format = Template::parse(&source).unwrap();
         let event = json!({"message": "end"});
         let view = AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: &event,
-            title: None,
             format: Some(&format),
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         let texts = block_texts(&payload);
         assert_eq!(texts.len(), 3);
         assert_eq!(texts[1], format!("{line}\n{line}\n{line}"));
@@ -1474,18 +1437,10 @@ mod tests {
     fn mention_leads_the_text_and_the_first_section() {
         let event = flat_event();
         let view = AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: &event,
-            title: None,
-            format: None,
             mention: Some("<!here>"),
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert!(payload["text"]
             .as_str()
             .unwrap()
@@ -1500,8 +1455,7 @@ mod tests {
             fields: &only_fields,
             ..view
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert_eq!(blocks(&payload)[1]["text"]["text"], "<!here>");
 
         let multi = json!({"message": "a\nb"});
@@ -1526,18 +1480,10 @@ mod tests {
         let format = Template::parse(r"\n\n").unwrap();
         let event = json!({});
         let view = AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: &event,
-            title: None,
             format: Some(&format),
-            mention: None,
-            link: None,
-            occurrences: None,
-            rule: None,
+            ..AlertView::new("ERROR", &event)
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         assert_eq!(blocks(&payload).len(), 1);
     }
 
@@ -1550,20 +1496,7 @@ mod tests {
             icon_url: Some("  ".into()),
         };
         for payload in [
-            render_alert(
-                &AlertView {
-                    level: "ERROR",
-                    raw_level: None,
-                    fields: &flat_event(),
-                    title: None,
-                    format: None,
-                    mention: None,
-                    link: None,
-                    occurrences: None,
-                    rule: None,
-                },
-                &style,
-            ),
+            render_alert(&AlertView::new("ERROR", &flat_event()), &style),
             render_test(&style),
         ] {
             assert_within_slack_limits(&payload);
@@ -1706,15 +1639,10 @@ mod tests {
         rule: Option<&'a str>,
     ) -> AlertView<'a> {
         AlertView {
-            level: "ERROR",
-            raw_level: None,
-            fields: event,
-            title: None,
-            format: None,
-            mention: None,
             link,
             occurrences,
             rule,
+            ..AlertView::new("ERROR", event)
         }
     }
 
@@ -1791,8 +1719,7 @@ mod tests {
             group: Some(("[service.name]", "check<!channel>out")),
         };
         let view = view_with(&event, None, Some(occurrences), None);
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         let texts = block_texts(&payload);
         assert_eq!(
             texts[1],
@@ -1813,8 +1740,7 @@ mod tests {
             }),
             ..view
         };
-        let payload = render_alert(&view, &Style::default());
-        assert_within_slack_limits(&payload);
+        let payload = rendered(&view);
         let texts = block_texts(&payload);
         assert_eq!(texts[1], "<!here> 5 events within 1m");
         assert_eq!(texts[2], "채팅방 저장 실패: roomId=42", "mentioned once");
@@ -1898,10 +1824,7 @@ mod tests {
                 Some(Template::parse("%{message}\\n%{message}").unwrap()),
             ] {
                 let view = AlertView {
-                    level: "FATAL",
                     raw_level: Some("fatal"),
-                    fields: &event,
-                    title: None,
                     format: format.as_ref(),
                     mention: Some(&"<!here> ".repeat(40)),
                     link: Some(Link {
@@ -1914,9 +1837,9 @@ mod tests {
                         group: Some((&huge, &huge)),
                     }),
                     rule: Some(&rule),
+                    ..AlertView::new("FATAL", &event)
                 };
-                let payload = render_alert(&view, &Style::default());
-                assert_within_slack_limits(&payload);
+                let payload = rendered(&view);
                 let all = blocks(&payload);
                 let kinds: Vec<&str> = all.iter().map(|b| b["type"].as_str().unwrap()).collect();
                 assert_eq!(kinds[0], "header");

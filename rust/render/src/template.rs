@@ -251,6 +251,7 @@ impl std::error::Error for TemplateError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::seed_event;
     use serde_json::{json, Value};
 
     /// The message format of the Logstash pipeline this plugin replaces,
@@ -262,16 +263,7 @@ mod tests {
     }
 
     fn flat_ecs_event() -> Value {
-        json!({
-            "@timestamp": "2024-05-01T12:34:56.789Z",
-            "log.level": "ERROR",
-            "log.logger": "com.anonichat.chat.ChatService",
-            "process.thread.name": "http-nio-8080-exec-3",
-            "message": "채팅방 저장 실패: roomId=42",
-            "trace.id": "4bf92f3577b34da6a3ce929d0e0e4736",
-            "service.name": "anonichat-api",
-            "ecs.version": "1.2.0"
-        })
+        seed_event(json!({"ecs.version": "1.2.0"}))
     }
 
     #[test]

@@ -945,16 +945,9 @@ mod tests {
         posts: Arc<AtomicU64>,
     }
 
-    fn rig(answers: Vec<Result<Reply, String>>, max_retries: u32) -> Rig {
-        let counters = Arc::new(Counters::default());
-        let undelivered = Arc::new(AtomicU64::new(0));
-        let log = Arc::new(BufferedLog::new(100));
-        let posts = Arc::new(AtomicU64::new(0));
-        let transport = Scripted {
-            answers: Arc::new(Mutex::new(answers.into())),
-            posts: Arc::clone(&posts),
-        };
-        let settings = SenderSettings {
+    /// A sender that posts without pacing and backs off for milliseconds.
+    fn fast_settings(max_retries: u32) -> SenderSettings {
+        SenderSettings {
             queue_size: 4,
             timeout: Duration::from_secs(1),
             max_retries,
@@ -964,6 +957,22 @@ mod tests {
             redacted_url: "https://hooks.slack.com/services/***".into(),
             kind: DestinationKind::Slack,
             config: test_config(),
+        }
+    }
+
+    /// A sender of `settings` on `clock` whose posts get `answers` in turn.
+    fn spawned(
+        answers: Vec<Result<Reply, String>>,
+        settings: SenderSettings,
+        clock: Arc<dyn SenderClock>,
+    ) -> Rig {
+        let counters = Arc::new(Counters::default());
+        let undelivered = Arc::new(AtomicU64::new(0));
+        let log = Arc::new(BufferedLog::new(100));
+        let posts = Arc::new(AtomicU64::new(0));
+        let transport = Scripted {
+            answers: Arc::new(Mutex::new(answers.into())),
+            posts: Arc::clone(&posts),
         };
         let (handle, outbox) = SenderHandle::spawn(
             settings,
@@ -971,7 +980,7 @@ mod tests {
             Arc::clone(&counters),
             vec![Arc::clone(&undelivered)],
             log.clone(),
-            Arc::new(RealTime),
+            clock,
         )
         .unwrap();
         Rig {
@@ -982,6 +991,10 @@ mod tests {
             log,
             posts,
         }
+    }
+
+    fn rig(answers: Vec<Result<Reply, String>>, max_retries: u32) -> Rig {
+        spawned(answers, fast_settings(max_retries), Arc::new(RealTime))
     }
 
     fn alert(events: u64) -> Outgoing {
@@ -1068,43 +1081,13 @@ mod tests {
     /// recording clock: no test waits for real.
     fn paced_rig(answers: Vec<Result<Reply, String>>) -> (Rig, Arc<RecordingClock>) {
         let clock = Arc::new(RecordingClock::default());
-        let counters = Arc::new(Counters::default());
-        let undelivered = Arc::new(AtomicU64::new(0));
-        let log = Arc::new(BufferedLog::new(100));
-        let posts = Arc::new(AtomicU64::new(0));
-        let transport = Scripted {
-            answers: Arc::new(Mutex::new(answers.into())),
-            posts: Arc::clone(&posts),
-        };
         let settings = SenderSettings {
-            queue_size: 4,
-            timeout: Duration::from_secs(1),
-            max_retries: 0,
             pace: Duration::from_secs(1),
             retry_base: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
-            redacted_url: "https://hooks.slack.com/services/***".into(),
-            kind: DestinationKind::Slack,
-            config: test_config(),
+            ..fast_settings(0)
         };
-        let (handle, outbox) = SenderHandle::spawn(
-            settings,
-            Box::new(transport),
-            Arc::clone(&counters),
-            vec![Arc::clone(&undelivered)],
-            log.clone(),
-            clock.clone(),
-        )
-        .unwrap();
-        let rig = Rig {
-            handle,
-            outbox,
-            counters,
-            undelivered,
-            log,
-            posts,
-        };
-        (rig, clock)
+        (spawned(answers, settings, clock.clone()), clock)
     }
 
     #[test]
@@ -1169,25 +1152,12 @@ mod tests {
         let posts = Arc::new(AtomicU64::new(0));
         let counters: Arc<Counters> = Arc::default();
         let undelivered = Arc::new(AtomicU64::new(0));
-        let (mut handle, mut outbox) = SenderHandle::spawn(
-            SenderSettings {
-                queue_size: 2,
-                timeout: Duration::from_secs(10),
-                max_retries: 0,
-                pace: Duration::ZERO,
-                retry_base: Duration::from_millis(1),
-                max_backoff: Duration::from_millis(1),
-                redacted_url: "x".into(),
-                kind: DestinationKind::Slack,
-                config: test_config(),
-            },
-            Box::new(AnswersWhenTold(told_rx, Arc::clone(&posts))),
+        let (mut handle, mut outbox) = spawn_gated(
+            AnswersWhenTold(told_rx, Arc::clone(&posts)),
+            2,
             Arc::clone(&counters),
-            vec![Arc::clone(&undelivered)],
-            Arc::new(BufferedLog::new(10)),
-            Arc::new(RealTime),
-        )
-        .unwrap();
+            Arc::clone(&undelivered),
+        );
         outbox.offer(alert(3)).unwrap();
         wait_for(|| posts.load(Ordering::SeqCst) == 1);
         drop(outbox);
@@ -1245,6 +1215,24 @@ mod tests {
         finished.recv_timeout(CEILING).is_ok()
     }
 
+    /// A sender of [`gate_settings`] on `transport`, in real time.
+    fn spawn_gated(
+        transport: impl Transport + 'static,
+        queue_size: usize,
+        counters: Arc<Counters>,
+        undelivered: Arc<AtomicU64>,
+    ) -> (SenderHandle, QueueOutbox) {
+        SenderHandle::spawn(
+            gate_settings(queue_size),
+            Box::new(transport),
+            counters,
+            vec![undelivered],
+            Arc::new(BufferedLog::new(10)),
+            Arc::new(RealTime),
+        )
+        .unwrap()
+    }
+
     fn gate_settings(queue_size: usize) -> SenderSettings {
         SenderSettings {
             queue_size,
@@ -1266,15 +1254,12 @@ mod tests {
         // hung post (if it did, it would never return: the gate stays shut).
         let (transport, began, open) = gate();
         let counters = Arc::new(Counters::default());
-        let (mut handle, outbox) = SenderHandle::spawn(
-            gate_settings(2),
-            Box::new(transport),
+        let (mut handle, outbox) = spawn_gated(
+            transport,
+            2,
             Arc::clone(&counters),
-            vec![Arc::new(AtomicU64::new(0))],
-            Arc::new(BufferedLog::new(10)),
-            Arc::new(RealTime),
-        )
-        .unwrap();
+            Arc::new(AtomicU64::new(0)),
+        );
         let mut outbox = Some(outbox);
         let (refused_tx, refused_rx) = crossbeam_channel::bounded(1);
         let mut offering = outbox.take().unwrap();
@@ -1305,15 +1290,8 @@ mod tests {
         // A request that ignores its timeout, like one that began before
         // shutdown clipped the timeout to the deadline.
         let (transport, began, open) = gate();
-        let (mut handle, mut outbox) = SenderHandle::spawn(
-            gate_settings(2),
-            Box::new(transport),
-            Arc::default(),
-            vec![Arc::new(AtomicU64::new(0))],
-            Arc::new(BufferedLog::new(10)),
-            Arc::new(RealTime),
-        )
-        .unwrap();
+        let (mut handle, mut outbox) =
+            spawn_gated(transport, 2, Arc::default(), Arc::new(AtomicU64::new(0)));
         outbox.offer(alert(7)).unwrap();
         assert!(began.recv_timeout(CEILING).is_ok(), "the post began");
         drop(outbox);
@@ -1329,15 +1307,12 @@ mod tests {
         // queued behind it were silently lost from the shutdown report.
         let (transport, began, open) = gate();
         let counters: Arc<Counters> = Arc::default();
-        let (mut handle, mut outbox) = SenderHandle::spawn(
-            gate_settings(10),
-            Box::new(transport),
+        let (mut handle, mut outbox) = spawn_gated(
+            transport,
+            10,
             Arc::clone(&counters),
-            vec![Arc::new(AtomicU64::new(0))],
-            Arc::new(BufferedLog::new(10)),
-            Arc::new(RealTime),
-        )
-        .unwrap();
+            Arc::new(AtomicU64::new(0)),
+        );
         for events in [1, 2, 3, 4] {
             outbox.offer(alert(events)).unwrap();
         }

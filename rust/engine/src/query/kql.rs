@@ -15,14 +15,14 @@
 //! a special character; `\` escapes the next character; in a quoted value
 //! `*` is literal.
 
-use super::cursor::Cursor;
-use super::{Bound, Expr, Field, Pattern, Piece, QueryError, Test};
+use super::cursor;
+use super::{one_or, Bound, Expr, Field, Pattern, Piece, QueryError, Test};
 
 /// Characters that end an unquoted literal.
 const SPECIAL: &[char] = &['\\', '(', ')', ':', '<', '>', '"', '{', '}'];
 
 pub(crate) fn parse(text: &str) -> Result<Expr, QueryError> {
-    let mut p = Parser(Cursor::new(text));
+    let mut p = Parser::new(text);
     if p.at_end() {
         return Err(QueryError::new(1, "the query is empty"));
     }
@@ -41,21 +41,10 @@ struct Literal {
     column: usize,
 }
 
-/// This language's grammar over the shared [`Cursor`].
-struct Parser(Cursor);
+/// Marks this language's grammar on the shared [`cursor::Parser`].
+struct Kql;
 
-impl std::ops::Deref for Parser {
-    type Target = Cursor;
-    fn deref(&self) -> &Cursor {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Parser {
-    fn deref_mut(&mut self) -> &mut Cursor {
-        &mut self.0
-    }
-}
+type Parser = cursor::Parser<Kql>;
 
 impl Parser {
     /// Consumes the keyword `word` (any case) at the position if it stands
@@ -91,36 +80,32 @@ impl Parser {
         found
     }
 
-    fn or(&mut self, depth: usize) -> Result<Expr, QueryError> {
-        let mut items = vec![self.and(depth)?];
+    /// `item (word item)*`, the keyword `word` after whitespace.
+    fn joined(
+        &mut self,
+        word: &str,
+        mut item: impl FnMut(&mut Self) -> Result<Expr, QueryError>,
+    ) -> Result<Vec<Expr>, QueryError> {
+        let mut items = vec![item(self)?];
         loop {
             let start = self.pos;
             self.skip_ws();
-            if self.pos > start && self.keyword("or") {
+            if self.pos > start && self.keyword(word) {
                 self.skip_ws();
-                items.push(self.and(depth)?);
+                items.push(item(self)?);
             } else {
                 self.pos = start;
-                break;
+                return Ok(items);
             }
         }
-        Ok(one_or(items, Expr::Any))
+    }
+
+    fn or(&mut self, depth: usize) -> Result<Expr, QueryError> {
+        Ok(one_or(self.joined("or", |p| p.and(depth))?, Expr::Any))
     }
 
     fn and(&mut self, depth: usize) -> Result<Expr, QueryError> {
-        let mut items = vec![self.not(depth)?];
-        loop {
-            let start = self.pos;
-            self.skip_ws();
-            if self.pos > start && self.keyword("and") {
-                self.skip_ws();
-                items.push(self.not(depth)?);
-            } else {
-                self.pos = start;
-                break;
-            }
-        }
-        Ok(one_or(items, Expr::All))
+        Ok(one_or(self.joined("and", |p| p.not(depth))?, Expr::All))
     }
 
     fn not(&mut self, depth: usize) -> Result<Expr, QueryError> {
@@ -135,22 +120,7 @@ impl Parser {
     fn primary(&mut self, depth: usize) -> Result<Expr, QueryError> {
         match self.peek() {
             None => return Err(self.error("expected a condition at the end of the query")),
-            Some('(') => {
-                let open = self.column();
-                self.pos += 1;
-                let depth = self.deeper(depth)?;
-                self.skip_ws();
-                let inner = self.or(depth)?;
-                self.skip_ws();
-                if self.peek() != Some(')') {
-                    return Err(QueryError::new(
-                        open,
-                        "this '(' is not closed: expected ')'",
-                    ));
-                }
-                self.pos += 1;
-                return Ok(inner);
-            }
+            Some('(') => return self.parenthesised(depth, |p, depth| p.or(depth)),
             Some('"') => {
                 let pattern = self.quoted()?;
                 return Ok(Expr::Test(Field::default_field(), Test::Value(pattern)));
@@ -195,54 +165,19 @@ impl Parser {
             }
         }
         if self.peek() == Some('(') {
-            let open = self.column();
-            self.pos += 1;
-            let depth = self.deeper(depth)?;
-            self.skip_ws();
-            let list = self.value_or(field, depth)?;
-            self.skip_ws();
-            if self.peek() != Some(')') {
-                return Err(QueryError::new(
-                    open,
-                    "this '(' is not closed: expected ')'",
-                ));
-            }
-            self.pos += 1;
-            return Ok(list);
+            return self.parenthesised(depth, |p, depth| p.value_or(field, depth));
         }
         let pattern = self.value("':'")?;
         Ok(Expr::Test(field.clone(), Test::Value(pattern)))
     }
 
     fn value_or(&mut self, field: &Field, depth: usize) -> Result<Expr, QueryError> {
-        let mut items = vec![self.value_and(field, depth)?];
-        loop {
-            let start = self.pos;
-            self.skip_ws();
-            if self.pos > start && self.keyword("or") {
-                self.skip_ws();
-                items.push(self.value_and(field, depth)?);
-            } else {
-                self.pos = start;
-                break;
-            }
-        }
+        let items = self.joined("or", |p| p.value_and(field, depth))?;
         Ok(one_or(items, Expr::Any))
     }
 
     fn value_and(&mut self, field: &Field, depth: usize) -> Result<Expr, QueryError> {
-        let mut items = vec![self.value_not(field, depth)?];
-        loop {
-            let start = self.pos;
-            self.skip_ws();
-            if self.pos > start && self.keyword("and") {
-                self.skip_ws();
-                items.push(self.value_not(field, depth)?);
-            } else {
-                self.pos = start;
-                break;
-            }
-        }
+        let items = self.joined("and", |p| p.value_not(field, depth))?;
         Ok(one_or(items, Expr::All))
     }
 
@@ -253,20 +188,7 @@ impl Parser {
             return Ok(Expr::Not(Box::new(self.value_not(field, depth)?)));
         }
         if self.peek() == Some('(') {
-            let open = self.column();
-            self.pos += 1;
-            let depth = self.deeper(depth)?;
-            self.skip_ws();
-            let inner = self.value_or(field, depth)?;
-            self.skip_ws();
-            if self.peek() != Some(')') {
-                return Err(QueryError::new(
-                    open,
-                    "this '(' is not closed: expected ')'",
-                ));
-            }
-            self.pos += 1;
-            return Ok(inner);
+            return self.parenthesised(depth, |p, depth| p.value_or(field, depth));
         }
         let pattern = self.value("'('")?;
         Ok(Expr::Test(field.clone(), Test::Value(pattern)))
@@ -354,24 +276,10 @@ impl Parser {
     /// An unquoted run of characters: escapes resolved, `*` a wildcard.
     fn literal(&mut self) -> Result<Literal, QueryError> {
         let column = self.column();
-        let mut pieces = Vec::new();
-        while let Some(c) = self.peek() {
-            if c.is_whitespace() || (SPECIAL.contains(&c) && c != '\\') {
-                break;
-            }
-            self.pos += 1;
-            match c {
-                '\\' => match self.peek() {
-                    Some(e) => {
-                        self.pos += 1;
-                        pieces.push(Piece::Char(e));
-                    }
-                    None => return Err(self.error("a '\\' at the end escapes nothing")),
-                },
-                '*' => pieces.push(Piece::Any),
-                c => pieces.push(Piece::Char(c)),
-            }
-        }
+        let pieces = self.unquoted(
+            |c| c.is_whitespace() || (SPECIAL.contains(&c) && c != '\\'),
+            false,
+        )?;
         if pieces.is_empty() {
             return Err(QueryError::new(column, "expected a value"));
         }
@@ -379,36 +287,6 @@ impl Parser {
             pattern: Pattern(pieces),
             column,
         })
-    }
-
-    /// A `"quoted value"`, the position at the quote.
-    fn quoted(&mut self) -> Result<Pattern, QueryError> {
-        let open = self.column();
-        self.pos += 1;
-        let mut pieces = Vec::new();
-        loop {
-            match self.peek() {
-                None => return Err(QueryError::new(open, "this '\"' is not closed")),
-                Some('"') => {
-                    self.pos += 1;
-                    return Ok(Pattern(pieces));
-                }
-                Some('\\') => {
-                    self.pos += 1;
-                    match self.peek() {
-                        Some(e) => {
-                            self.pos += 1;
-                            pieces.push(Piece::Char(e));
-                        }
-                        None => return Err(QueryError::new(open, "this '\"' is not closed")),
-                    }
-                }
-                Some(c) => {
-                    self.pos += 1;
-                    pieces.push(Piece::Char(c));
-                }
-            }
-        }
     }
 }
 
@@ -422,24 +300,10 @@ fn field_of(literal: &Literal) -> Result<Field, QueryError> {
     Field::named(&literal.pattern.text(), literal.column)
 }
 
-fn one_or(mut items: Vec<Expr>, many: fn(Vec<Expr>) -> Expr) -> Expr {
-    if items.len() == 1 {
-        items.pop().expect("one item")
-    } else {
-        many(items)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn value(field: &str, v: &str) -> Expr {
-        Expr::Test(
-            Field::named(field, 1).unwrap(),
-            Test::Value(Pattern::literal(v)),
-        )
-    }
+    use crate::query::test_support::value;
 
     fn bare(v: &str) -> Expr {
         Expr::Test(Field::default_field(), Test::Value(Pattern::literal(v)))
@@ -574,41 +438,36 @@ mod tests {
 
     #[test]
     fn errors_name_the_column_and_what_was_expected() {
-        assert_eq!(
-            err("service.name:   and x:1"),
-            "at 17: expected a value after ':'"
-        );
-        assert_eq!(
-            err("a:1 and"),
-            "at 8: expected a condition at the end of the query"
-        );
-        assert_eq!(
-            err("(a:1 or b:2"),
-            "at 1: this '(' is not closed: expected ')'"
-        );
-        assert_eq!(err("a:1)"), "at 4: a ')' without its '('");
-        assert_eq!(err("a:\"open"), "at 3: this '\"' is not closed");
-        assert_eq!(err("a >= "), "at 6: expected a value after '>='");
-        assert_eq!(
-            err("a > x*"),
-            "at 7: a range bound cannot contain wildcards"
-        );
-        assert_eq!(
-            err("x*:1"),
-            "at 1: field names cannot contain wildcards; name one field"
-        );
-        assert_eq!(err(""), "at 1: the query is empty");
-        assert_eq!(
-            err("a:1 b:2"),
-            "at 6: expected `and`, `or` or the end of the query"
-        );
-        assert_eq!(err("a:x\\"), "at 5: a '\\' at the end escapes nothing");
+        for (query, error) in [
+            (
+                "service.name:   and x:1",
+                "at 17: expected a value after ':'",
+            ),
+            (
+                "a:1 and",
+                "at 8: expected a condition at the end of the query",
+            ),
+            ("(a:1 or b:2", "at 1: this '(' is not closed: expected ')'"),
+            ("a:1)", "at 4: a ')' without its '('"),
+            ("a:\"open", "at 3: this '\"' is not closed"),
+            ("a >= ", "at 6: expected a value after '>='"),
+            ("a > x*", "at 7: a range bound cannot contain wildcards"),
+            (
+                "x*:1",
+                "at 1: field names cannot contain wildcards; name one field",
+            ),
+            ("", "at 1: the query is empty"),
+            (
+                "a:1 b:2",
+                "at 6: expected `and`, `or` or the end of the query",
+            ),
+            ("a:x\\", "at 5: a '\\' at the end escapes nothing"),
+            ("or a:1", "at 1: expected a condition before this keyword"),
+        ] {
+            assert_eq!(err(query), error, "{query:?}");
+        }
         assert!(err("a:{b:1}").starts_with("at 3: expected a value after ':'"));
         assert!(err(&"(".repeat(40)).contains("nested more than 32"));
         assert!(err(&"not ".repeat(40)).contains("nested more than 32"));
-        assert_eq!(
-            err("or a:1"),
-            "at 1: expected a condition before this keyword"
-        );
     }
 }

@@ -21,14 +21,14 @@
 //! (`^2`) are accepted and ignored; fuzzy and proximity (`~`) and regular
 //! expressions (`/.../`) are refused.
 
-use super::cursor::Cursor;
-use super::{Bound, Expr, Field, Pattern, Piece, QueryError, Test};
+use super::cursor;
+use super::{one_or, Bound, Expr, Field, Pattern, Piece, QueryError, Test};
 
 /// Characters that cannot appear unescaped in a term.
 const SPECIAL: &[char] = &['(', ')', '[', ']', '{', '}', '"', ':', '^', '~', '\\', '/'];
 
 pub(crate) fn parse(text: &str) -> Result<Expr, QueryError> {
-    let mut p = Parser(Cursor::new(text));
+    let mut p = Parser::new(text);
     if p.at_end() {
         return Err(QueryError::new(1, "the query is empty"));
     }
@@ -46,21 +46,10 @@ enum Occur {
     MustNot,
 }
 
-/// This language's grammar over the shared [`Cursor`].
-struct Parser(Cursor);
+/// Marks this language's grammar on the shared [`cursor::Parser`].
+struct Lucene;
 
-impl std::ops::Deref for Parser {
-    type Target = Cursor;
-    fn deref(&self) -> &Cursor {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Parser {
-    fn deref_mut(&mut self) -> &mut Cursor {
-        &mut self.0
-    }
-}
+type Parser = cursor::Parser<Lucene>;
 
 impl Parser {
     /// Consumes the operator `word` if it stands alone at the position.
@@ -118,18 +107,25 @@ impl Parser {
         Ok(one_or(all, Expr::All))
     }
 
-    fn or(&mut self, field: Option<&Field>, depth: usize) -> Result<(Occur, Expr), QueryError> {
-        let first = self.and(field, depth)?;
+    /// `item (op item)*` for either spelling of the operator, the items
+    /// made one by `join`; a lone item keeps its occurrence.
+    fn joined(
+        &mut self,
+        [word, symbol]: [&str; 2],
+        mut item: impl FnMut(&mut Self) -> Result<(Occur, Expr), QueryError>,
+        join: fn(Vec<Expr>) -> Expr,
+    ) -> Result<(Occur, Expr), QueryError> {
+        let first = item(self)?;
         let mut items = Vec::new();
         loop {
             let start = self.pos;
             self.skip_ws();
-            if self.operator("OR") || self.operator("||") {
+            if self.operator(word) || self.operator(symbol) {
                 self.skip_ws();
                 if items.is_empty() {
                     items.push(inline(first.clone()));
                 }
-                items.push(inline(self.and(field, depth)?));
+                items.push(inline(item(self)?));
             } else {
                 self.pos = start;
                 break;
@@ -138,32 +134,16 @@ impl Parser {
         Ok(if items.is_empty() {
             first
         } else {
-            (Occur::Should, Expr::Any(items))
+            (Occur::Should, join(items))
         })
     }
 
+    fn or(&mut self, field: Option<&Field>, depth: usize) -> Result<(Occur, Expr), QueryError> {
+        self.joined(["OR", "||"], |p| p.and(field, depth), Expr::Any)
+    }
+
     fn and(&mut self, field: Option<&Field>, depth: usize) -> Result<(Occur, Expr), QueryError> {
-        let first = self.not(field, depth)?;
-        let mut items = Vec::new();
-        loop {
-            let start = self.pos;
-            self.skip_ws();
-            if self.operator("AND") || self.operator("&&") {
-                self.skip_ws();
-                if items.is_empty() {
-                    items.push(inline(first.clone()));
-                }
-                items.push(inline(self.not(field, depth)?));
-            } else {
-                self.pos = start;
-                break;
-            }
-        }
-        Ok(if items.is_empty() {
-            first
-        } else {
-            (Occur::Should, Expr::All(items))
-        })
+        self.joined(["AND", "&&"], |p| p.not(field, depth), Expr::All)
     }
 
     fn not(&mut self, field: Option<&Field>, depth: usize) -> Result<(Occur, Expr), QueryError> {
@@ -313,17 +293,7 @@ impl Parser {
     }
 
     fn group(&mut self, field: Option<&Field>, depth: usize) -> Result<Expr, QueryError> {
-        let open = self.column();
-        self.pos += 1;
-        let depth = self.deeper(depth)?;
-        let inner = self.query(field, depth)?;
-        if self.peek() != Some(')') {
-            return Err(QueryError::new(
-                open,
-                "this '(' is not closed: expected ')'",
-            ));
-        }
-        self.pos += 1;
+        let inner = self.parenthesised(depth, |p, depth| p.query(field, depth))?;
         self.boost()?;
         Ok(inner)
     }
@@ -370,29 +340,7 @@ impl Parser {
         let column = self.column();
         let value = match self.peek() {
             Some('"') => self.phrase()?,
-            Some(c) if !c.is_whitespace() && c != ']' && c != '}' => {
-                let mut pieces = Vec::new();
-                while let Some(c) = self.peek() {
-                    if c.is_whitespace() || c == ']' || c == '}' {
-                        break;
-                    }
-                    self.pos += 1;
-                    if c == '\\' {
-                        match self.peek() {
-                            Some(e) => {
-                                self.pos += 1;
-                                pieces.push(Piece::Char(e));
-                            }
-                            None => return Err(self.error("a '\\' at the end escapes nothing")),
-                        }
-                    } else if c == '*' {
-                        pieces.push(Piece::Any);
-                    } else {
-                        pieces.push(Piece::Char(c));
-                    }
-                }
-                Pattern(pieces)
-            }
+            Some(c) if !ends_bound(c) => Pattern(self.unquoted(ends_bound, false)?),
             _ => return Err(self.error("expected a range bound (a value or *)")),
         };
         if value.0 == [Piece::Any] {
@@ -413,25 +361,7 @@ impl Parser {
     /// A term: escapes resolved, `*` and `?` wildcards.
     fn term(&mut self) -> Result<Pattern, QueryError> {
         let column = self.column();
-        let mut pieces = Vec::new();
-        while let Some(c) = self.peek() {
-            if ends_term(c) {
-                break;
-            }
-            self.pos += 1;
-            match c {
-                '\\' => match self.peek() {
-                    Some(e) => {
-                        self.pos += 1;
-                        pieces.push(Piece::Char(e));
-                    }
-                    None => return Err(self.error("a '\\' at the end escapes nothing")),
-                },
-                '*' => pieces.push(Piece::Any),
-                '?' => pieces.push(Piece::One),
-                c => pieces.push(Piece::Char(c)),
-            }
-        }
+        let pieces = self.unquoted(ends_term, true)?;
         if pieces.is_empty() {
             return Err(QueryError::new(column, "expected a value"));
         }
@@ -464,34 +394,14 @@ impl Parser {
 
     /// A `"phrase"`: `*` is literal in it.
     fn phrase(&mut self) -> Result<Pattern, QueryError> {
-        let open = self.column();
-        self.pos += 1;
-        let mut pieces = Vec::new();
-        loop {
-            match self.peek() {
-                None => return Err(QueryError::new(open, "this '\"' is not closed")),
-                Some('"') => {
-                    self.pos += 1;
-                    self.after_term()?;
-                    return Ok(Pattern(pieces));
-                }
-                Some('\\') => {
-                    self.pos += 1;
-                    match self.peek() {
-                        Some(e) => {
-                            self.pos += 1;
-                            pieces.push(Piece::Char(e));
-                        }
-                        None => return Err(QueryError::new(open, "this '\"' is not closed")),
-                    }
-                }
-                Some(c) => {
-                    self.pos += 1;
-                    pieces.push(Piece::Char(c));
-                }
-            }
-        }
+        let phrase = self.quoted()?;
+        self.after_term()?;
+        Ok(phrase)
     }
+}
+
+fn ends_bound(c: char) -> bool {
+    c.is_whitespace() || c == ']' || c == '}'
 }
 
 fn ends_term(c: char) -> bool {
@@ -506,24 +416,10 @@ fn inline((occur, expr): (Occur, Expr)) -> Expr {
     }
 }
 
-fn one_or(mut items: Vec<Expr>, many: fn(Vec<Expr>) -> Expr) -> Expr {
-    if items.len() == 1 {
-        items.pop().expect("one item")
-    } else {
-        many(items)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn value(field: &str, v: &str) -> Expr {
-        Expr::Test(
-            Field::named(field, 1).unwrap(),
-            Test::Value(Pattern::literal(v)),
-        )
-    }
+    use crate::query::test_support::value;
 
     fn not(e: Expr) -> Expr {
         Expr::Not(Box::new(e))
@@ -647,39 +543,34 @@ mod tests {
 
     #[test]
     fn errors_name_the_column() {
-        assert_eq!(err("message:"), "at 9: expected a value after ':'");
-        assert_eq!(
-            err("a:1 AND"),
-            "at 8: expected a condition at the end of the query"
-        );
-        assert_eq!(err("(a:1"), "at 1: this '(' is not closed: expected ')'");
-        assert_eq!(err("a:1)"), "at 4: a ')' without its '('");
-        assert_eq!(
-            err("s:[1 TO"),
-            "at 8: expected a range bound (a value or *)"
-        );
-        assert_eq!(
-            err("s:[1 2]"),
-            "at 6: expected `TO` between the bounds of a range"
-        );
-        assert_eq!(
-            err("s:[1 TO 2"),
-            "at 3: this range is not closed: expected ']' or '}'"
-        );
+        for (query, error) in [
+            ("message:", "at 9: expected a value after ':'"),
+            (
+                "a:1 AND",
+                "at 8: expected a condition at the end of the query",
+            ),
+            ("(a:1", "at 1: this '(' is not closed: expected ')'"),
+            ("a:1)", "at 4: a ')' without its '('"),
+            ("s:[1 TO", "at 8: expected a range bound (a value or *)"),
+            (
+                "s:[1 2]",
+                "at 6: expected `TO` between the bounds of a range",
+            ),
+            (
+                "s:[1 TO 2",
+                "at 3: this range is not closed: expected ']' or '}'",
+            ),
+            (
+                "[1 TO 2]",
+                "at 1: a range needs a field, e.g. status:[500 TO 599]",
+            ),
+            ("AND a:1", "at 1: expected a condition before this operator"),
+            ("+ a:1", "at 2: expected a condition right after '+' or '-'"),
+        ] {
+            assert_eq!(err(query), error, "{query:?}");
+        }
         assert!(err("m:/err.*/").contains("regular expressions are not supported"));
         assert!(err("m:eror~1").contains("fuzzy"));
-        assert_eq!(
-            err("[1 TO 2]"),
-            "at 1: a range needs a field, e.g. status:[500 TO 599]"
-        );
-        assert_eq!(
-            err("AND a:1"),
-            "at 1: expected a condition before this operator"
-        );
-        assert_eq!(
-            err("+ a:1"),
-            "at 2: expected a condition right after '+' or '-'"
-        );
         assert!(err(&"(".repeat(40)).contains("nested more than 32"));
         assert!(err(&"NOT ".repeat(40)).contains("nested more than 32"));
     }

@@ -134,6 +134,15 @@ pub(crate) enum Expr {
     Test(Field, Test),
 }
 
+/// The one item itself, or `many` of them.
+fn one_or(mut items: Vec<Expr>, many: fn(Vec<Expr>) -> Expr) -> Expr {
+    if items.len() == 1 {
+        items.pop().expect("one item")
+    } else {
+        many(items)
+    }
+}
+
 /// Where a test looks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Field {
@@ -240,6 +249,19 @@ impl Pattern {
 pub(crate) struct Bound {
     pub value: String,
     pub inclusive: bool,
+}
+
+#[cfg(test)]
+mod test_support {
+    use super::{Expr, Field, Pattern, Test};
+
+    /// A test of `field` for the literal `v`, as the parsers give it.
+    pub(super) fn value(field: &str, v: &str) -> Expr {
+        Expr::Test(
+            Field::named(field, 1).unwrap(),
+            Test::Value(Pattern::literal(v)),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -35,16 +35,15 @@ pub fn rig(options: Value, pace: Duration) -> Rig {
 pub fn rig_on(options: Value, pace: Duration, clock: Option<Arc<dyn Clock>>) -> Rig {
     let receiver = Receiver::start().expect("receiver starts");
     let webhook = format!("http://{}/services/{SECRET}", receiver.addr());
-    let mut config = json!({
-        "webhook_url": webhook,
-        "allow_custom_webhook": true,
-        "timeout": "2s",
-        "shutdown_timeout": "3s",
-    });
-    config
-        .as_object_mut()
-        .unwrap()
-        .extend(options.as_object().unwrap().clone());
+    let config = merged(
+        json!({
+            "webhook_url": webhook,
+            "allow_custom_webhook": true,
+            "timeout": "2s",
+            "shutdown_timeout": "3s",
+        }),
+        options,
+    );
     let config = Config::try_from(config).expect("valid config");
     let log = Arc::new(BufferedLog::new(10_000));
     let mut opts = EngineOptions::new(log.clone());
@@ -60,6 +59,14 @@ pub fn rig_on(options: Value, pace: Duration, clock: Option<Arc<dyn Clock>>) -> 
         engine,
         log,
     }
+}
+
+/// The object `base` with every key of the object `over` set over it.
+pub fn merged(mut base: Value, over: Value) -> Value {
+    base.as_object_mut()
+        .unwrap()
+        .extend(over.as_object().unwrap().clone());
+    base
 }
 
 pub fn error_event(message: &str) -> Value {
@@ -119,6 +126,13 @@ pub fn finishes_within<T: Send + 'static>(
 }
 
 /// Every log line, and asserts that none carries the webhook's secret path.
+/// Fails the test, listing them, if the receiver saw any request break
+/// Slack's rules.
+pub fn assert_no_violations(receiver: &Receiver) {
+    let violations = receiver.violations();
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
 pub fn drain_log_checking_secret(rig: &Rig) -> Vec<String> {
     let lines: Vec<String> = rig.log.drain().into_iter().map(|(_, l)| l).collect();
     for line in &lines {
