@@ -61,23 +61,9 @@ public class RealEventBenchmark {
         instance.close();
     }
 
-    /** One worker thread's position in the batches; threads start apart. */
-    @State(Scope.Thread)
-    public static class Cursor {
-        private static int threads;
-        int next;
-
-        @Setup
-        public void setUp() {
-            synchronized (Cursor.class) {
-                next = threads++ * 8;
-            }
-        }
-    }
-
     @Benchmark
     @OperationsPerInvocation(BenchEvents.BATCH)
-    public Collection<Event> filter(Cursor cursor) {
+    public Collection<Event> filter(FilterBenchmark.Cursor cursor) {
         return instance.filter(batches.get(cursor.next++ & 15), NO_OP);
     }
 }
