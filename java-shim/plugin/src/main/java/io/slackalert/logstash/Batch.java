@@ -74,7 +74,7 @@ final class Batch {
                 int known = 0;
                 for (int i = 0; i < n; i++) {
                     Object level = level(engine, batch.get(start + i));
-                    int answer = level instanceof String ? engine.usualLevels.of((String) level) : -1;
+                    int answer = level instanceof CharSequence ? engine.usualLevels.of((CharSequence) level) : -1;
                     if (answer >= 0) {
                         answers[i] = (byte) answer;
                         known += answer == NativeEngine.NOT_CANDIDATE ? 0 : 1;
@@ -99,10 +99,19 @@ final class Batch {
         }
     }
 
-    /** The value of the first of the engine's level references the event has, or null. */
+    /**
+     * The value of the first of the engine's level references the event has, or null: as the event
+     * holds it when that is text, else as {@code getField} converts it. Logstash holds text as a
+     * JRuby string, a {@link CharSequence}, which {@code getField} would copy into a new
+     * {@code String} for every event; the level is only read.
+     */
     private static Object level(EngineHandle engine, Event event) {
         for (String ref : engine.levelRefs) {
-            Object level = event.getField(ref);
+            Object raw = event.getUnconvertedField(ref);
+            if (raw instanceof CharSequence) {
+                return raw;
+            }
+            Object level = raw == null ? null : event.getField(ref);
             if (level != null) {
                 return level;
             }
@@ -198,7 +207,7 @@ final class Batch {
             writeDigits(base, ((Number) level).longValue());
             return;
         }
-        String text = level instanceof String ? (String) level : null;
+        CharSequence text = level instanceof CharSequence ? (CharSequence) level : null;
         if (text == null || text.length() > NativeEngine.MAX_LEVEL_LEN) {
             slots[base] = NativeEngine.NO_LEVEL;
             return;

@@ -117,19 +117,19 @@ final class EngineHandle {
         }
 
         /** The engine's answer for {@code text}, or -1 if it did not publish one. */
-        int of(String text) {
+        int of(CharSequence text) {
             for (int i = slot(text);; i = (i + 1) & (SLOTS - 1)) {
                 String t = texts[i];
                 if (t == null) {
                     return -1;
                 }
-                if (t.equals(text)) {
+                if (t.contentEquals(text)) {
                     return answers[i];
                 }
             }
         }
 
-        private static int slot(String text) {
+        private static int slot(CharSequence text) {
             int n = text.length();
             return n == 0 ? 0 : (n * 31 + text.charAt(0) * 7 + text.charAt(n - 1)) & (SLOTS - 1);
         }

@@ -108,6 +108,26 @@ class FilterTest {
         }
     }
 
+    /**
+     * Logstash holds text as a JRuby string, a CharSequence that is not a String: the level is read
+     * from it as it is (usual spellings from the engine's table, others sent to the engine), the
+     * same as from a String.
+     */
+    @Test
+    void aLevelHeldAsOtherTextIsMatchedAsItsString() {
+        filter = filter(dryRun("rate_limit", 3600L, "burst", 1000L), context);
+        List<Event> events = List.of(
+                withLevel("log.level", new StringBuilder("ERROR")),
+                withLevel("log.level", new StringBuilder("  Fatal ")),
+                withLevel("[log][level]", new StringBuilder("crit")),
+                withLevel("log.level", new StringBuilder("info")),
+                withLevel("log.level", new StringBuilder("warning")),
+                withLevel("log.level", new StringBuilder("ÉRROR")));
+        CountingMatchListener listener = new CountingMatchListener();
+        filter.filter(events, listener);
+        assertEquals(3, listener.count());
+    }
+
     @Test
     void theFirstLevelReferenceThatIsPresentWins() {
         filter = filter(dryRun(), context);

@@ -173,13 +173,14 @@ class HostileInputTest {
 
     /**
      * {@code event} behind a proxy that records every field reference read through {@code
-     * getField}, {@code getValue} or {@code includes} into {@code reads}.
+     * getField}, {@code getUnconvertedField}, {@code getValue} or {@code includes} into {@code reads}.
      */
     private static Event readsRecorded(Event event, List<String> reads) {
         return (Event) java.lang.reflect.Proxy.newProxyInstance(Event.class.getClassLoader(),
                 new Class<?>[] {Event.class}, (proxy, method, args) -> {
                     String name = method.getName();
-                    if ((name.equals("getField") || name.equals("getValue") || name.equals("includes"))
+                    if ((name.equals("getField") || name.equals("getUnconvertedField") || name.equals("getValue")
+                            || name.equals("includes"))
                             && args != null && args.length == 1) {
                         reads.add(String.valueOf(args[0]));
                     }

@@ -18,12 +18,22 @@ public final class FloorFilter implements Filter {
 
     /** Written so the JIT cannot drop the reads. */
     private volatile int sink;
+    /** Reads the level as the event holds it ({@code getUnconvertedField}), not converted. */
+    private final boolean unconverted;
+
+    public FloorFilter() {
+        this(false);
+    }
+
+    public FloorFilter(boolean unconverted) {
+        this.unconverted = unconverted;
+    }
 
     @Override
     public Collection<Event> filter(Collection<Event> events, FilterMatchListener matchListener) {
         int present = 0;
         for (Event event : events) {
-            if (event.getField(LEVEL_FIELD) != null) {
+            if ((unconverted ? event.getUnconvertedField(LEVEL_FIELD) : event.getField(LEVEL_FIELD)) != null) {
                 present++;
             }
         }

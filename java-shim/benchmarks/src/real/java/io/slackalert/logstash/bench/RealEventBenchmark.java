@@ -34,7 +34,11 @@ public class RealEventBenchmark {
 
     private static final FilterMatchListener NO_OP = event -> { };
 
-    @Param({"floor", "slack_alert"})
+    /**
+     * {@code floor_unconverted} reads the level as the event holds it ({@code getUnconvertedField}),
+     * as SlackAlert does for text: the cheapest way to look at the level at all.
+     */
+    @Param({"floor", "slack_alert", "floor_unconverted"})
     public String filter;
 
     private Filter instance;
@@ -53,7 +57,16 @@ public class RealEventBenchmark {
             }
             batches.add(real);
         }
-        instance = filter.equals("floor") ? new FloorFilter() : FilterBenchmark.slackAlert();
+        switch (filter) {
+            case "floor":
+                instance = new FloorFilter();
+                break;
+            case "floor_unconverted":
+                instance = new FloorFilter(true);
+                break;
+            default:
+                instance = FilterBenchmark.slackAlert();
+        }
     }
 
     @TearDown
