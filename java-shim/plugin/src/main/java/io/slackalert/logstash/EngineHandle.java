@@ -97,7 +97,8 @@ final class EngineHandle {
      * The engine's LEVELS answers for the usual spellings of the levels it knows, as it published
      * them when it started ({@link NativeEngine#describe}); fixed for its life, so a chunk sends the
      * engine only other texts. A lookup goes by length, first and last character, then one
-     * {@code equals}: it reads no more of a level than {@code equals} does.
+     * {@code contentEquals}, on a String or on the JRuby string Logstash holds: it reads no more of
+     * a level than comparing it does.
      */
     static final class UsualLevels {
         /** A power of two, at least four times the spellings an engine publishes (about 90). */
