@@ -29,9 +29,11 @@ use crate::destination::{DestinationLimit, Held};
 use crate::event::{EventShape, MatchedEvent};
 use crate::fingerprint::Fingerprint;
 use crate::flatline::{Recovered, Silent};
-use crate::intent::{Incident, IncidentId, Intent, MessageKind, Outbox, Outgoing, Reached};
+use crate::intent::{
+    Closing, Incident, IncidentId, Intent, MessageKind, Outbox, Outgoing, Reached,
+};
 use crate::level::Level;
-use crate::window::{Closed, Seen, Window};
+use crate::window::{Closed, Reported, Seen, Window};
 
 /// What happened to one matched event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -107,8 +109,13 @@ impl RuleAlerter {
         shape: Arc<EventShape>,
     ) -> RuleAlerter {
         let r = &config.rules[rule];
+        let window_ms = r.dedup_window.as_millis() as u64;
         RuleAlerter {
-            window: Window::new(r.dedup_window.as_millis() as u64, r.max_tracked),
+            window: if r.app.is_some() {
+                Window::live(window_ms, r.max_tracked)
+            } else {
+                Window::new(window_ms, r.max_tracked)
+            },
             rule,
             rule_counters,
             counters,
@@ -199,7 +206,11 @@ impl RuleAlerter {
             self.window
                 .observe(fingerprint.hash, &fingerprint.label, level, service, now);
         if let Some(evicted) = observation.evicted {
-            self.evicted(evicted, now, limit);
+            self.evicted(evicted, now, limit, outbox);
+        }
+        if self.is_live() {
+            let host = ecs::first(&ecs::HOST, fields).and_then(Value::as_str);
+            self.window.note_origin(fingerprint.hash, host, service);
         }
         if observation.seen == Some(Seen::Repeat) {
             Counters::add(&self.counters.repeats, 1);
@@ -232,6 +243,7 @@ impl RuleAlerter {
             service: service.map(str::to_string),
             first_seen: now.wall,
             count: 1,
+            last_seen: now.wall,
         });
         let message = Outgoing {
             intent: Intent::Opened {
@@ -369,8 +381,49 @@ impl RuleAlerter {
         outbox: &mut dyn Outbox,
     ) {
         let closed = self.window.expire(now);
-        self.report_all(closed, now, limit, outbox);
+        self.report_all(closed, Closing::Quiet, now, limit, outbox);
+        if let Some(app) = &self.rule().app {
+            let interval = app.update_interval.as_millis() as u64;
+            for report in self.window.progress(now, interval) {
+                self.report_progress(report, outbox);
+            }
+        }
         limit.on_tick(now, outbox);
+    }
+
+    /// Returns true if and only if the rule's messages show a live status
+    /// (app mode).
+    fn is_live(&self) -> bool {
+        self.rule().app.is_some()
+    }
+
+    /// An open incident's news, for its message's live status. It
+    /// accounts for no events (its `Quiet` will), so a full queue loses
+    /// only this status, which the next one or the `Quiet` brings.
+    fn report_progress(&mut self, report: Reported, outbox: &mut dyn Outbox) {
+        let c = report.closed;
+        let message = Outgoing {
+            events: 0,
+            undelivered: 0,
+            rule: self.rule,
+            destination: self.rule().destination,
+            intent: Intent::Progress {
+                incident: Box::new(Incident {
+                    id: IncidentId {
+                        rule: self.rule,
+                        key: c.hash,
+                    },
+                    label: c.label,
+                    level: c.level,
+                    service: c.service,
+                    first_seen: c.first_seen,
+                    count: c.repeats,
+                    last_seen: c.last_seen,
+                }),
+                progress: Box::new(report.progress),
+            },
+        };
+        let _ = outbox.offer(message);
     }
 
     /// Shutdown: reports every open window, without waiting for the rate
@@ -384,7 +437,7 @@ impl RuleAlerter {
     ) {
         self.on_tick(now, limit, outbox);
         let open = self.window.drain();
-        self.report_all(open, now, limit, outbox);
+        self.report_all(open, Closing::Shutdown, now, limit, outbox);
     }
 
     /// Reports each closed window. The windows are already out of the table,
@@ -395,6 +448,7 @@ impl RuleAlerter {
     fn report_all(
         &mut self,
         closed: Vec<Closed>,
+        closing: Closing,
         now: Now,
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
@@ -403,7 +457,7 @@ impl RuleAlerter {
         while let Some(c) = rest.next() {
             let (hash, label, repeats) = (c.hash, c.label.clone(), c.repeats);
             let reported = panic::catch_unwind(AssertUnwindSafe(|| {
-                self.report_repeats(c, now, limit, outbox)
+                self.report_repeats(c, closing, now, limit, outbox)
             }));
             if let Err(panic) = reported {
                 self.fold_repeats(hash, &label, repeats, now, limit);
@@ -439,20 +493,34 @@ impl RuleAlerter {
         }
     }
 
-    fn evicted(&mut self, evicted: Closed, now: Now, limit: &mut DestinationLimit) {
+    fn evicted(
+        &mut self,
+        evicted: Closed,
+        now: Now,
+        limit: &mut DestinationLimit,
+        outbox: &mut dyn Outbox,
+    ) {
         Counters::add(&self.counters.evicted, 1);
         limit.note_evicted(self.rule, now);
-        self.fold_repeats(evicted.hash, &evicted.label, evicted.repeats, now, limit);
+        if self.is_live() {
+            // Its message still shows the count it reached.
+            self.report_repeats(evicted, Closing::Evicted, now, limit, outbox);
+        } else {
+            self.fold_repeats(evicted.hash, &evicted.label, evicted.repeats, now, limit);
+        }
     }
 
     fn report_repeats(
         &mut self,
         closed: Closed,
+        closing: Closing,
         now: Now,
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) {
-        if limit.admit(now) {
+        // In app mode the report edits the incident's message: no new
+        // message, so no token of the limit, which counts messages.
+        if self.is_live() || limit.admit(now) {
             let message = Outgoing {
                 events: closed.repeats,
                 undelivered: 0,
@@ -469,7 +537,10 @@ impl RuleAlerter {
                         service: closed.service.clone(),
                         first_seen: closed.first_seen,
                         count: closed.repeats,
+                        last_seen: closed.last_seen,
                     }),
+                    closing,
+                    spread: closed.spread,
                 },
             };
             #[cfg(test)]

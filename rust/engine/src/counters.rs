@@ -66,6 +66,11 @@ counters! {
         sent => "Messages the destination accepted.",
         send_failures => "Messages the destination did not accept after every retry.",
         retries => "Retried posts (429, 5xx, network).",
+        updates => "Messages updated in place (app mode: live status, quiet, recovered).",
+        thread_replies => "Replies posted into incidents' threads (app mode).",
+        uploads => "Stack traces uploaded into incidents' threads (app mode).",
+        channel_fallbacks => "Messages sent to `fallback_channel` because their channel was missing or refused (app mode).",
+        reposts => "Incidents posted afresh because Slack could no longer update their message (app mode).",
         internal_errors => "Failures inside the engine that were contained (panics, bad input).",
     }
 }

@@ -16,6 +16,7 @@ use crate::clock::{Clock, Now, SystemClock};
 use crate::config::{show_duration, Config, DestinationKind};
 use crate::contain::{Containment, EngineThread, FaultHook};
 use crate::counters::{Counters, RuleCounters};
+use crate::destination::app::api::{Api, DryRunApi, HttpApi};
 use crate::event::{EventShape, MatchedEvent};
 use crate::intent::{Outbox, Outgoing};
 use crate::level::Level;
@@ -23,8 +24,8 @@ use crate::log::{LogLevel, LogOnce, LogSink};
 use crate::matcher::{Candidacy, Matcher, Triage};
 use crate::rules::{Matching, Outboxes, RuleSet};
 use crate::sender::{
-    self, DryRunTransport, HttpTransport, QueueOutbox, RealTime, SenderClock, SenderHandle,
-    SenderReport, SenderSettings, Transport,
+    self, Delivery, DryRunTransport, HttpTransport, QueueOutbox, RealTime, SenderClock,
+    SenderHandle, SenderReport, SenderSettings, Transport,
 };
 
 /// How the engine is wired; [`EngineOptions::new`] gives production values.
@@ -33,6 +34,9 @@ pub struct EngineOptions {
     pub log: Arc<dyn LogSink>,
     /// `None`: post over HTTPS, or log when `dry_run`.
     pub transport: Option<Box<dyn Transport>>,
+    /// App-mode destinations' Web API (tests); `None`: HTTPS, or the log
+    /// when `dry_run`.
+    pub api: Option<Box<dyn Api>>,
     /// Least time between posts: Slack allows about one message a second.
     pub pace: Duration,
     /// First retry backoff after a 5xx or network failure.
@@ -49,6 +53,7 @@ impl EngineOptions {
             clock: Arc::new(SystemClock::new()),
             log,
             transport: None,
+            api: None,
             pace: Duration::from_secs(1),
             retry_base: Duration::from_secs(1),
             tick: Duration::from_millis(250),
@@ -207,50 +212,74 @@ impl Engine {
         let rules = RuleSet::new(Arc::clone(&config), Arc::clone(&counters), clock.now());
         let undelivered = rules.undelivered();
         // One sender per destination; a dry run or an injected transport
-        // (tests) has one for all.
-        let mut transports: Vec<(Box<dyn Transport>, Duration, String, DestinationKind)> =
-            Vec::new();
-        let mut route = Vec::with_capacity(config.destinations.len());
-        match options.transport {
-            Some(t) => {
-                transports.push((
-                    t,
-                    options.pace,
-                    redacted(&config, 0),
-                    DestinationKind::Slack,
-                ));
-                route.resize(config.destinations.len(), 0);
-            }
-            None if config.dry_run => {
-                transports.push((
-                    Box::new(DryRunTransport::for_config(
-                        Arc::clone(&options.log),
-                        &config,
-                    )),
-                    Duration::ZERO,
-                    "(dry run)".into(),
-                    DestinationKind::Slack,
-                ));
-                route.resize(config.destinations.len(), 0);
-            }
-            None => {
-                for (i, d) in config.destinations.iter().enumerate() {
-                    let url = d.webhook.clone().ok_or_else(|| {
-                        StartError("webhook_url: is required unless `dry_run` is true".into())
-                    })?;
-                    transports.push((
-                        Box::new(HttpTransport::new(url, config.timeout).map_err(StartError)?),
-                        options.pace,
-                        redacted(&config, i),
-                        d.kind,
-                    ));
-                    route.push(i);
+        // (tests) has one for all webhook destinations, and one for all
+        // app-mode destinations.
+        let mut deliveries: Vec<(Delivery, Duration, String, DestinationKind)> = Vec::new();
+        let mut route = vec![usize::MAX; config.destinations.len()];
+        let app = |d: &crate::config::Destination| d.kind == DestinationKind::SlackApp;
+        let mut webhook_transport = options.transport;
+        let shared_webhook = webhook_transport.is_some() || config.dry_run;
+        let shared_app = options.api.is_some() || config.dry_run;
+        let mut api = options.api;
+        for (i, d) in config.destinations.iter().enumerate() {
+            let shared = if app(d) { shared_app } else { shared_webhook };
+            if shared {
+                // Joins the one sender of its kind, if there is one yet.
+                if let Some(first) = (0..i).find(|&j| app(&config.destinations[j]) == app(d)) {
+                    route[i] = route[first];
+                    continue;
                 }
             }
+            let delivery = if app(d) {
+                match (api.take(), config.dry_run, &d.app) {
+                    (Some(api), _, _) => Delivery::App(api),
+                    (None, true, _) => {
+                        Delivery::App(Box::new(DryRunApi::new(Arc::clone(&options.log))))
+                    }
+                    (None, false, Some((Some(token), url))) => {
+                        let client = HttpTransport::client(config.timeout).map_err(StartError)?;
+                        Delivery::App(Box::new(HttpApi::new(client, token.clone(), url.clone())))
+                    }
+                    (None, false, _) => {
+                        return Err(StartError(
+                            "slack_token: is required unless `dry_run` is true".into(),
+                        ))
+                    }
+                }
+            } else {
+                match (webhook_transport.take(), config.dry_run) {
+                    (Some(t), _) => Delivery::Webhook(t),
+                    (None, true) => Delivery::Webhook(Box::new(DryRunTransport::for_config(
+                        Arc::clone(&options.log),
+                        &config,
+                    ))),
+                    (None, false) => {
+                        let url = d.webhook.clone().ok_or_else(|| {
+                            StartError("webhook_url: is required unless `dry_run` is true".into())
+                        })?;
+                        Delivery::Webhook(Box::new(
+                            HttpTransport::new(url, config.timeout).map_err(StartError)?,
+                        ))
+                    }
+                }
+            };
+            let (pace, name, kind) = if config.dry_run && !app(d) {
+                (
+                    Duration::ZERO,
+                    "(dry run)".to_string(),
+                    DestinationKind::Slack,
+                )
+            } else if shared && !app(d) {
+                (options.pace, redacted(&config, i), DestinationKind::Slack)
+            } else {
+                (options.pace, redacted(&config, i), d.kind)
+            };
+            route[i] = deliveries.len();
+            deliveries.push((delivery, pace, name, kind));
         }
-        let mut senders = Vec::with_capacity(transports.len());
-        let mut queues = Vec::with_capacity(transports.len());
-        for (transport, pace, redacted_url, kind) in transports {
+        let mut senders = Vec::with_capacity(deliveries.len());
+        let mut queues = Vec::with_capacity(deliveries.len());
+        for (delivery, pace, redacted_url, kind) in deliveries {
             let settings = SenderSettings {
                 queue_size: config.queue_size,
                 timeout: config.timeout,
@@ -264,7 +293,7 @@ impl Engine {
             };
             let (sender, outbox) = SenderHandle::spawn(
                 settings,
-                transport,
+                delivery,
                 Arc::clone(&counters),
                 undelivered.clone(),
                 Arc::clone(&options.log),

@@ -105,6 +105,14 @@ impl Hasher for IdentityHasher {
 /// Builds [`IdentityHasher`]s, for maps keyed by fingerprint hashes.
 pub type IdentityBuildHasher = BuildHasherDefault<IdentityHasher>;
 
+/// The [`FoldHasher`] value of a string: a stable key for small sets of
+/// names (an incident's hosts), also for a flatline group's incident id.
+pub fn hash_str(s: &str) -> u64 {
+    let mut h = FoldHasher::default();
+    h.write(s.as_bytes());
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

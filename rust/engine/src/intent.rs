@@ -39,8 +39,56 @@ pub struct Incident {
     pub service: Option<String>,
     /// When the first event was seen.
     pub first_seen: SystemTime,
-    /// Events seen: 1 when it opens; at quiet, the repeats after the first.
+    /// Events seen: 1 when it opens; at quiet and in progress, the repeats
+    /// after the first.
     pub count: u64,
+    /// When the latest of them was seen (the first, when it opens).
+    pub last_seen: SystemTime,
+}
+
+/// Why an incident's window closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closing {
+    /// `dedup_window` passed: the problem went quiet.
+    Quiet,
+    /// Shutdown closed it while it was still open.
+    Shutdown,
+    /// Pushed out of a full table (`max_tracked`) while still open.
+    Evicted,
+}
+
+/// How far an open incident has spread, as far as the engine counted
+/// (distinct values, exact up to [`Spread::MAX`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Spread {
+    pub hosts: u32,
+    pub services: u32,
+}
+
+impl Spread {
+    /// Distinct hosts (or services) counted exactly per incident; beyond it
+    /// a status says "1,000+".
+    pub const MAX: u32 = 1000;
+}
+
+/// A moment worth a reply in an incident's thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Milestone {
+    /// The incident reached this many events (10, 100, 1,000, …).
+    Count(u64),
+    /// It now also logs from this host (event data: escaped when shown).
+    NewHost(String),
+    NewService(String),
+}
+
+/// An open incident's news since its last progress: what a destination
+/// that edits its message (app mode) shows while the incident repeats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Repeats since the previous progress (or since it opened).
+    pub new_repeats: u64,
+    pub spread: Spread,
+    pub milestones: Vec<Milestone>,
 }
 
 /// Why a threshold rule's incident opened: `count` events within `within`,
@@ -86,7 +134,18 @@ pub enum Intent {
         reached: Option<Box<Reached>>,
     },
     /// An incident's window closed after `incident.count` repeats.
-    Quiet { incident: Box<Incident> },
+    Quiet {
+        incident: Box<Incident>,
+        closing: Closing,
+        spread: Spread,
+    },
+    /// An open incident repeated (app mode only, at most once per
+    /// `update_interval`): no events of its own; its repeats are accounted
+    /// for by its `Quiet`.
+    Progress {
+        incident: Box<Incident>,
+        progress: Box<Progress>,
+    },
     /// A flatline rule's group has not logged since `last_seen`.
     Silent {
         rule: usize,
@@ -114,6 +173,8 @@ pub enum MessageKind {
     Flatline,
     /// A silent group logs again.
     Recovered,
+    /// An open incident's live status (app mode).
+    Progress,
 }
 
 impl MessageKind {
@@ -124,6 +185,7 @@ impl MessageKind {
             MessageKind::Summary => "summary",
             MessageKind::Flatline => "flatline",
             MessageKind::Recovered => "recovered",
+            MessageKind::Progress => "progress",
         }
     }
 }
@@ -136,6 +198,7 @@ impl Intent {
             Intent::Quiet { .. } => MessageKind::Repeat,
             Intent::Silent { .. } => MessageKind::Flatline,
             Intent::Recovered { .. } => MessageKind::Recovered,
+            Intent::Progress { .. } => MessageKind::Progress,
             Intent::HeldBack(_) => MessageKind::Summary,
         }
     }
@@ -199,6 +262,7 @@ impl Outgoing {
                     service: None,
                     first_seen: SystemTime::UNIX_EPOCH,
                     count: 1,
+                    last_seen: SystemTime::UNIX_EPOCH,
                 }),
                 event: MatchedEvent::capture(
                     &crate::event::EventShape::new(vec!["[message]".into()]),

@@ -86,7 +86,10 @@ pub use destination::sender;
 pub use engine::{Engine, EngineOptions, ShutdownReport, StartError};
 pub use event::{EventShape, MatchedEvent, MAX_VALUE_CHARS};
 pub use fingerprint::{Fingerprint, Fingerprinter};
-pub use intent::{HeldBack, Incident, IncidentId, Intent, MessageKind, Outbox, Outgoing, Reached};
+pub use intent::{
+    Closing, HeldBack, Incident, IncidentId, Intent, MessageKind, Milestone, Outbox, Outgoing,
+    Progress, Reached, Spread,
+};
 pub use level::Level;
 pub use log::{BufferedLog, LogLevel, LogSink, StderrLog};
 pub use matcher::{Candidacy, Matcher};

@@ -6,7 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
 
 use crate::clock::Now;
-use crate::hash::IdentityBuildHasher;
+use crate::hash::{hash_str, IdentityBuildHasher};
+use crate::intent::{Milestone, Progress, Spread};
 use crate::level::Level;
 
 /// What the window made of one occurrence.
@@ -27,6 +28,15 @@ pub struct Closed {
     pub service: Option<String>,
     pub repeats: u64,
     pub first_seen: SystemTime,
+    pub last_seen: SystemTime,
+    pub spread: Spread,
+}
+
+/// An open window's news since its last report ([`Window::progress`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reported {
+    pub closed: Closed,
+    pub progress: Progress,
 }
 
 #[derive(Debug)]
@@ -36,10 +46,32 @@ struct Tracked {
     service: Option<String>,
     repeats: u64,
     first_seen: SystemTime,
+    last_seen: SystemTime,
     /// Distinguishes this entry from an earlier one of the same hash whose
     /// expiry record is still queued.
     generation: u64,
+    /// Live status (app mode only): boxed, so a webhook rule's table stays
+    /// as small as it was.
+    live: Option<Box<Live>>,
 }
+
+/// What a live status needs of one open window.
+#[derive(Debug, Default)]
+struct Live {
+    /// Repeats at the last progress report.
+    reported: u64,
+    /// When the last progress was reported (monotonic ms).
+    reported_ms: u64,
+    /// Hashes of the distinct hosts and services seen, at most [`Spread::MAX`].
+    hosts: Vec<u64>,
+    services: Vec<u64>,
+    /// Names that showed up since the last report, a few at most.
+    new_names: Vec<Milestone>,
+}
+
+/// New host or service names kept for one progress report: a storm over a
+/// thousand hosts says "1,000+ hosts", not a thousand names.
+const NEW_NAMES_MAX: usize = 3;
 
 /// Tracks at most `max_tracked` fingerprints.
 ///
@@ -55,6 +87,11 @@ pub struct Window {
     /// (expires_at_ms, hash, generation), oldest first.
     order: VecDeque<(u64, u64, u64)>,
     next_generation: u64,
+    /// Keep a live status of each window and report every closing, also
+    /// one without repeats (app mode: its message is marked quiet).
+    live: bool,
+    /// When [`Window::progress`] next scans the table (monotonic ms).
+    next_scan_ms: u64,
 }
 
 /// What `observe` did to the table.
@@ -75,7 +112,89 @@ impl Window {
             tracked: HashMap::default(),
             order: VecDeque::new(),
             next_generation: 0,
+            live: false,
+            next_scan_ms: 0,
         }
+    }
+
+    /// A window that keeps a live status of each incident (app mode).
+    pub fn live(window_ms: u64, max_tracked: usize) -> Window {
+        Window {
+            live: true,
+            ..Window::new(window_ms, max_tracked)
+        }
+    }
+
+    /// Notes where an occurrence of `hash` (just observed) came from.
+    pub fn note_origin(&mut self, hash: u64, host: Option<&str>, service: Option<&str>) {
+        let Some(live) = self.tracked.get_mut(&hash).and_then(|t| t.live.as_mut()) else {
+            return;
+        };
+        let mut note = |seen: &mut Vec<u64>, name: Option<&str>, new: fn(String) -> Milestone| {
+            let Some(name) = name.filter(|n| !n.is_empty()) else {
+                return;
+            };
+            let h = hash_str(name);
+            if seen.contains(&h) || seen.len() >= Spread::MAX as usize {
+                return;
+            }
+            // The first one is where the incident opened: no news.
+            if !seen.is_empty() && live.new_names.len() < NEW_NAMES_MAX {
+                live.new_names.push(new(name.chars().take(200).collect()));
+            }
+            seen.push(h);
+        };
+        note(&mut live.hosts, host, Milestone::NewHost);
+        note(&mut live.services, service, Milestone::NewService);
+    }
+
+    /// Open windows with repeats not yet reported whose last report is at
+    /// least `interval_ms` old; scans at most once a second.
+    pub fn progress(&mut self, now: Now, interval_ms: u64) -> Vec<Reported> {
+        if !self.live || now.mono_ms < self.next_scan_ms {
+            return Vec::new();
+        }
+        self.next_scan_ms = now.mono_ms.saturating_add(interval_ms.clamp(1, 1000));
+        let mut reports = Vec::new();
+        for (&hash, t) in self.tracked.iter_mut() {
+            let Some(live) = t.live.as_mut() else {
+                continue;
+            };
+            if t.repeats == live.reported
+                || now.mono_ms.saturating_sub(live.reported_ms) < interval_ms
+            {
+                continue;
+            }
+            let mut milestones = Vec::new();
+            // The largest power of ten the count (the first event and its
+            // repeats) passed since the last report.
+            let (before, after) = (live.reported + 1, t.repeats + 1);
+            let mut step = 10u64;
+            let mut passed = None;
+            while step <= after {
+                if step > before {
+                    passed = Some(step);
+                }
+                step = match step.checked_mul(10) {
+                    Some(s) => s,
+                    None => break,
+                };
+            }
+            milestones.extend(passed.map(Milestone::Count));
+            milestones.append(&mut live.new_names);
+            let progress = Progress {
+                new_repeats: t.repeats - live.reported,
+                spread: spread(live),
+                milestones,
+            };
+            live.reported = t.repeats;
+            live.reported_ms = now.mono_ms;
+            reports.push(Reported {
+                closed: closed(hash, t),
+                progress,
+            });
+        }
+        reports
     }
 
     #[cfg(test)]
@@ -111,6 +230,7 @@ impl Window {
         }
         if let Some(t) = self.tracked.get_mut(&hash) {
             t.repeats += 1;
+            t.last_seen = now.wall;
             return Observation {
                 seen: Some(Seen::Repeat),
                 evicted: None,
@@ -130,7 +250,14 @@ impl Window {
                 service: service.map(str::to_string),
                 repeats: 0,
                 first_seen: now.wall,
+                last_seen: now.wall,
                 generation,
+                live: self.live.then(|| {
+                    Box::new(Live {
+                        reported_ms: now.mono_ms,
+                        ..Live::default()
+                    })
+                }),
             },
         );
         self.order
@@ -150,7 +277,7 @@ impl Window {
                 break;
             }
             if let Some(c) = self.pop_oldest() {
-                if c.repeats > 0 {
+                if c.repeats > 0 || self.live {
                     closed.push(c);
                 }
             }
@@ -158,12 +285,13 @@ impl Window {
         closed
     }
 
-    /// Closes every window now (shutdown), returning those with repeats.
+    /// Closes every window now (shutdown), returning those with repeats
+    /// (every one, live).
     pub fn drain(&mut self) -> Vec<Closed> {
         let mut closed = Vec::new();
         while !self.order.is_empty() {
             if let Some(c) = self.pop_oldest() {
-                if c.repeats > 0 {
+                if c.repeats > 0 || self.live {
                     closed.push(c);
                 }
             }
@@ -179,17 +307,30 @@ impl Window {
                 .is_some_and(|t| t.generation == generation);
             if live {
                 let t = self.tracked.remove(&hash).expect("checked above");
-                return Some(Closed {
-                    hash,
-                    label: t.label,
-                    level: t.level,
-                    service: t.service,
-                    repeats: t.repeats,
-                    first_seen: t.first_seen,
-                });
+                return Some(closed(hash, &t));
             }
         }
         None
+    }
+}
+
+fn spread(live: &Live) -> Spread {
+    Spread {
+        hosts: live.hosts.len() as u32,
+        services: live.services.len() as u32,
+    }
+}
+
+fn closed(hash: u64, t: &Tracked) -> Closed {
+    Closed {
+        hash,
+        label: t.label.clone(),
+        level: t.level,
+        service: t.service.clone(),
+        repeats: t.repeats,
+        first_seen: t.first_seen,
+        last_seen: t.last_seen,
+        spread: t.live.as_deref().map(spread).unwrap_or_default(),
     }
 }
 

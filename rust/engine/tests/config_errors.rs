@@ -136,6 +136,30 @@ fn wrong_values(option: &str) -> Vec<Value> {
             // Valid JSON, but the destination is Slack.
             json!({"text": "%{[@alert][text]}"}),
         ],
+        "slack_token" => vec![
+            json!(5),
+            json!(true),
+            json!(format!("xoxp-{SECRET}")),
+            json!(SECRET),
+            json!(format!("xoxb-{SECRET} x")),
+            json!(format!("xoxb-{SECRET}\nInjected: header")),
+        ],
+        "slack_api_url" => vec![
+            json!(5),
+            json!("not a url"),
+            json!("http://slack.com/api"),
+            json!("https://evil.example/api"),
+            json!(format!("https://u:{SECRET}@slack.com/api")),
+        ],
+        "fallback_channel" => vec![
+            json!(5),
+            json!(""),
+            json!("#a-%{[service.name]}"),
+            json!("two words"),
+        ],
+        "update_interval" => vec![json!(true), json!("0s"), json!("100ms"), json!("2h")],
+        "thread_replies" => vec![json!(5), json!("all"), json!("")],
+        "reply_broadcast" => vec![json!("yes"), json!(1)],
         "rules" => vec![
             json!(5),
             json!("default"),
@@ -174,7 +198,20 @@ fn every_option_with_every_wrong_value_fails_naming_the_option() {
     let mut checked = 0;
     for option in OPTIONS {
         for value in wrong_values(option) {
-            let mut config = json!({"webhook_url": valid_webhook()});
+            // App-mode options are checked in app mode.
+            let mut config = if option.starts_with("slack_")
+                || [
+                    "fallback_channel",
+                    "update_interval",
+                    "thread_replies",
+                    "reply_broadcast",
+                ]
+                .contains(option)
+            {
+                json!({"slack_token": format!("xoxb-{SECRET}"), "channel": "#alerts"})
+            } else {
+                json!({"webhook_url": valid_webhook()})
+            };
             config[*option] = value.clone();
             let error = match Config::try_from(config.clone()) {
                 Ok(_) => panic!("{option} = {value} was accepted"),

@@ -83,7 +83,7 @@ impl HtmlPage {
 fn entry(message: &Shown, route: &Route, time: &str, note: &str) -> Entry {
     let destination = match route.destination {
         DestinationKind::Json => Destination::Json,
-        DestinationKind::Slack => Destination::Slack,
+        DestinationKind::Slack | DestinationKind::SlackApp => Destination::Slack,
     };
     Entry {
         time: Some(time.to_string()),

@@ -145,6 +145,8 @@ impl Summary {
                 MessageKind::Summary => self.summary_messages += 1,
                 MessageKind::Flatline => self.flatline_messages += 1,
                 MessageKind::Recovered => self.recovered_messages += 1,
+                // A message's update, not a message of its own.
+                MessageKind::Progress => {}
             }
         }
     }
@@ -509,6 +511,7 @@ fn kind_name(kind: MessageKind) -> &'static str {
         MessageKind::Summary => "SUMMARY",
         MessageKind::Flatline => "FLATLINE",
         MessageKind::Recovered => "RECOVERED",
+        MessageKind::Progress => "UPDATE",
     }
 }
 

@@ -104,7 +104,7 @@ fn send_one(
     let mut transport =
         HttpTransport::new(webhook, config.timeout).map_err(SendTestError::Client)?;
     let who = match kind {
-        DestinationKind::Slack => "Slack accepted",
+        DestinationKind::Slack | DestinationKind::SlackApp => "Slack accepted",
         DestinationKind::Json => "the JSON webhook accepted",
     };
     match transport.post(&body, config.timeout) {
@@ -114,7 +114,9 @@ fn send_one(
         Ok(reply) => {
             let error = reply.body.trim().to_string();
             let meaning = match kind {
-                DestinationKind::Slack => slack_error::explain(reply.status, &error),
+                DestinationKind::Slack | DestinationKind::SlackApp => {
+                    slack_error::explain(reply.status, &error)
+                }
                 DestinationKind::Json => "the JSON webhook refused the test message",
             };
             Err(SendTestError::Refused {

@@ -21,6 +21,7 @@
 //! - `table`: [`OPTION_TABLE`], every option with its type, default, scope
 //!   and doc; [`option_docs`] renders the docs from it.
 
+pub(crate) mod app;
 pub mod option_docs;
 mod options;
 mod rule;
@@ -35,6 +36,10 @@ use serde_json::Value;
 
 use crate::level::Level;
 
+pub use app::{
+    ApiUrl, AppRule, ChannelTemplate, SlackToken, ThreadReplies, DEFAULT_UPDATE_INTERVAL,
+    SLACK_API_URL,
+};
 pub(crate) use options::type_name;
 pub use options::{parse_duration, show_duration, ConfigError};
 pub use rule::{
@@ -50,6 +55,12 @@ use rule::{check_shared_limits, parse_rule, rule_from, Context, RuleDefaults};
 /// Every option accepted at the top level, in the order the README documents them.
 pub const OPTIONS: &[&str] = &[
     "webhook_url",
+    "slack_token",
+    "slack_api_url",
+    "fallback_channel",
+    "update_interval",
+    "thread_replies",
+    "reply_broadcast",
     "levels",
     "min_level",
     "level_field",
@@ -190,6 +201,15 @@ impl Config {
                 .iter()
                 .map(|s| s.to_string()),
         );
+        // An incident's live status says on how many hosts it repeats.
+        if self.rules.iter().any(|r| r.app.is_some()) {
+            wanted.extend(
+                slack_alert_event::ecs::HOST
+                    .candidates
+                    .iter()
+                    .map(|s| s.to_string()),
+            );
+        }
         for rule in &self.rules {
             let fp = crate::fingerprint::Fingerprinter::new(rule.dedup_fields.clone());
             wanted.extend(fp.references().into_iter().map(String::from));
@@ -283,6 +303,9 @@ fn rendering_refs(rule: &RuleConfig) -> Vec<String> {
     if let Some(body) = &rule.body_template {
         refs.extend(body.references());
     }
+    if let Some(app) = &rule.app {
+        refs.extend(app.channel.references());
+    }
     refs
 }
 
@@ -368,6 +391,10 @@ impl TryFrom<Value> for Config {
             let d = Destination {
                 kind: rule.destination_kind,
                 webhook: rule.webhook_url.clone(),
+                app: rule
+                    .app
+                    .as_ref()
+                    .map(|a| (a.token.clone(), a.api_url.clone())),
             };
             rule.destination = match destinations.iter().position(|x| *x == d) {
                 Some(i) => i,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use slack_alert_render::{JsonBody, LinkTemplate, Mention, Style, Template};
 
+use super::app::{parse_app, AppRule};
 use super::options::{describe, field_ref, parse_level, type_name, ConfigError, Options};
 use super::webhook::{DestinationKind, Webhook};
 use super::ENGINE_OPTIONS;
@@ -19,6 +20,12 @@ pub const RULE_OPTIONS: &[&str] = &[
     "name",
     "type",
     "webhook_url",
+    "slack_token",
+    "slack_api_url",
+    "fallback_channel",
+    "update_interval",
+    "thread_replies",
+    "reply_broadcast",
     "levels",
     "min_level",
     "equals",
@@ -114,6 +121,8 @@ pub struct RuleConfig {
     /// Required with `destination => json`: the body's JSON template.
     pub body_template: Option<JsonBody>,
     pub webhook_url: Option<Webhook>,
+    /// Slack app mode (`slack_token`): set instead of `webhook_url`.
+    pub app: Option<AppRule>,
     pub style: Style,
     pub title: Option<Template>,
     pub format: Option<Template>,
@@ -229,9 +238,16 @@ pub(super) fn rule_from(
     // threshold (it has none).
     let mut merged = Map::new();
     let own_levels = own.contains_key("levels") || own.contains_key("min_level");
+    // A rule may post another way than the top level: its own credential
+    // replaces the other one, and a webhook rule takes none of the top
+    // level's app-mode options.
+    let own_webhook = own.contains_key("webhook_url");
+    let own_token = own.contains_key("slack_token");
     for (k, v) in &top.0 {
         let skip = !RULE_OPTIONS.contains(&k.as_str())
             || (own_levels && (k == "levels" || k == "min_level"))
+            || (own_token && k == "webhook_url")
+            || (own_webhook && (k == "slack_token" || super::app::APP_ONLY.contains(&k.as_str())))
             || (kind == RuleKind::Flatline
                 && matches!(
                     k.as_str(),
@@ -300,20 +316,40 @@ pub(super) fn parse_rule(
             ))
         }
     };
-    let webhook_url = match opts.string("webhook_url")? {
-        Some(url) if !url.trim().is_empty() => Some(Webhook::parse(
-            url.trim(),
-            ctx.allow_custom_webhook || destination_kind == DestinationKind::Json,
-        )?),
-        _ if ctx.dry_run || lenient => None,
-        _ => return Err(ConfigError::new(
-            "webhook_url",
-            "is required (e.g. webhook_url => \"${SLACK_WEBHOOK_URL}\"), unless `dry_run` is true",
-        )),
+    let app = parse_app(opts, ctx.dry_run, ctx.allow_custom_webhook, lenient)?;
+    if app.is_some() && destination_kind == DestinationKind::Json {
+        return Err(ConfigError::new(
+            "slack_token",
+            "applies to Slack destinations only; a JSON destination posts to its `webhook_url`",
+        ));
+    }
+    let destination_kind = if app.is_some() {
+        DestinationKind::SlackApp
+    } else {
+        destination_kind
     };
+    let webhook_url =
+        match opts.string("webhook_url")? {
+            Some(url) if !url.trim().is_empty() => Some(Webhook::parse(
+                url.trim(),
+                ctx.allow_custom_webhook || destination_kind == DestinationKind::Json,
+            )?),
+            _ if ctx.dry_run || lenient || app.is_some() => None,
+            _ => return Err(ConfigError::new(
+                "webhook_url",
+                "is required (e.g. webhook_url => \"${SLACK_WEBHOOK_URL}\"), unless `slack_token` \
+             (Slack app mode) is set or `dry_run` is true",
+            )),
+        };
 
     let style = Style {
-        channel: opts.string("channel")?,
+        // In app mode the channel is where the sender posts, not a hint
+        // for a legacy webhook.
+        channel: if app.is_some() {
+            None
+        } else {
+            opts.string("channel")?
+        },
         username: opts.string("username")?,
         icon_emoji: opts.string("icon_emoji")?,
         icon_url: opts.string("icon_url")?,
@@ -451,6 +487,7 @@ pub(super) fn parse_rule(
         destination_kind,
         body_template,
         webhook_url,
+        app,
         style,
         title,
         format,

@@ -128,6 +128,61 @@ pub const OPTION_TABLE: &[OptionDoc] = &[
         Required::When("unless `dry_run` is true"),
     ),
     opt(
+        "slack_token",
+        Password,
+        Rule,
+        DefaultValue::None,
+        "Slack app mode instead of `webhook_url`: a bot token (`xoxb-…`, scopes `chat:write`, \
+         `chat:write.public` to post where the bot was not invited, `files:write` for stack \
+         traces) and a `channel`. Each incident is one message kept current (see App mode). \
+         Never logged: shown as `xoxb-***`.",
+    ),
+    opt(
+        "slack_api_url",
+        Str,
+        Rule,
+        Value(r#""https://slack.com/api""#),
+        "App mode: where the Web API is. Another URL (a Slack-compatible server, tests) needs \
+         `allow_custom_webhook`.",
+    ),
+    required(
+        opt(
+            "fallback_channel",
+            Str,
+            Rule,
+            DefaultValue::None,
+            "App mode: where a message goes when the event names no channel, or Slack answers \
+             `channel_not_found`, `not_in_channel` or `is_archived`; summaries of a templated \
+             `channel` go here.",
+        ),
+        Required::When("when `channel` has `%{}` references"),
+    ),
+    opt(
+        "update_interval",
+        Str,
+        Rule,
+        Value(r#""10s""#),
+        "App mode: an incident's message shows its live count, first and last seen, updated at \
+         most this often (1s to 1h; all updates share Slack's ~50 a minute), and once more when \
+         its window closes.",
+    ),
+    opt(
+        "thread_replies",
+        Str,
+        Rule,
+        Value(r#""milestones""#),
+        "App mode: what also goes into an incident's thread besides its quiet note and long \
+         stack trace: `\"none\"`, `\"milestones\"` (10×, 100×, 1,000×…, a new host or \
+         service) or `\"every_window\"` (each update's count).",
+    ),
+    opt(
+        "reply_broadcast",
+        Boolean,
+        Rule,
+        Value("false"),
+        "App mode: milestone replies are also shown in the channel.",
+    ),
+    opt(
         "levels",
         Array,
         Rule,
@@ -250,13 +305,17 @@ pub const OPTION_TABLE: &[OptionDoc] = &[
         Value("false"),
         "Render messages and write them to the Logstash log instead of posting.",
     ),
-    opt(
-        "channel",
-        Str,
-        Rule,
-        DefaultValue::None,
-        "Passed to Slack; honoured by legacy webhooks only (a Slack app's webhook has a fixed \
-         channel).",
+    required(
+        opt(
+            "channel",
+            Str,
+            Rule,
+            DefaultValue::None,
+            "App mode: where messages go, a name (`\"#alerts\"`), an id, or read from the event \
+             (`\"#alerts-%{[service.name]}\"`, lower-cased; needs `fallback_channel`). With a \
+             webhook: passed to Slack, honoured by legacy webhooks only.",
+        ),
+        Required::When("with `slack_token`"),
     ),
     opt(
         "username",
@@ -556,6 +615,10 @@ mod tests {
                     |rule| json!({"dry_run": true, "rules": [rule]}),
                 ),
                 _ if o.name == "dry_run" => (json!({"webhook_url": URL}), |top| top),
+                _ if crate::config::app::APP_ONLY.contains(&o.name) => (
+                    json!({"dry_run": true, "slack_token": "xoxb-t", "channel": "#a"}),
+                    |top| top,
+                ),
                 _ => (json!({"dry_run": true}), |top| top),
             };
             let plain = parse(wrap(base.clone())).unwrap();
@@ -586,6 +649,11 @@ mod tests {
                 json!({"dry_run": true, "rules": [{"name": "r", "type": "flatline"}]}),
             ),
             ("threshold_window", json!({"dry_run": true, "threshold": 3})),
+            ("channel", json!({"dry_run": true, "slack_token": "xoxb-t"})),
+            (
+                "fallback_channel",
+                json!({"dry_run": true, "slack_token": "xoxb-t", "channel": "#a-%{x}"}),
+            ),
             (
                 "body_template",
                 json!({"dry_run": true, "destination": "json"}),

@@ -12,6 +12,9 @@ pub enum DestinationKind {
     Slack,
     /// A generic JSON webhook with an operator-written `body_template`.
     Json,
+    /// Slack's Web API with a bot token (app mode): one message per
+    /// incident, kept current.
+    SlackApp,
 }
 
 impl DestinationKind {
@@ -19,6 +22,7 @@ impl DestinationKind {
         match self {
             DestinationKind::Slack => "slack",
             DestinationKind::Json => "json",
+            DestinationKind::SlackApp => "slack_app",
         }
     }
 }
@@ -29,8 +33,10 @@ impl DestinationKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Destination {
     pub kind: DestinationKind,
-    /// `None` only with `dry_run`.
+    /// `None` only with `dry_run`, or in app mode.
     pub webhook: Option<Webhook>,
+    /// App mode: the token (`None` only with `dry_run`) and the API's URL.
+    pub app: Option<(Option<super::SlackToken>, super::ApiUrl)>,
 }
 
 /// A webhook URL. It is a secret (whoever has it can post to the channel),

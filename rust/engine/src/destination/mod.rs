@@ -11,10 +11,10 @@
 //! - [`sender`]: its bounded queue and the thread that renders, paces,
 //!   posts and retries, outside the engine's lock.
 //!
-//! A new destination kind (Slack's Web API, which can edit the message it
-//! posted for an incident) adds a renderer and a sender here; the decision
-//! core does not change.
+//! - [`app`]: Slack's Web API with a bot token (app mode), whose sender
+//!   keeps one message per incident current from the same intents.
 
+pub mod app;
 mod limit;
 mod render;
 pub mod sender;

@@ -31,7 +31,9 @@ pub fn render(config: &Config, message: &Outgoing) -> Value {
             event,
             reached,
         } => opened(config, rule, incident, event, reached.as_deref()),
-        Intent::Quiet { incident } => quiet(rule, incident),
+        // Only app mode gets progress; anywhere else it reads as the
+        // repeat report so far.
+        Intent::Quiet { incident, .. } | Intent::Progress { incident, .. } => quiet(rule, incident),
         Intent::Silent {
             group, last_seen, ..
         } => flatline(rule, group, *last_seen, None),
@@ -345,6 +347,7 @@ mod tests {
             service: Some("checkout".into()),
             first_seen: at(0).wall,
             count: 41,
+            last_seen: at(0).wall,
         };
         let message = |rule: usize, intent: Intent| Outgoing {
             intent,
@@ -357,6 +360,8 @@ mod tests {
             0,
             Intent::Quiet {
                 incident: Box::new(incident.clone()),
+                closing: crate::intent::Closing::Quiet,
+                spread: Default::default(),
             },
         );
         assert_eq!(quiet.kind(), MessageKind::Repeat);

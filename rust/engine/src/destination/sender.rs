@@ -94,6 +94,31 @@ pub trait SenderClock: Send + Sync {
     /// Waits `d` for `why`, or less if `alarm` rings (shutdown began: the
     /// sender then re-checks the deadline and may sleep again).
     fn sleep(&self, d: Duration, why: Wait, alarm: &Alarm);
+
+    /// Waits up to `d` for a message on `queue` (the app sender, whose
+    /// pending work is not due yet), the alarm or the time.
+    fn wait_for(&self, queue: &Receiver<Outgoing>, d: Duration, alarm: &Alarm) -> Awaited {
+        crossbeam_channel::select! {
+            recv(queue) -> m => m.map_or(Awaited::Closed, Awaited::Message),
+            recv(alarm.0) -> _ => {
+                // A rung (or dropped) alarm: re-check the deadline soon.
+                if alarm.0.is_empty() {
+                    std::thread::sleep(d.min(Duration::from_millis(10)));
+                }
+                Awaited::Nothing
+            }
+            default(d) => Awaited::Nothing,
+        }
+    }
+}
+
+/// What [`SenderClock::wait_for`] waited for.
+pub enum Awaited {
+    Message(Outgoing),
+    /// The time passed or the alarm rang.
+    Nothing,
+    /// The queue closed.
+    Closed,
 }
 
 /// The real clock.
@@ -163,6 +188,19 @@ impl RecordingClock {
 }
 
 impl SenderClock for RecordingClock {
+    /// Never waits for the queue: what is queued is taken, else the time
+    /// is recorded as a wait and passes.
+    fn wait_for(&self, queue: &Receiver<Outgoing>, d: Duration, alarm: &Alarm) -> Awaited {
+        match queue.try_recv() {
+            Ok(m) => Awaited::Message(m),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => Awaited::Closed,
+            Err(crossbeam_channel::TryRecvError::Empty) => {
+                self.sleep(d, Wait::Pace, alarm);
+                Awaited::Nothing
+            }
+        }
+    }
+
     fn now(&self) -> Instant {
         self.origin + Instant::now().duration_since(self.origin) + *self.offset.lock()
     }
@@ -185,7 +223,15 @@ pub struct HttpTransport {
 
 impl HttpTransport {
     pub fn new(url: Webhook, timeout: Duration) -> Result<HttpTransport, String> {
-        let client = reqwest::blocking::Client::builder()
+        Ok(HttpTransport {
+            client: HttpTransport::client(timeout)?,
+            url,
+        })
+    }
+
+    /// The HTTP client every destination posts with.
+    pub fn client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
+        reqwest::blocking::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             // Slack never redirects a webhook; following one could send the
@@ -196,8 +242,7 @@ impl HttpTransport {
                 env!("CARGO_PKG_VERSION")
             ))
             .build()
-            .map_err(|e| format!("could not set up the HTTP client: {}", describe(&e)))?;
-        Ok(HttpTransport { client, url })
+            .map_err(|e| format!("could not set up the HTTP client: {}", describe(&e)))
     }
 }
 
@@ -249,7 +294,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 }
 
 /// A reqwest error in words, without the URL (reqwest puts it in Display).
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -313,6 +358,11 @@ impl DryRunTransport {
                 "dry run: would post to JSON webhook{name}: {}",
                 String::from_utf8_lossy(body)
             ),
+            // App-mode rules have a dry-run sender of their own.
+            DestinationKind::SlackApp => format!(
+                "dry run: would post to Slack{name}: {}",
+                String::from_utf8_lossy(body)
+            ),
         };
         self.log.log(LogLevel::Info, &line);
     }
@@ -364,29 +414,29 @@ pub struct SenderSettings {
 }
 
 /// State shared between the engine and the sender thread.
-struct Shared {
-    counters: Arc<Counters>,
+pub(crate) struct Shared {
+    pub(crate) counters: Arc<Counters>,
     /// Per rule (indexed by `Outgoing::rule`): events in messages that
     /// could not be delivered, for that rule's next summary.
     undelivered: Vec<Arc<AtomicU64>>,
-    log: Arc<dyn LogSink>,
-    log_once: LogOnce,
-    deadline: Mutex<Option<Instant>>,
+    pub(crate) log: Arc<dyn LogSink>,
+    pub(crate) log_once: LogOnce,
+    pub(crate) deadline: Mutex<Option<Instant>>,
     /// Test-only: makes a chosen next message's handling panic.
-    fault: FaultHook,
+    pub(crate) fault: FaultHook,
     /// Contains a panic while handling one message.
-    containment: Containment,
+    pub(crate) containment: Containment,
     /// Messages (and the events they carried) abandoned at the shutdown deadline.
     abandoned_messages: AtomicU64,
     abandoned_events: AtomicU64,
     /// Events carried by the message being posted right now (0 when idle):
     /// lost if the thread is still posting when shutdown gives up on it.
-    in_flight_events: AtomicU64,
-    in_flight: AtomicBool,
+    pub(crate) in_flight_events: AtomicU64,
+    pub(crate) in_flight: AtomicBool,
 }
 
 impl Shared {
-    fn deadline(&self) -> Option<Instant> {
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         *self.deadline.lock()
     }
 
@@ -395,27 +445,84 @@ impl Shared {
     /// posted the last summaries) into the shutdown report. Decided under
     /// the deadline's lock, so that none slips between the two.
     fn failed(&self, message: &Outgoing) {
+        self.failed_counts(message.rule, message.events, message.undelivered);
+    }
+
+    /// [`Shared::failed`] for what a message of `rule` accounted for.
+    pub(crate) fn failed_counts(&self, rule: usize, events: u64, undelivered: u64) {
         let deadline = self.deadline.lock();
         if deadline.is_some() {
-            self.abandon(message);
+            self.abandon_counts(1, events + undelivered);
             return;
         }
         Counters::add(&self.counters.send_failures, 1);
         // A failed summary hands back both its events and the failures it
         // was reporting.
-        if let Some(u) = self.undelivered.get(message.rule) {
-            u.fetch_add(message.events + message.undelivered, Ordering::Relaxed);
+        if let Some(u) = self.undelivered.get(rule) {
+            u.fetch_add(events + undelivered, Ordering::Relaxed);
         }
     }
 
     /// Counts a message given up on at the shutdown deadline. Nothing can
     /// report it to Slack any more: the shutdown report logs it instead.
     fn abandon(&self, message: &Outgoing) {
-        self.abandoned_messages.fetch_add(1, Ordering::Relaxed);
-        self.abandoned_events
-            .fetch_add(message.events + message.undelivered, Ordering::Relaxed);
-        Counters::add(&self.counters.send_failures, 1);
+        self.abandon_counts(1, message.events + message.undelivered);
     }
+
+    pub(crate) fn abandon_counts(&self, messages: u64, events: u64) {
+        self.abandoned_messages
+            .fetch_add(messages, Ordering::Relaxed);
+        self.abandoned_events.fetch_add(events, Ordering::Relaxed);
+        Counters::add(&self.counters.send_failures, messages);
+    }
+}
+
+#[cfg(test)]
+impl Shared {
+    /// A sender's shared state without its thread, for tests that run a
+    /// worker on their own thread.
+    pub(crate) fn for_test(
+        counters: Arc<Counters>,
+        undelivered: Vec<Arc<AtomicU64>>,
+        log: Arc<dyn LogSink>,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            counters: Arc::clone(&counters),
+            undelivered,
+            log: Arc::clone(&log),
+            log_once: LogOnce::default(),
+            deadline: Mutex::new(None),
+            fault: FaultHook::default(),
+            containment: Containment::new("sender", "a test", "counted", counters, log),
+            abandoned_messages: AtomicU64::new(0),
+            abandoned_events: AtomicU64::new(0),
+            in_flight_events: AtomicU64::new(0),
+            in_flight: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn abandoned(&self) -> (u64, u64) {
+        (
+            self.abandoned_messages.load(Ordering::Relaxed),
+            self.abandoned_events.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[cfg(test)]
+impl Alarm {
+    /// An alarm that never rings.
+    pub(crate) fn never() -> (Alarm, ChannelSender<()>) {
+        let (tx, rx) = bounded(1);
+        (Alarm(rx), tx)
+    }
+}
+
+/// How a sender delivers: a webhook (one post per message) or Slack's
+/// Web API (app mode: one message per incident, kept current).
+pub enum Delivery {
+    Webhook(Box<dyn Transport>),
+    App(Box<dyn crate::destination::app::api::Api>),
 }
 
 /// The engine's end of the sender: offer messages, then finish.
@@ -467,7 +574,7 @@ impl SenderHandle {
     /// Starts the sender thread.
     pub fn spawn(
         settings: SenderSettings,
-        mut transport: Box<dyn Transport>,
+        delivery: Delivery,
         counters: Arc<Counters>,
         undelivered: Vec<Arc<AtomicU64>>,
         log: Arc<dyn LogSink>,
@@ -501,18 +608,38 @@ impl SenderHandle {
         let thread = std::thread::Builder::new()
             .name("slack_alert-sender".into())
             .spawn(move || {
-                let mut worker = Worker {
-                    settings,
-                    shared: thread_shared,
-                    alarm: Alarm(wake_rx),
-                    clock,
-                    last_post: None,
-                    failing_since: None,
-                    failures_while_down: 0,
-                    rate_limited_streak: 0,
-                    rng: seed(),
-                };
-                worker.run(&queue_rx, transport.as_mut());
+                match delivery {
+                    Delivery::Webhook(mut transport) => {
+                        let mut worker = Worker {
+                            settings,
+                            shared: thread_shared,
+                            alarm: Alarm(wake_rx),
+                            clock,
+                            last_post: None,
+                            failing_since: None,
+                            failures_while_down: 0,
+                            rate_limited_streak: 0,
+                            rng: seed(),
+                        };
+                        worker.run(&queue_rx, transport.as_mut());
+                    }
+                    Delivery::App(mut api) => {
+                        let shared = Arc::clone(&thread_shared);
+                        let mut worker = crate::destination::app::AppWorker::new(
+                            settings,
+                            thread_shared,
+                            Alarm(wake_rx),
+                            clock,
+                            seed(),
+                        );
+                        // The loop contains each intent and action; a panic
+                        // outside them (a bug in the loop itself) must not
+                        // end the thread silently either.
+                        let _ = shared
+                            .containment
+                            .run(|| worker.run(&queue_rx, api.as_mut()));
+                    }
+                }
                 drop(done_tx);
             })?;
         let outbox = QueueOutbox(queue_tx.clone());
@@ -743,7 +870,7 @@ impl Worker {
                 Ok(r) => {
                     let error = r.body.trim().to_string();
                     let problem = match self.settings.kind {
-                        DestinationKind::Slack => {
+                        DestinationKind::Slack | DestinationKind::SlackApp => {
                             format!("{} {}: {}", r.status, error, explain(r.status, &error))
                         }
                         // Not Slack: its body means nothing to `explain`;
@@ -800,7 +927,7 @@ impl Worker {
 
     fn destination_name(&self) -> &'static str {
         match self.settings.kind {
-            DestinationKind::Slack => "Slack",
+            DestinationKind::Slack | DestinationKind::SlackApp => "Slack",
             DestinationKind::Json => "The JSON webhook",
         }
     }
@@ -976,7 +1103,7 @@ mod tests {
         };
         let (handle, outbox) = SenderHandle::spawn(
             settings,
-            Box::new(transport),
+            Delivery::Webhook(Box::new(transport)),
             Arc::clone(&counters),
             vec![Arc::clone(&undelivered)],
             log.clone(),
@@ -1224,7 +1351,7 @@ mod tests {
     ) -> (SenderHandle, QueueOutbox) {
         SenderHandle::spawn(
             gate_settings(queue_size),
-            Box::new(transport),
+            Delivery::Webhook(Box::new(transport)),
             counters,
             vec![undelivered],
             Arc::new(BufferedLog::new(10)),
