@@ -594,7 +594,7 @@ impl Alerter {
                 0,
                 counters,
                 Arc::default(),
-                EventShape::new(config.event_refs()),
+                EventShape::of_events(&config),
             ),
         }
     }

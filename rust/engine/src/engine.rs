@@ -334,7 +334,7 @@ impl Engine {
         )
         .map_err(|e| StartError(format!("could not start the timer thread: {e}")))?;
         Ok(Engine {
-            shape: EventShape::new(config.event_refs()),
+            shape: EventShape::of_events(&config),
             key_shape: EventShape::new(config.key_refs()),
             heartbeat_shape: EventShape::new(config.heartbeat_refs()),
             matching,
@@ -365,6 +365,13 @@ impl Engine {
     /// decides on or shows.
     pub fn event_refs(&self) -> &[String] {
         self.shape.refs()
+    }
+
+    /// The most UTF-16 units of a string the engine keeps for each of
+    /// [`Engine::event_refs`], in order: what the shim cuts to before it
+    /// encodes (a stack trace in app mode is kept longer, to upload it).
+    pub fn event_bounds(&self) -> Vec<usize> {
+        self.shape.bounds()
     }
 
     /// Field references a matched event must carry for [`Engine::submit_keys`],

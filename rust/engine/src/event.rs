@@ -6,6 +6,7 @@
 //! engine reads them through [`slack_alert_event::Fields`].
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -22,17 +23,50 @@ use crate::hash::FoldBuildHasher;
 /// shim asks for this bound and cuts before encoding.
 pub const MAX_VALUE_CHARS: usize = 16_384;
 
-/// `s` cut to [`MAX_VALUE_CHARS`] UTF-16 code units, never inside a
-/// character.
-fn cut_value(s: &mut String) {
+/// Most characters of a value the engine keeps whole to upload it (a
+/// stack trace in app mode, whose message shows only its top frames).
+pub const MAX_LONG_VALUE_CHARS: usize = 1 << 20;
+
+/// Bytes of long values (past [`MAX_VALUE_CHARS`]) alive at once in the
+/// whole process: a full queue of alerts with 1 MiB traces each would
+/// otherwise hold a gigabyte. Past it a long value is cut as any other
+/// (its message still shows its top frames).
+const LONG_VALUES_BUDGET: usize = 32 << 20;
+
+static LONG_VALUES: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of [`LONG_VALUES_BUDGET`] held by one matched event's long
+/// values, given back when the last clone of the event goes.
+#[derive(Debug)]
+struct Lease(usize);
+
+impl Lease {
+    fn take(bytes: usize) -> Option<Lease> {
+        LONG_VALUES
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held + bytes <= LONG_VALUES_BUDGET).then_some(held + bytes)
+            })
+            .ok()
+            .map(|_| Lease(bytes))
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        LONG_VALUES.fetch_sub(self.0, Ordering::AcqRel);
+    }
+}
+
+/// `s` cut to `max` UTF-16 code units, never inside a character.
+fn cut_value(s: &mut String, max: usize) {
     // A UTF-16 unit takes at least one byte: shorter strings are within.
-    if s.len() <= MAX_VALUE_CHARS {
+    if s.len() <= max {
         return;
     }
     let mut units = 0;
     for (i, c) in s.char_indices() {
         units += c.len_utf16();
-        if units > MAX_VALUE_CHARS {
+        if units > max {
             s.truncate(i);
             return;
         }
@@ -42,7 +76,7 @@ fn cut_value(s: &mut String) {
 /// Cuts every string in `value` (nested ones too) to [`MAX_VALUE_CHARS`].
 fn cut_strings(value: &mut Value) {
     match value {
-        Value::String(s) => cut_value(s),
+        Value::String(s) => cut_value(s, MAX_VALUE_CHARS),
         Value::Array(items) => items.iter_mut().for_each(cut_strings),
         Value::Object(map) => map.values_mut().for_each(cut_strings),
         _ => {}
@@ -57,10 +91,38 @@ pub struct EventShape {
     parsed: Vec<Option<FieldRef>>,
     /// Looked up several times per matched event: a fast hasher.
     index: HashMap<String, usize, FoldBuildHasher>,
+    /// Per reference: kept up to [`MAX_LONG_VALUE_CHARS`], not [`MAX_VALUE_CHARS`].
+    long: Vec<bool>,
 }
 
 impl EventShape {
     pub fn new(refs: Vec<String>) -> Arc<EventShape> {
+        EventShape::with_long(refs, &[])
+    }
+
+    /// What an opened incident keeps of its event ([`crate::Config::event_refs`]),
+    /// the references of [`crate::Config::long_refs`] long.
+    pub fn of_events(config: &crate::Config) -> Arc<EventShape> {
+        EventShape::with_long(config.event_refs(), &config.long_refs())
+    }
+
+    /// The bound each reference's strings are cut to, in order: what the
+    /// Java shim cuts to before it encodes.
+    pub fn bounds(&self) -> Vec<usize> {
+        self.long
+            .iter()
+            .map(|&l| {
+                if l {
+                    MAX_LONG_VALUE_CHARS
+                } else {
+                    MAX_VALUE_CHARS
+                }
+            })
+            .collect()
+    }
+
+    fn with_long(refs: Vec<String>, long: &[String]) -> Arc<EventShape> {
+        let long = refs.iter().map(|r| long.contains(r)).collect();
         let index = refs
             .iter()
             .enumerate()
@@ -71,6 +133,7 @@ impl EventShape {
             refs,
             parsed,
             index,
+            long,
         })
     }
 
@@ -84,6 +147,8 @@ impl EventShape {
 pub struct MatchedEvent {
     shape: Arc<EventShape>,
     values: Vec<Option<Value>>,
+    /// Held while a long value is kept whole.
+    _lease: Option<Arc<Lease>>,
 }
 
 impl MatchedEvent {
@@ -91,16 +156,32 @@ impl MatchedEvent {
     /// extra values are ignored, JSON null is absent.
     pub fn from_values(shape: &Arc<EventShape>, mut values: Vec<Option<Value>>) -> MatchedEvent {
         values.resize(shape.refs.len(), None);
-        for v in values.iter_mut() {
+        let mut leased = 0;
+        for (v, long) in values.iter_mut().zip(&shape.long) {
             match v {
                 Some(Value::Null) => *v = None,
+                Some(Value::String(s)) if *long && s.len() > MAX_VALUE_CHARS => {
+                    cut_value(s, MAX_LONG_VALUE_CHARS);
+                    leased += s.len();
+                }
                 Some(value) => cut_strings(value),
                 None => {}
             }
         }
+        let lease = if leased == 0 {
+            None
+        } else {
+            let lease = Lease::take(leased).map(Arc::new);
+            if lease.is_none() {
+                // Over the budget: cut as any other value.
+                values.iter_mut().flatten().for_each(cut_strings);
+            }
+            lease
+        };
         MatchedEvent {
             shape: Arc::clone(shape),
             values,
+            _lease: lease,
         }
     }
 
@@ -120,10 +201,10 @@ impl MatchedEvent {
     /// the shim was already cut to [`MAX_VALUE_CHARS`]): what an opened
     /// incident carries to the destination that renders it.
     pub fn capture(shape: &Arc<EventShape>, fields: &dyn Fields) -> MatchedEvent {
-        MatchedEvent {
-            shape: Arc::clone(shape),
-            values: shape.refs.iter().map(|r| fields.get(r).cloned()).collect(),
-        }
+        MatchedEvent::from_values(
+            shape,
+            shape.refs.iter().map(|r| fields.get(r).cloned()).collect(),
+        )
     }
 }
 
@@ -188,5 +269,43 @@ mod tests {
         assert_eq!(e.get("[log.level]"), Some(&json!("error")));
         assert_eq!(e.get("[log][logger]"), Some(&json!("app.db")));
         assert_eq!(e.get("[log][level]"), None);
+    }
+
+    #[test]
+    fn a_long_reference_keeps_more_within_the_process_budget() {
+        let shape = EventShape::with_long(
+            vec!["[message]".into(), "[error.stack_trace]".into()],
+            &["[error.stack_trace]".to_string()],
+        );
+        assert_eq!(shape.bounds(), [MAX_VALUE_CHARS, MAX_LONG_VALUE_CHARS]);
+        let trace = "t".repeat(64 * 1024);
+        let long = || {
+            MatchedEvent::from_values(
+                &shape,
+                vec![Some(json!(trace.clone())), Some(json!(trace.clone()))],
+            )
+        };
+        let e = long();
+        assert_eq!(
+            e.get("[message]").unwrap().as_str().unwrap().len(),
+            MAX_VALUE_CHARS
+        );
+        assert_eq!(
+            e.get("[error.stack_trace]")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .len(),
+            trace.len()
+        );
+        // The budget holds: past it, long values are cut like the rest.
+        let many: Vec<MatchedEvent> = (0..(LONG_VALUES_BUDGET / trace.len() + 10))
+            .map(|_| long())
+            .collect();
+        let last = many.last().unwrap().get("[error.stack_trace]").unwrap();
+        assert_eq!(last.as_str().unwrap().len(), MAX_VALUE_CHARS);
+        assert!(LONG_VALUES.load(Ordering::Acquire) <= LONG_VALUES_BUDGET);
+        drop(many);
+        drop(e);
     }
 }

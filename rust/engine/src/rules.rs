@@ -302,7 +302,7 @@ impl RuleSet {
         let matching = Arc::new(Matching::new(Arc::clone(&config)));
         let mut rule_counters = Vec::with_capacity(config.rules.len());
         let mut states = Vec::with_capacity(config.rules.len());
-        let shape = EventShape::new(config.event_refs());
+        let shape = EventShape::of_events(&config);
         for (i, rule) in config.rules.iter().enumerate() {
             let rc = Arc::new(RuleCounters::default());
             let alerter = RuleAlerter::new(

@@ -343,12 +343,13 @@ fn long_array(env: &mut JNIEnv<'_>, values: Vec<u64>) -> Result<jlongArray, Fail
 /// `Object[] describe(long h)`: what the shim needs to know about a running
 /// engine, once, at start: `[String[] levelRefs, String[] keyRefs, String[]
 /// eventRefs, String[] heartbeatRefs, String[] ruleNames, String[]
-/// usualLevels, byte[] usualAnswers]` (indices `DESCRIBE_*` in
+/// usualLevels, byte[] usualAnswers, int[] eventBounds]` (indices `DESCRIBE_*` in
 /// `NativeEngine.java`): where to read the level, the fields each batch stage
 /// sends per event, the rules' names for the per-rule gauges, and the
 /// engine's LEVELS answer for the usual spellings of the levels it knows
-/// ([`Engine::usual_levels`]), so that a chunk sends only other texts. `null`
-/// if closed.
+/// ([`Engine::usual_levels`]), so that a chunk sends only other texts, and
+/// how long each event value may be ([`Engine::event_bounds`]). `null` if
+/// closed.
 #[no_mangle]
 pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_describe<'local>(
     mut env: JNIEnv<'local>,
@@ -369,7 +370,7 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_describe<'local>
         let texts: Vec<String> = usual.iter().map(|(t, _)| t.clone()).collect();
         let answers: Vec<i8> = usual.iter().map(|(_, c)| *c as i8).collect();
         let width = lists.len() as jint;
-        let out = env.new_object_array(width + 2, "java/lang/Object", JObject::null())?;
+        let out = env.new_object_array(width + 3, "java/lang/Object", JObject::null())?;
         for (i, list) in lists.iter().chain([&texts[..]].iter()).enumerate() {
             let array = string_array(env, list.iter().map(String::as_str))?;
             // SAFETY: a local reference this call just made.
@@ -381,6 +382,16 @@ pub extern "system" fn Java_io_slackalert_logstash_NativeEngine_describe<'local>
         let bytes = env.new_byte_array(len)?;
         env.set_byte_array_region(&bytes, 0, &answers)?;
         set_element(env, &out, width + 1, bytes)?;
+        let bounds: Vec<jint> = e
+            .event_bounds()
+            .into_iter()
+            .map(|b| jint::try_from(b).unwrap_or(jint::MAX))
+            .collect();
+        let len = jint::try_from(bounds.len())
+            .map_err(|_| Failure::IllegalState("too many references for a Java array".into()))?;
+        let ints = env.new_int_array(len)?;
+        env.set_int_array_region(&ints, 0, &bounds)?;
+        set_element(env, &out, width + 2, ints)?;
         Ok(out.into_raw())
     })
 }

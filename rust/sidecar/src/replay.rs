@@ -217,7 +217,7 @@ impl Replay {
         };
         let config = Arc::new(config);
         Replay {
-            shape: EventShape::new(config.event_refs()),
+            shape: EventShape::of_events(&config),
             rules: RuleSet::new(
                 Arc::clone(&config),
                 Arc::new(Counters::default()),

@@ -189,6 +189,19 @@ impl Config {
         refs
     }
 
+    /// The references of [`Config::event_refs`] kept long: a stack trace,
+    /// which app mode uploads whole into the incident's thread.
+    pub fn long_refs(&self) -> Vec<String> {
+        if !self.rules.iter().any(|r| r.app.is_some()) {
+            return Vec::new();
+        }
+        slack_alert_event::ecs::STACK_TRACE
+            .candidates
+            .iter()
+            .map(|c| c.to_string())
+            .collect()
+    }
+
     /// The references of [`Config::event_refs`] that deciding reads, in its
     /// order: where the level is, what the fingerprints are made of, the
     /// service (kept with a dedup window for its repeat report), and the

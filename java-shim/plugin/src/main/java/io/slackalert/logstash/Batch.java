@@ -177,7 +177,7 @@ final class Batch {
             values.setLength(0);
             for (int k = 0; k < picked; k++) {
                 if (answers[k] == NativeEngine.UNDECIDED) {
-                    appendFields(candidates[k], engine.eventRefs);
+                    appendFields(candidates[k], engine.eventRefs, engine.eventBounds);
                 }
             }
             int sent = send(engine, NativeEngine.STAGE_EVENTS, undecided);
@@ -277,6 +277,14 @@ final class Batch {
 
     private void appendCount(int n) {
         values.append(n).append('\n');
+    }
+
+    /** Like {@link #appendFields(Event, String[])}, each value's strings cut to its own bound. */
+    private void appendFields(Event event, String[] refs, int[] bounds) {
+        for (int f = 0; f < refs.length; f++) {
+            NativeEngine.appendValue(values, event.getField(refs[f]), bounds[f]);
+            values.append('\n');
+        }
     }
 
     private void appendFields(Event event, String[] refs) {

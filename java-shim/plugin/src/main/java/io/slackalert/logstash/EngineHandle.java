@@ -18,6 +18,8 @@ final class EngineHandle {
     final String[] levelRefs;
     final String[] keyRefs;
     final String[] eventRefs;
+    /** For each of {@link #eventRefs}: the engine's bound on its strings. */
+    final int[] eventBounds;
     /** What a heartbeat carries; empty without flatline rules. */
     final String[] heartbeatRefs;
     /** Rule names, for the gauges under {@code rules.<name>}. */
@@ -32,6 +34,7 @@ final class EngineHandle {
         this.levelRefs = (String[]) described[NativeEngine.DESCRIBE_LEVEL_REFS];
         this.keyRefs = (String[]) described[NativeEngine.DESCRIBE_KEY_REFS];
         this.eventRefs = (String[]) described[NativeEngine.DESCRIBE_EVENT_REFS];
+        this.eventBounds = (int[]) described[NativeEngine.DESCRIBE_EVENT_BOUNDS];
         this.heartbeatRefs = (String[]) described[NativeEngine.DESCRIBE_HEARTBEAT_REFS];
         this.ruleNames = (String[]) described[NativeEngine.DESCRIBE_RULE_NAMES];
         this.usualLevels = new UsualLevels((String[]) described[NativeEngine.DESCRIBE_USUAL_LEVELS],

@@ -80,6 +80,11 @@ final class NativeEngine {
     static final int DESCRIBE_USUAL_LEVELS = 5;
     /** {@link #describe}: {@code byte[]}, the engine's LEVELS answer for each of {@link #DESCRIBE_USUAL_LEVELS}. */
     static final int DESCRIBE_USUAL_ANSWERS = 6;
+    /**
+     * {@link #describe}: {@code int[]}, for each of {@link #DESCRIBE_EVENT_REFS} the most UTF-16
+     * units of a string the engine keeps (a stack trace in app mode is kept longer, to upload it).
+     */
+    static final int DESCRIBE_EVENT_BOUNDS = 7;
 
     /** {@link #poll}, {@link #close}: {@code String}, the shutdown report (close only). */
     static final int REPORT_SUMMARY = 0;
@@ -196,6 +201,11 @@ final class NativeEngine {
     /** Appends {@code value} as {@link #toJson} encodes it. */
     static void appendValue(StringBuilder out, Object value) {
         appendJson(out, value, valueBound);
+    }
+
+    /** Appends {@code value} with its strings cut to {@code bound} (the engine's, for its field). */
+    static void appendValue(StringBuilder out, Object value, int bound) {
+        appendJson(out, value, bound);
     }
 
     /** Encodes {@code value} as JSON, whole (the configuration). */
