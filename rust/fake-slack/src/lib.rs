@@ -61,6 +61,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod api;
 mod control;
 pub mod limits;
 mod mentions;
@@ -71,6 +72,10 @@ mod rate;
 mod server;
 mod state;
 
+pub use api::{
+    ApiCall, ApiFailure, ApiStats, ChannelSpec, ChannelView, FileView, MessageView, Method, Tier,
+    Token, TokenState, Version,
+};
 pub use mentions::mentions;
 pub use options::{Mode, Options, RateLimit};
 pub use slack_alert_http::MAX_BODY_BYTES;
@@ -121,7 +126,7 @@ impl Receiver {
             limit.validate()?;
         }
         let listener = TcpListener::bind(addr)?;
-        let shared = Arc::new(Shared::new(options)?);
+        let shared = Arc::new(Shared::new(options, listener.local_addr()?)?);
         let server = Server::spawn(listener, Arc::clone(&shared))?;
         Ok(Receiver { shared, server })
     }
@@ -166,10 +171,12 @@ impl Receiver {
     }
 
     /// An HTML page showing every post received (the last [`KEEP_LAST`]) as Slack
-    /// would have, each with the time it arrived and the answer it got.
+    /// would have, each with the time it arrived and the answer it got; then every
+    /// Web API message as its channel shows it now.
     pub fn page(&self) -> String {
         page::html(
             &self.received(),
+            &self.channels(),
             self.shared.started,
             self.shared.started_wall,
         )
@@ -188,8 +195,120 @@ impl Receiver {
         self.shared.lock().stats()
     }
 
+    /// The Web API's base URL, `http://127.0.0.1:PORT/api`: a client calls
+    /// `{api_url}/chat.postMessage`, as it would `https://slack.com/api`.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api", self.addr())
+    }
+
+    /// Every Web API call (and upload), in arrival order, whatever was answered (the
+    /// last [`KEEP_LAST`]).
+    pub fn api_calls(&self) -> Vec<ApiCall> {
+        self.shared.lock().api.calls()
+    }
+
+    /// Waits until at least `n` Web API calls (uploads included) were made since start
+    /// or the last reset, or until `timeout`; returns the call log either way.
+    pub fn wait_for_api_calls(&self, n: usize, timeout: Duration) -> Vec<ApiCall> {
+        self.shared.wait_for_api_calls(n, timeout)
+    }
+
+    /// Web API counters since start or the last reset.
+    pub fn api_stats(&self) -> ApiStats {
+        self.shared.lock().api.stats()
+    }
+
+    /// Every channel with what it shows, in creation order.
+    pub fn channels(&self) -> Vec<ChannelView> {
+        self.shared.lock().api.channels()
+    }
+
+    /// The channel named (`#name` or `name`) or identified (`C…`) by `channel`.
+    pub fn channel(&self, channel: &str) -> Option<ChannelView> {
+        self.shared.lock().api.channel(channel)
+    }
+
+    /// Every file announced by `files.getUploadURLExternal`, whatever became of it
+    /// (see [`FileView::state`]), in order.
+    pub fn files(&self) -> Vec<FileView> {
+        self.shared.lock().api.files()
+    }
+
+    /// Creates these channels, or changes the flags of those that exist (keeping their
+    /// ids and messages); returns their ids in order. Fails with `InvalidInput`, and
+    /// changes nothing, if a name is not a Slack channel name or the workspace would
+    /// hold more than [`api::MAX_CHANNELS`].
+    pub fn declare_channels(&self, channels: &[ChannelSpec]) -> io::Result<Vec<String>> {
+        self.shared
+            .lock()
+            .api
+            .declare_channels(channels)
+            .map_err(|problem| io::Error::new(io::ErrorKind::InvalidInput, problem))
+    }
+
+    /// Whether posting by name to a channel not seen before creates it (the bot a
+    /// member). On by default; off, such a post answers `channel_not_found`.
+    pub fn set_auto_create(&self, on: bool) {
+        self.shared.lock().api.set_auto_create(on);
+    }
+
+    /// Declares `token`: its state and scopes replace the defaults (any `xoxb-` token
+    /// is valid with [`api::DEFAULT_SCOPES`]; any other is `invalid_auth`).
+    pub fn set_token(&self, token: &str, declared: Token) {
+        self.shared.lock().api.set_token(token, declared);
+    }
+
+    /// Sets the rate tier of `method` (`None` lifts it); its buckets start empty.
+    /// Fails with `InvalidInput` for a tier that cannot be enforced.
+    pub fn set_tier(&self, method: Method, tier: Option<Tier>) -> io::Result<()> {
+        if let Some(tier) = &tier {
+            tier.validate()?;
+        }
+        self.shared.lock().api.set_tier(method, tier);
+        Ok(())
+    }
+
+    /// The rate tier of `method`; `None` if it is not limited.
+    pub fn tier(&self, method: Method) -> Option<Tier> {
+        self.shared
+            .lock()
+            .api
+            .tiers()
+            .into_iter()
+            .find(|(m, _)| *m == method)
+            .and_then(|(_, tier)| tier)
+    }
+
+    /// Answers the next `count` calls of `method` (every one if `None`) with Slack
+    /// error `error`: `{"ok":false,"error":<error>}`.
+    pub fn set_api_error(&self, method: Method, error: &str, count: Option<u32>) {
+        self.set_api_failure(method, ApiFailure::Error(error.to_string()), count);
+    }
+
+    /// Forces `failure` on the next `count` calls of `method` (every one if `None`),
+    /// replacing the one forced before (whose hung calls are let go). Other methods
+    /// are unaffected: posts can succeed while updates hang.
+    pub fn set_api_failure(&self, method: Method, failure: ApiFailure, count: Option<u32>) {
+        self.shared
+            .api_changed(|api| api.set_failure(method, failure, count));
+    }
+
+    /// Clears the failure forced on `method` (on every method if `None`), letting go
+    /// of calls it hung.
+    pub fn clear_api_failures(&self, method: Option<Method>) {
+        self.shared.api_changed(|api| api.clear_failures(method));
+    }
+
+    /// Forgets message `ts` (with its thread) of `channel` (a name or an id), so
+    /// that updating it answers `message_not_found`; false if there was none.
+    pub fn delete_message(&self, channel: &str, ts: &str) -> bool {
+        self.shared.lock().api.delete_message(channel, ts)
+    }
+
     /// Forgets everything received, the violations and the counters, refills the rate
-    /// limit, and sets the mode back to [`Mode::Ok`].
+    /// limit, and sets the mode back to [`Mode::Ok`]. The Web API side too: channels,
+    /// messages, files, calls, declared tokens, tiers (back to Slack's) and forced
+    /// failures (hung calls are let go).
     pub fn reset(&self) {
         self.shared.reset();
     }
