@@ -17,7 +17,7 @@
 //! `Retry-After` passed and uploads of the wrong length.
 //!
 //! Like the webhook side, the decision takes the time as a parameter and touches no
-//! socket: [`Workspace::call`] is tested without a server.
+//! socket: the workspace is tested without a server.
 
 mod args;
 pub(crate) mod control;
