@@ -58,6 +58,8 @@ const TEAM_NAME: &str = "Fake Slack";
 const USER_NAME: &str = "slack_alert";
 const TEAM_URL: &str = "https://fake-slack.test/";
 
+/// Tokens declared at most (see [`Workspace::set_token`]).
+const MAX_TOKENS: usize = 1000;
 /// Retry-After deadlines kept at most before the passed ones are swept.
 const MAX_DEADLINES: usize = 4096;
 
@@ -985,10 +987,10 @@ impl Workspace {
         self.auto_create
     }
 
-    /// Declares a token; past [`MAX_CHANNELS`] declared tokens the oldest are not
-    /// kept apart: the table is cleared first (tests declare a handful).
+    /// Declares a token. Tests declare a handful; a new one past [`MAX_TOKENS`]
+    /// clears the table first, so that it stays bounded.
     pub(crate) fn set_token(&mut self, token: &str, state: Token) {
-        if self.tokens.len() >= MAX_CHANNELS && !self.tokens.contains_key(token) {
+        if self.tokens.len() >= MAX_TOKENS && !self.tokens.contains_key(token) {
             self.tokens.clear();
         }
         self.tokens.insert(token.to_string(), state);
