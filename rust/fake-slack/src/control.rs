@@ -15,6 +15,9 @@ pub(crate) const PREFIX: &str = "/_receiver/";
 /// Answers a control request for `path` (which starts with [`PREFIX`]).
 pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Response {
     let name = path[PREFIX.len()..].trim_end_matches('/');
+    if let Some(api_name) = name.strip_prefix("api/") {
+        return crate::api::control::handle(shared, method, api_name, body);
+    }
     match (method, name) {
         ("GET", "messages") => Response::json(200, &Value::Array(shared.lock().accepted())),
         ("GET", "received") => {
@@ -28,12 +31,16 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
         ("GET", "page") => Response {
             status: 200,
             content_type: "text/html; charset=utf-8",
-            body: crate::page::html(
-                &shared.lock().received(),
-                shared.started,
-                shared.started_wall,
-            )
-            .into_bytes(),
+            body: {
+                let state = shared.lock();
+                crate::page::html(
+                    &state.received(),
+                    &state.api.channels(),
+                    shared.started,
+                    shared.started_wall,
+                )
+                .into_bytes()
+            },
             retry_after: None,
         },
         ("GET", "violations") => Response::json(200, &json!(shared.lock().violations())),
@@ -47,6 +54,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
             Err(problem) => Response::text(400, &problem),
         },
         ("POST", "reset") => {
+            // Clears the Web API's channels, calls, tokens, tiers and failures too.
             shared.reset();
             Response::text(200, "ok")
         }

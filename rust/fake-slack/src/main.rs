@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Prints `listening http://127.0.0.1:PORT`, then `webhook <url>`, then (with
-//! `--print`) each accepted message as text. Exits 0 on SIGTERM, SIGINT, or, with
+//! `--print`) each accepted message as text; a Web API message (at
+//! `http://127.0.0.1:PORT/api`) under a heading naming its channel, e.g. `#alerts`
+//! or `#alerts (edited 1712345678.000100)`. Exits 0 on SIGTERM, SIGINT, or, with
 //! `--exit-on-stdin-eof`, when stdin closes — so a parent that dies takes it down.
 //! With `--html FILE` it writes, when stdin closes, one HTML page showing every
 //! post it received as Slack would have (also served at `GET /_receiver/page`).

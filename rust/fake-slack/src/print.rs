@@ -17,6 +17,9 @@ pub fn to_text(message: &Value) -> String {
     slack_alert_render::plain::to_text(message)
 }
 
+/// A message to print, with the heading printed above it, if any.
+type Queued = (Option<String>, Value);
+
 /// Prints accepted messages on a thread of its own, in the order they were queued.
 ///
 /// Queuing never blocks, so a parent that stops reading the receiver's stdout (a full
@@ -24,19 +27,19 @@ pub fn to_text(message: &Value) -> String {
 /// was accepted meanwhile.
 #[derive(Debug)]
 pub(crate) struct Printer {
-    queue: Mutex<Option<Sender<Value>>>,
+    queue: Mutex<Option<Sender<Queued>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Printer {
     pub(crate) fn start() -> io::Result<Printer> {
-        let (queue, messages) = mpsc::channel::<Value>();
+        let (queue, messages) = mpsc::channel::<Queued>();
         let thread = thread::Builder::new()
             .name("fake-slack-print".to_string())
             .spawn(move || {
                 let mut printed_any = false;
-                for message in messages {
-                    let text = render(printed_any, &message);
+                for (heading, message) in messages {
+                    let text = render(printed_any, heading.as_deref(), &message);
                     // Write errors are ignored: a closed stdout (the parent went away)
                     // must not take the receiver down mid-test.
                     let mut out = io::stdout().lock();
@@ -54,7 +57,15 @@ impl Printer {
     /// Queues `message` for printing; does nothing once [`Printer::finish`] was called.
     pub(crate) fn print(&self, message: Value) {
         if let Some(queue) = &*lock(&self.queue) {
-            let _ = queue.send(message);
+            let _ = queue.send((None, message));
+        }
+    }
+
+    /// Queues `message` with `heading` (a Web API message's channel, e.g.
+    /// `#alerts (edited 1712345678.000100)`) printed on the line above it.
+    pub(crate) fn print_headed(&self, heading: String, message: Value) {
+        if let Some(queue) = &*lock(&self.queue) {
+            let _ = queue.send((Some(heading), message));
         }
     }
 
@@ -76,11 +87,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The text printed for one message: a blank line first unless it is the first one.
-fn render(printed_any: bool, message: &Value) -> String {
+/// The text printed for one message: a blank line first unless it is the first one,
+/// then the heading if there is one.
+fn render(printed_any: bool, heading: Option<&str>, message: &Value) -> String {
     let body = to_text(message);
     let separator = if printed_any { "\n" } else { "" };
-    format!("{separator}{}\n", body.trim_end_matches('\n'))
+    let heading = heading.map(|h| format!("{h}\n")).unwrap_or_default();
+    format!("{separator}{heading}{}\n", body.trim_end_matches('\n'))
 }
 
 #[cfg(test)]
@@ -91,10 +104,12 @@ mod tests {
     #[test]
     fn messages_are_separated_by_a_blank_line() {
         let message = json!({"text": "disk full on db-1"});
-        let first = render(false, &message);
-        let second = render(true, &message);
+        let first = render(false, None, &message);
+        let second = render(true, None, &message);
         assert!(first.contains("disk full on db-1"), "{first}");
         assert!(!first.starts_with('\n') && first.ends_with('\n') && !first.ends_with("\n\n"));
         assert_eq!(second, format!("\n{first}"));
+        let headed = render(true, Some("#alerts (edited)"), &message);
+        assert_eq!(headed, format!("\n#alerts (edited)\n{first}"));
     }
 }

@@ -43,6 +43,19 @@ impl LeakyBucket {
         let wait = (self.level + 1.0 - burst) / self.limit.per_second;
         Err((wait.ceil() as u64).clamp(1, MAX_RETRY_AFTER_SECS))
     }
+
+    /// Returns true if and only if the bucket has drained empty by `now`, so that
+    /// forgetting it changes nothing.
+    pub(crate) fn is_drained(&self, now: Instant) -> bool {
+        match self.last {
+            None => true,
+            Some(last) => {
+                let drained =
+                    now.saturating_duration_since(last).as_secs_f64() * self.limit.per_second;
+                drained >= self.level
+            }
+        }
+    }
 }
 
 /// Counts posts in a sliding one-second window and remembers the most ever seen in one.
@@ -93,6 +106,20 @@ mod tests {
         assert_eq!(bucket.admit(t0 + ms(500)), Err(1));
         assert_eq!(bucket.admit(t0 + ms(1000)), Ok(()));
         assert_eq!(bucket.admit(t0 + ms(1000)), Err(1));
+    }
+
+    #[test]
+    fn bucket_knows_when_it_has_drained() {
+        let t0 = Instant::now();
+        let mut bucket = LeakyBucket::new(RateLimit {
+            per_second: 2.0,
+            burst: 3,
+        });
+        assert!(bucket.is_drained(t0));
+        bucket.admit(t0).unwrap();
+        bucket.admit(t0).unwrap();
+        assert!(!bucket.is_drained(t0 + ms(999)));
+        assert!(bucket.is_drained(t0 + ms(1000)));
     }
 
     #[test]

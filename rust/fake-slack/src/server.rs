@@ -6,6 +6,7 @@
 //! blocked read or write at once; a hung post waits on a condition variable that
 //! stopping notifies.
 
+use crate::api::{self, Answer};
 use crate::control;
 use crate::state::{Outcome, Shared};
 use slack_alert_http::{self as http, ReadError, Request, Response};
@@ -161,7 +162,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
     };
     let mut reader = BufReader::new(stream);
     loop {
-        let request = match http::read_request(&mut reader, &mut writer) {
+        let request = match http::read_request_limited_by(&mut reader, &mut writer, body_cap) {
             Ok(request) => request,
             Err(ReadError::Closed | ReadError::Io(_)) => return,
             Err(ReadError::Malformed(problem)) => {
@@ -208,11 +209,23 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 return;
             }
             Reply::Hang { generation } => return shared.wait_while_hung(generation),
+            Reply::HangApi { generation } => return shared.wait_while_api_hung(generation),
             Reply::Close => return,
         }
         if !request.keep_alive {
             return;
         }
+    }
+}
+
+/// The largest body read for a request to `path`: an upload URL takes a file of up
+/// to [`api::MAX_UPLOAD_BYTES`] in a multipart envelope; everything else Slack's
+/// [`http::MAX_BODY_BYTES`].
+fn body_cap(_method: &str, path: &str) -> usize {
+    if path.starts_with(api::UPLOAD_PREFIX) {
+        api::MAX_UPLOAD_BYTES + api::UPLOAD_ENVELOPE_BYTES
+    } else {
+        http::MAX_BODY_BYTES
     }
 }
 
@@ -228,6 +241,11 @@ enum Reply {
     },
     /// Say nothing until the mode changes or the receiver stops, then close.
     Hang {
+        generation: u64,
+    },
+    /// Say nothing until the failure forced on a Web API method changes, a reset, or
+    /// the receiver stops, then close.
+    HangApi {
         generation: u64,
     },
     /// Close without a word.
@@ -257,6 +275,7 @@ fn route(shared: &Shared, request: &Request) -> Reply {
                 retry_after,
             } => Reply::Raw(RawAnswer {
                 status,
+                content_type: "text/plain; charset=utf-8",
                 body,
                 retry_after,
             }),
@@ -264,6 +283,12 @@ fn route(shared: &Shared, request: &Request) -> Reply {
             Outcome::Hang { generation } => Reply::Hang { generation },
             Outcome::Close => Reply::Close,
         };
+    }
+    if let Some(name) = path.strip_prefix(api::API_PREFIX) {
+        return api_reply(shared.api_call(name, &api_call(request)));
+    }
+    if let Some(file_id) = path.strip_prefix(api::UPLOAD_PREFIX) {
+        return api_reply(shared.api_upload(file_id, &api_call(request)));
     }
     if path.starts_with(control::PREFIX) {
         return Reply::Send(control::handle(
@@ -276,9 +301,52 @@ fn route(shared: &Shared, request: &Request) -> Reply {
     Reply::Send(Response::text(404, "no_service"))
 }
 
+fn api_call(request: &Request) -> api::Call<'_> {
+    api::Call {
+        http_method: &request.method,
+        query: &request.query,
+        content_type: request.header("content-type"),
+        authorization: request.header("authorization"),
+        body: &request.body,
+    }
+}
+
+/// Slack's Web API answers JSON in UTF-8, saying so.
+const API_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+fn api_reply(answer: Answer) -> Reply {
+    match answer {
+        Answer::Json {
+            status,
+            body,
+            retry_after,
+        } => Reply::Send(Response {
+            status,
+            content_type: API_CONTENT_TYPE,
+            body: body.to_string().into_bytes(),
+            retry_after,
+        }),
+        Answer::Text { status, body } => Reply::Send(Response::text(status, &body)),
+        Answer::Raw {
+            status,
+            body,
+            retry_after,
+        } => Reply::Raw(RawAnswer {
+            status,
+            content_type: API_CONTENT_TYPE,
+            body,
+            retry_after,
+        }),
+        Answer::HugeBody { status, bytes } => Reply::HugeBody { status, bytes },
+        Answer::Hang { generation } => Reply::HangApi { generation },
+        Answer::Close => Reply::Close,
+    }
+}
+
 /// An answer whose `Retry-After` header is whatever a test asked for.
 struct RawAnswer {
     status: u16,
+    content_type: &'static str,
     body: String,
     retry_after: String,
 }
@@ -292,9 +360,10 @@ fn write_raw(out: &mut impl Write, answer: &RawAnswer, keep_alive: bool) -> io::
         .collect();
     write!(
         out,
-        "HTTP/1.1 {} Answer\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
+        "HTTP/1.1 {} Answer\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
          Connection: {}\r\nRetry-After: {value}\r\n\r\n{}",
         answer.status,
+        answer.content_type,
         answer.body.len(),
         if keep_alive { "keep-alive" } else { "close" },
         answer.body

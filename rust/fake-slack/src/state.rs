@@ -5,6 +5,7 @@
 //! ([`State::post`]) takes the time as a parameter and touches no socket, so it is tested
 //! without a server.
 
+use crate::api::{self, ApiCall, Epoch, Workspace};
 use crate::limits::{self, Violation};
 use crate::options::{Mode, Options};
 use crate::print::Printer;
@@ -12,6 +13,7 @@ use crate::rate::{BusiestSecond, LeakyBucket};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -110,6 +112,8 @@ pub(crate) struct State {
     /// Set by every 429 with `Retry-After`: a post before this instant ignored it.
     retry_not_before: Option<Instant>,
     options: Options,
+    /// The Web API side: channels, messages, files, tokens, tiers, its call log.
+    pub(crate) api: Workspace,
 }
 
 impl State {
@@ -126,6 +130,7 @@ impl State {
             busiest: BusiestSecond::default(),
             retry_not_before: None,
             options,
+            api: Workspace::new(Epoch::now(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
         }
     }
 
@@ -280,9 +285,21 @@ impl State {
         let options = self.options.clone();
         let generation = self.generation + 1;
         let stopping = self.stopping;
-        *self = State::new(options);
+        let mut fresh = State::new(options);
+        // The Web API keeps its clock, upload address and hang generation.
+        std::mem::swap(&mut fresh.api, &mut self.api);
+        fresh.api.reset();
+        *self = fresh;
         self.generation = generation;
         self.stopping = stopping;
+    }
+
+    /// Records breaches found by the Web API side (each already names its call).
+    fn note_api_violations(&mut self, violations: Vec<String>) {
+        for violation in violations {
+            self.stats.violations += 1;
+            push_capped(&mut self.violations, violation);
+        }
     }
 
     pub(crate) fn received(&self) -> Vec<Received> {
@@ -353,19 +370,83 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(options: Options) -> io::Result<Shared> {
+    /// The state of a receiver listening on `addr` (which the upload URLs name).
+    pub(crate) fn new(options: Options, addr: SocketAddr) -> io::Result<Shared> {
         let printer = if options.print {
             Some(Printer::start()?)
         } else {
             None
         };
+        let epoch = Epoch::now();
+        let mut state = State::new(options);
+        state.api = Workspace::new(epoch, addr);
         Ok(Shared {
             printer,
-            state: Mutex::new(State::new(options)),
+            state: Mutex::new(state),
             changed: Condvar::new(),
-            started: Instant::now(),
-            started_wall: SystemTime::now(),
+            started: epoch.started,
+            started_wall: epoch.started_wall,
         })
+    }
+
+    /// Answers a call to `/api/<name>`, printing the message it showed, if any.
+    pub(crate) fn api_call(&self, name: &str, call: &api::Call) -> api::Answer {
+        let mut state = self.lock();
+        let handled = state.api.call(name, call, Instant::now());
+        self.after_api_call(&mut state, handled)
+    }
+
+    /// Answers bytes sent to the upload URL of `file_id`.
+    pub(crate) fn api_upload(&self, file_id: &str, call: &api::Call) -> api::Answer {
+        let mut state = self.lock();
+        let handled = state.api.upload(file_id, call, Instant::now());
+        self.after_api_call(&mut state, handled)
+    }
+
+    fn after_api_call(&self, state: &mut State, handled: api::Handled) -> api::Answer {
+        state.note_api_violations(handled.violations);
+        if let (Some(printer), Some((heading, message))) = (&self.printer, handled.shown) {
+            printer.print_headed(heading, message);
+        }
+        self.changed.notify_all();
+        handled.answer
+    }
+
+    /// Changes the Web API's settings with `change`, waking hung calls to look again.
+    pub(crate) fn api_changed<R>(&self, change: impl FnOnce(&mut Workspace) -> R) -> R {
+        let result = change(&mut self.lock().api);
+        self.changed.notify_all();
+        result
+    }
+
+    /// Blocks while the failure a Web API call hung in is unchanged and the receiver runs.
+    pub(crate) fn wait_while_api_hung(&self, generation: u64) {
+        let mut state = self.lock();
+        while state.api.generation == generation && !state.stopping {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Blocks until at least `n` Web API calls were made since start or the last reset,
+    /// or `timeout` passed; returns the call log either way.
+    pub(crate) fn wait_for_api_calls(&self, n: usize, timeout: Duration) -> Vec<ApiCall> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        while (state.api.calls_made() as usize) < n && !state.stopping {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        state.api.calls()
     }
 
     /// Locks the state, shrugging off a panic elsewhere: the records stay readable.

@@ -77,6 +77,48 @@ fn prints_address_and_messages_then_exits_on_stdin_eof() {
     assert!(first.contains("disk full on db-1") && second.contains("second alert"));
 }
 
+#[test]
+fn prints_web_api_messages_under_their_channel() {
+    let mut child = spawn(&["--print", "--exit-on-stdin-eof"]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (addr, _) = announced(&mut stdout);
+    let headers = [
+        ("Content-Type", "application/json; charset=utf-8"),
+        ("Authorization", "Bearer xoxb-demo"),
+    ];
+    let mut client = common::Client::connect(addr);
+    let posted = client.request_with(
+        "POST",
+        "/api/chat.postMessage",
+        &headers,
+        br##"{"channel":"#alerts","text":"disk full on db-1"}"##,
+    );
+    let posted = posted.json();
+    let update =
+        serde_json::json!({"channel": posted["channel"], "ts": posted["ts"], "text": "resolved"});
+    let updated = client.request_with(
+        "POST",
+        "/api/chat.update",
+        &headers,
+        update.to_string().as_bytes(),
+    );
+    assert_eq!(updated.json()["ok"], true);
+    let (sender, printed) = mpsc::channel();
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        let _ = sender.send(text);
+    });
+    drop(child.stdin.take());
+    assert_eq!(exit_code(&mut child), Some(0));
+    let printed = printed.recv_timeout(common::CEILING).unwrap();
+    let ts = posted["ts"].as_str().unwrap();
+    assert_eq!(
+        printed,
+        format!("#alerts\ndisk full on db-1\n\n#alerts (edited {ts})\nresolved\n")
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn exits_zero_on_sigterm() {

@@ -5,9 +5,10 @@
 //!
 //! Requests: request line, headers, a body by `Content-Length` or
 //! `Transfer-Encoding: chunked`, `Expect: 100-continue`, keep-alive. Responses always
-//! carry `Content-Length`. Everything read is bounded: the head by [`MAX_HEAD_BYTES`],
-//! the body by [`MAX_BODY_BYTES`] or the caller's cap ([`read_request_limited`]), so a
-//! misbehaving client cannot make a server hoard memory.
+//! carry `Content-Length`. Everything read is bounded: the head by [`MAX_HEAD_BYTES`]
+//! and [`MAX_HEADERS`], the body by [`MAX_BODY_BYTES`] or the caller's cap
+//! ([`read_request_limited`], or [`read_request_limited_by`] to choose it by path), so
+//! a misbehaving client cannot make a server hoard memory.
 //!
 //! # Example
 //!
@@ -18,6 +19,7 @@
 //! let wire = b"POST /events HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
 //! let request = read_request(&mut BufReader::new(&wire[..]), &mut std::io::sink()).unwrap();
 //! assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/events"));
+//! assert_eq!(request.header("content-length"), Some("2"));
 //! assert_eq!(request.body, b"{}");
 //!
 //! let mut out = Vec::new();
@@ -33,6 +35,10 @@ use std::time::Duration;
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// Largest request line plus headers (and chunked trailers) accepted; larger is 431.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most header lines in one request (trailers not counted); more is 431. Far above
+/// what any client sends (curl sends 3 to 5), and it keeps a head of many tiny lines
+/// from costing more than its bytes.
+pub const MAX_HEADERS: usize = 100;
 /// Longest chunk-size line, extensions included.
 const MAX_CHUNK_LINE_BYTES: usize = 4096;
 
@@ -42,9 +48,26 @@ pub struct Request {
     pub method: String,
     /// The path without query string, also when sent in absolute form; never empty.
     pub path: String,
+    /// The query string without its `?` and without any `#fragment`, not decoded;
+    /// empty when there is none.
+    pub query: String,
+    /// Every header line in the order sent: the name as sent, the value without the
+    /// whitespace around it. Look one up with [`Request::header`].
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// True if and only if the client allows the connection to stay open afterwards.
     pub keep_alive: bool,
+}
+
+impl Request {
+    /// The value of the first header named `name`, compared case-insensitively
+    /// (`header("content-type")` finds `Content-Type`); `None` if it was not sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Why no request could be read.
@@ -59,7 +82,8 @@ pub enum ReadError {
     /// The body is over [`MAX_BODY_BYTES`] (or the cap given to
     /// [`read_request_limited`]): answer 413.
     BodyTooLarge,
-    /// The head is over [`MAX_HEAD_BYTES`]: answer 431.
+    /// The head is over [`MAX_HEAD_BYTES`] or has more than [`MAX_HEADERS`] lines:
+    /// answer 431.
     HeadTooLarge,
 }
 
@@ -89,6 +113,18 @@ pub fn read_request_limited(
     interim: &mut impl Write,
     max_body: usize,
 ) -> Result<Request, ReadError> {
+    read_request_limited_by(reader, interim, |_, _| max_body)
+}
+
+/// Reads one request as [`read_request`] does, with bodies capped at
+/// `max_body(method, path)` bytes, asked once the head is read: a server that takes
+/// large uploads on one path keeps the small cap everywhere else, and still refuses
+/// an oversized body before reading it (and before `100 Continue`).
+pub fn read_request_limited_by(
+    reader: &mut impl BufRead,
+    interim: &mut impl Write,
+    max_body: impl FnOnce(&str, &str) -> usize,
+) -> Result<Request, ReadError> {
     let mut budget = MAX_HEAD_BYTES;
     // RFC 9112 asks servers to ignore empty lines before a request line.
     let request_line = loop {
@@ -114,18 +150,23 @@ pub fn read_request_limited(
         Some(c) if has_token(c, "keep-alive") => true,
         _ => http11,
     };
+    let path = path_of(target);
+    let max_body = max_body(method, &path);
     let body = read_body(reader, interim, &head, &mut budget, max_body)?;
     Ok(Request {
         method: method.to_string(),
-        path: path_of(target),
+        path,
+        query: query_of(target).to_string(),
+        headers: head.lines,
         body,
         keep_alive,
     })
 }
 
-/// The headers that matter to a webhook receiver.
+/// The request's headers: every line, and the ones that decide how to read the body.
 #[derive(Default)]
 struct Head {
+    lines: Vec<(String, String)>,
     content_length: Option<usize>,
     chunked: bool,
     connection: Option<String>,
@@ -137,10 +178,14 @@ impl Head {
         if line.starts_with([' ', '\t']) {
             return Err(malformed("obsolete header line folding"));
         }
+        if self.lines.len() == MAX_HEADERS {
+            return Err(ReadError::HeadTooLarge);
+        }
         let (name, value) = line
             .split_once(':')
             .ok_or_else(|| malformed(format!("header line without a colon: {line:.80}")))?;
         let value = value.trim();
+        self.lines.push((name.to_string(), value.to_string()));
         match name.to_ascii_lowercase().as_str() {
             "content-length" => {
                 let length: usize = value
@@ -290,6 +335,14 @@ fn path_of(target: &str) -> String {
     }
 }
 
+/// The query of a request target, without `?` and fragment; `/x?a=1#f` gives `a=1`.
+fn query_of(target: &str) -> &str {
+    let without_fragment = target.split_once('#').map_or(target, |(before, _)| before);
+    without_fragment
+        .split_once('?')
+        .map_or("", |(_, query)| query)
+}
+
 fn has_token(list: &str, token: &str) -> bool {
     list.split(',').any(|t| t.trim() == token)
 }
@@ -419,6 +472,74 @@ mod tests {
         assert_eq!(request.path, "/services/T/B/x");
         assert_eq!(request.body, b"hello");
         assert!(request.keep_alive);
+    }
+
+    #[test]
+    fn keeps_every_header_and_finds_them_case_insensitively() {
+        let request = ok(b"POST /api/chat.postMessage?x=1&y=%20#frag HTTP/1.1\r\n\
+            Authorization:  Bearer xoxb-1 \r\ncontent-type: application/json\r\n\
+            X-Twice: a\r\nX-Twice: b\r\nContent-Length: 2\r\n\r\n{}");
+        assert_eq!(request.path, "/api/chat.postMessage");
+        assert_eq!(request.query, "x=1&y=%20");
+        assert_eq!(request.header("authorization"), Some("Bearer xoxb-1"));
+        assert_eq!(request.header("Content-Type"), Some("application/json"));
+        assert_eq!(request.header("x-twice"), Some("a"), "the first one wins");
+        assert_eq!(request.header("Host"), None);
+        assert_eq!(
+            request.headers,
+            [
+                ("Authorization", "Bearer xoxb-1"),
+                ("content-type", "application/json"),
+                ("X-Twice", "a"),
+                ("X-Twice", "b"),
+                ("Content-Length", "2"),
+            ]
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+        );
+        assert_eq!(ok(b"GET / HTTP/1.1\r\n\r\n").query, "");
+        assert!(ok(b"GET / HTTP/1.1\r\n\r\n").headers.is_empty());
+    }
+
+    #[test]
+    fn more_than_max_headers_is_too_large() {
+        let mut wire = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..MAX_HEADERS {
+            wire.extend(format!("X-{i}: v\r\n").as_bytes());
+        }
+        let mut over = wire.clone();
+        wire.extend(b"\r\n");
+        assert_eq!(ok(&wire).headers.len(), MAX_HEADERS);
+        over.extend(b"X-last: v\r\n\r\n");
+        assert!(matches!(read(&over).0, Err(ReadError::HeadTooLarge)));
+    }
+
+    #[test]
+    fn the_body_cap_can_depend_on_the_path() {
+        let cap = |_: &str, path: &str| if path.starts_with("/upload/") { 8 } else { 4 };
+        let read_with = |wire: &[u8]| {
+            let mut reader = io::BufReader::new(wire);
+            let mut interim = Vec::new();
+            let request = read_request_limited_by(&mut reader, &mut interim, cap);
+            (request, interim)
+        };
+        let (upload, _) =
+            read_with(b"POST /upload/F1?x HTTP/1.1\r\nContent-Length: 8\r\n\r\n12345678");
+        assert_eq!(upload.unwrap().body, b"12345678");
+        // Refused before the body is read, so before any 100 Continue.
+        let (other, interim) = read_with(
+            b"POST /api/x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n12345",
+        );
+        assert!(matches!(other, Err(ReadError::BodyTooLarge)));
+        assert!(interim.is_empty());
+    }
+
+    #[test]
+    fn queries_drop_the_fragment() {
+        assert_eq!(query_of("/a?x=1#f"), "x=1");
+        assert_eq!(query_of("/a#f?x=1"), "");
+        assert_eq!(query_of("http://h:1/a?b"), "b");
+        assert_eq!(query_of("/a?"), "");
+        assert_eq!(query_of("/a"), "");
     }
 
     #[test]

@@ -69,6 +69,26 @@ impl Client {
         self.send_raw(&bytes);
     }
 
+    /// Sends one request with these headers (and a `Content-Length`) and reads its
+    /// answer.
+    pub fn request_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Answer {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body);
+        self.send_raw(&bytes);
+        self.read_answer().expect("an answer")
+    }
+
     /// Sends one request and reads its answer.
     pub fn request(&mut self, method: &str, path: &str, body: &[u8]) -> Answer {
         self.send(method, path, body);
