@@ -120,7 +120,7 @@ fn a_storm_of_10000_repeats_is_one_message_updated_and_marked_quiet_with_the_exa
     let a = app(json!({}));
     let event = error_event("connection pool exhausted");
     // Ten seconds of storm in event time, a thousand a second.
-    for second in 0..10 {
+    for _second in 0..10 {
         for _ in 0..1000 {
             a.submit(&event);
         }
