@@ -144,7 +144,7 @@ impl RuleAlerter {
     ) -> Decision {
         // Close windows that ended before this event, so their reports come
         // first (this also makes replay on event time behave like live timers).
-        self.on_tick(now, limit, outbox);
+        self.expire(now, limit, outbox);
         self.decide(level, fingerprint, fields, reached, now, limit, outbox)
     }
 
@@ -158,7 +158,7 @@ impl RuleAlerter {
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) -> bool {
-        self.on_tick(now, limit, outbox);
+        self.expire(now, limit, outbox);
         !self.window.contains(fingerprint.hash) && limit.would_admit(now) && outbox.has_room()
     }
 
@@ -181,7 +181,7 @@ impl RuleAlerter {
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) -> Decision {
-        self.on_tick(now, limit, outbox);
+        self.expire(now, limit, outbox);
         if !self.window.contains(fingerprint.hash) && limit.would_admit(now) {
             return self.decide(level, fingerprint, fields, reached, now, limit, &mut NoRoom);
         }
@@ -380,14 +380,22 @@ impl RuleAlerter {
         limit: &mut DestinationLimit,
         outbox: &mut dyn Outbox,
     ) {
-        let closed = self.window.expire(now);
-        self.report_all(closed, Closing::Quiet, now, limit, outbox);
+        self.expire(now, limit, outbox);
+        // On the timer only: the scan of the open windows never runs inside
+        // a pipeline worker's decision.
         if let Some(app) = &self.rule().app {
             let interval = app.update_interval.as_millis() as u64;
             for report in self.window.progress(now, interval) {
                 self.report_progress(report, outbox);
             }
         }
+    }
+
+    /// Closes ended windows and posts the destination's pending summary
+    /// when the rate limit allows: what every decision runs first.
+    fn expire(&mut self, now: Now, limit: &mut DestinationLimit, outbox: &mut dyn Outbox) {
+        let closed = self.window.expire(now);
+        self.report_all(closed, Closing::Quiet, now, limit, outbox);
         limit.on_tick(now, outbox);
     }
 
