@@ -21,6 +21,7 @@
 //! - `table`: [`OPTION_TABLE`], every option with its type, default, scope
 //!   and doc; [`option_docs`] renders the docs from it.
 
+mod network;
 pub mod option_docs;
 mod options;
 mod rule;
@@ -35,6 +36,7 @@ use serde_json::Value;
 
 use crate::level::Level;
 
+pub use network::{CertificateAuthorities, Proxy};
 pub(crate) use options::type_name;
 pub use options::{parse_duration, show_duration, ConfigError};
 pub use rule::{
