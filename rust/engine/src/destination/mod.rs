@@ -15,6 +15,7 @@
 //! posted for an incident) adds a renderer and a sender here; the decision
 //! core does not change.
 
+pub mod client;
 mod limit;
 mod render;
 pub mod sender;
