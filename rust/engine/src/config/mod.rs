@@ -21,7 +21,11 @@
 //! - `table`: [`OPTION_TABLE`], every option with its type, default, scope
 //!   and doc; [`option_docs`] renders the docs from it.
 
+<<<<<<< HEAD
 pub(crate) mod app;
+=======
+mod network;
+>>>>>>> net-client
 pub mod option_docs;
 mod options;
 mod rule;
@@ -36,10 +40,14 @@ use serde_json::Value;
 
 use crate::level::Level;
 
+<<<<<<< HEAD
 pub use app::{
     ApiUrl, AppRule, ChannelTemplate, SlackToken, ThreadReplies, DEFAULT_UPDATE_INTERVAL,
     SLACK_API_URL,
 };
+=======
+pub use network::{CertificateAuthorities, Proxy};
+>>>>>>> net-client
 pub(crate) use options::type_name;
 pub use options::{parse_duration, show_duration, ConfigError};
 pub use rule::{

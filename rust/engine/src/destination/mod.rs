@@ -13,8 +13,10 @@
 //!
 //! - [`app`]: Slack's Web API with a bot token (app mode), whose sender
 //!   keeps one message per incident current from the same intents.
+//! - [`client`]: the one HTTP client all of them use (proxy, extra CAs).
 
 pub mod app;
+pub mod client;
 mod limit;
 mod render;
 pub mod sender;
