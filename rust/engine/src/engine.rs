@@ -237,7 +237,9 @@ impl Engine {
                         Delivery::App(Box::new(DryRunApi::new(Arc::clone(&options.log))))
                     }
                     (None, false, Some((Some(token), url))) => {
-                        let client = HttpTransport::client(config.timeout).map_err(StartError)?;
+                        let client =
+                            crate::destination::client::http_client(&config.client_settings())
+                                .map_err(StartError)?;
                         Delivery::App(Box::new(HttpApi::new(client, token.clone(), url.clone())))
                     }
                     (None, false, _) => {
@@ -258,7 +260,8 @@ impl Engine {
                             StartError("webhook_url: is required unless `dry_run` is true".into())
                         })?;
                         Delivery::Webhook(Box::new(
-                            HttpTransport::new(url, config.timeout).map_err(StartError)?,
+                            HttpTransport::new(url, &config.client_settings())
+                                .map_err(StartError)?,
                         ))
                     }
                 }

@@ -160,6 +160,20 @@ fn wrong_values(option: &str) -> Vec<Value> {
         "update_interval" => vec![json!(true), json!("0s"), json!("100ms"), json!("2h")],
         "thread_replies" => vec![json!(5), json!("all"), json!("")],
         "reply_broadcast" => vec![json!("yes"), json!(1)],
+        "proxy" => vec![
+            json!(5),
+            json!("not a url"),
+            json!(format!("ftp://u:{SECRET}@proxy.example:21")),
+            json!(format!("u:{SECRET}@proxy.example:3128")),
+            json!("http://proxy.example:3128/some/path"),
+        ],
+        "ssl_certificate_authorities" => vec![
+            json!(5),
+            json!("/nonexistent/ca.pem"),
+            json!(["/nonexistent/ca.pem"]),
+            json!([5]),
+            json!(["Cargo.toml"]),
+        ],
         "rules" => vec![
             json!(5),
             json!("default"),

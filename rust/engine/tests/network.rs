@@ -251,3 +251,65 @@ fn a_proxy_that_wants_credentials_gets_them_and_they_never_show() {
         assert_no_credentials(&err);
     }
 }
+
+/// The options themselves, through a running engine: an app-mode rule
+/// behind a private CA and a proxy, and a webhook rule through the same
+/// proxy, both delivered; the proxy's password in no log line.
+#[test]
+fn the_engine_honours_proxy_and_ssl_certificate_authorities_for_both_modes() {
+    use slack_alert_engine::{BufferedLog, Config, Engine};
+    use std::sync::Arc;
+
+    let receiver = Receiver::start().unwrap();
+    let ca = TestCa::new();
+    let dir = TestDir::new("engine-ca").unwrap();
+    let ca_file = ca.write_ca_pem(dir.path()).unwrap();
+    let front = TlsFront::start(receiver.addr(), &ca).unwrap();
+    let proxy = ForwardProxy::with_credentials(USER, PASSWORD).unwrap();
+    let config = serde_json::json!({
+        "proxy": proxy.url_with_credentials(USER, PASSWORD),
+        "ssl_certificate_authorities": [ca_file.to_string_lossy()],
+        "allow_custom_webhook": true,
+        "rules": [
+            {"name": "app", "slack_token": "xoxb-1-proxied", "channel": "#alerts",
+             "slack_api_url": format!("{}/api", front.url()), "equals": {"[service.name]": "app"}},
+            {"name": "hook", "webhook_url": format!("http://{}{WEBHOOK_PATH}", receiver.addr()),
+             "equals": {"[service.name]": "hook"}},
+        ],
+    });
+    let log = Arc::new(BufferedLog::new(1000));
+    let engine = Engine::start(Config::try_from(config).unwrap(), log.clone()).unwrap();
+    for service in ["app", "hook"] {
+        let event =
+            serde_json::json!({"log.level": "ERROR", "message": "down", "service.name": service});
+        engine.submit(&engine.event_from_json(&event));
+    }
+    let deadline = std::time::Instant::now() + CEILING;
+    while engine.counter("sent") != Some(2) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(engine.counter("sent"), Some(2));
+    assert_eq!(
+        receiver.channel("#alerts").map(|c| c.messages.len()),
+        Some(1)
+    );
+    assert_eq!(receiver.accepted().len(), 1);
+    let outcomes: Vec<Outcome> = proxy.requests().iter().map(|r| r.outcome).collect();
+    assert!(outcomes.contains(&Outcome::Tunnelled), "{outcomes:?}");
+    assert!(outcomes.contains(&Outcome::Forwarded), "{outcomes:?}");
+    assert!(proxy.requests().iter().all(|r| r.authenticated));
+    engine.shutdown();
+    let lines: String = log
+        .drain()
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_no_credentials(&lines);
+    assert_no_credentials(&format!(
+        "{:?}",
+        Config::try_from(serde_json::json!({
+        "dry_run": true, "proxy": proxy.url_with_credentials(USER, PASSWORD)}))
+        .unwrap()
+    ));
+}

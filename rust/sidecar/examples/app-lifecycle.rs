@@ -55,9 +55,7 @@ fn main() {
         last_seen: at(412),
         ..repeating
     };
-    let reply = |text: String| {
-        json!({"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
-    };
+    let reply = |text: String| json!({"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]});
     let mut page = Page::new("slack_alert app mode: one incident, one message");
     page.describe("The same Slack message as it is posted, while it repeats, and when it goes quiet; its thread below each.");
     let mut push = |payload: Value, time: &str, kind: &str, note: &str| {
@@ -68,17 +66,37 @@ fn main() {
             ..Entry::new(payload, Destination::Slack)
         })
     };
-    push(with_status(&base, &opened), "10:02:11", "posted", "chat.postMessage: the first event");
+    push(
+        with_status(&base, &opened),
+        "10:02:11",
+        "posted",
+        "chat.postMessage: the first event",
+    );
     push(
         with_status(&base, &repeating),
         "10:07:43",
         "updated",
         "chat.update, at most once per update_interval",
     );
-    for m in [Milestone::Count(10), Milestone::Count(100), Milestone::NewHost("web-2".into()), Milestone::Count(1000)] {
-        push(reply(milestone_reply(&m)), "", "thread reply", "in the incident's thread");
+    for m in [
+        Milestone::Count(10),
+        Milestone::Count(100),
+        Milestone::NewHost("web-2".into()),
+        Milestone::Count(1000),
+    ] {
+        push(
+            reply(milestone_reply(&m)),
+            "",
+            "thread reply",
+            "in the incident's thread",
+        );
     }
-    push(with_status(&base, &quiet), "10:12:11", "updated: quiet", "chat.update when the 10m dedup window closes: the exact count, the bar turns green");
+    push(
+        with_status(&base, &quiet),
+        "10:12:11",
+        "updated: quiet",
+        "chat.update when the 10m dedup window closes: the exact count, the bar turns green",
+    );
     push(
         reply(closing_reply(&quiet).expect("a quiet incident says so")),
         "10:12:11",

@@ -102,7 +102,7 @@ fn send_one(
     };
     let body = serde_json::to_vec(&payload).expect("a JSON value serialises");
     let mut transport =
-        HttpTransport::new(webhook, config.timeout).map_err(SendTestError::Client)?;
+        HttpTransport::new(webhook, &config.client_settings()).map_err(SendTestError::Client)?;
     let who = match kind {
         DestinationKind::Slack | DestinationKind::SlackApp => "Slack accepted",
         DestinationKind::Json => "the JSON webhook accepted",

@@ -21,11 +21,8 @@
 //! - `table`: [`OPTION_TABLE`], every option with its type, default, scope
 //!   and doc; [`option_docs`] renders the docs from it.
 
-<<<<<<< HEAD
 pub(crate) mod app;
-=======
 mod network;
->>>>>>> net-client
 pub mod option_docs;
 mod options;
 mod rule;
@@ -40,14 +37,11 @@ use serde_json::Value;
 
 use crate::level::Level;
 
-<<<<<<< HEAD
 pub use app::{
     ApiUrl, AppRule, ChannelTemplate, SlackToken, ThreadReplies, DEFAULT_UPDATE_INTERVAL,
     SLACK_API_URL,
 };
-=======
 pub use network::{CertificateAuthorities, Proxy};
->>>>>>> net-client
 pub(crate) use options::type_name;
 pub use options::{parse_duration, show_duration, ConfigError};
 pub use rule::{
@@ -89,6 +83,8 @@ pub const OPTIONS: &[&str] = &[
     "shutdown_timeout",
     "dry_run",
     "allow_custom_webhook",
+    "proxy",
+    "ssl_certificate_authorities",
     "equals",
     "contains",
     "regex",
@@ -115,6 +111,8 @@ pub const ENGINE_OPTIONS: &[&str] = &[
     "shutdown_timeout",
     "dry_run",
     "allow_custom_webhook",
+    "proxy",
+    "ssl_certificate_authorities",
     "rules",
 ];
 
@@ -151,6 +149,10 @@ pub struct Config {
     pub rules: Vec<RuleConfig>,
     /// Every distinct destination, indexed by [`RuleConfig::destination`].
     pub destinations: Vec<Destination>,
+    /// The proxy every request goes through (`proxy`, a secret).
+    pub proxy: Option<Proxy>,
+    /// Trusted beside the built-in roots (`ssl_certificate_authorities`).
+    pub certificate_authorities: Option<CertificateAuthorities>,
 }
 
 impl Default for Config {
@@ -449,7 +451,30 @@ impl TryFrom<Value> for Config {
             allow_custom_webhook,
             rules,
             destinations,
+            proxy: match opts.string("proxy")? {
+                Some(p) if !p.trim().is_empty() => Some(Proxy::parse("proxy", p.trim())?),
+                _ => None,
+            },
+            certificate_authorities: match opts.strings("ssl_certificate_authorities")? {
+                Some(paths) if !paths.is_empty() => Some(CertificateAuthorities::load(
+                    "ssl_certificate_authorities",
+                    &paths,
+                )?),
+                _ => None,
+            },
         })
+    }
+}
+
+impl Config {
+    /// How every request of the engine is made: the timeout, the proxy, the
+    /// extra certificate authorities.
+    pub fn client_settings(&self) -> crate::destination::client::ClientSettings {
+        crate::destination::client::ClientSettings {
+            timeout: self.timeout,
+            proxy: self.proxy.clone(),
+            certificate_authorities: self.certificate_authorities.clone(),
+        }
     }
 }
 

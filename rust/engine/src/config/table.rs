@@ -347,6 +347,23 @@ pub const OPTION_TABLE: &[OptionDoc] = &[
          servers, tests).",
     ),
     opt(
+        "proxy",
+        Password,
+        Engine,
+        Described("none: the `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` environment, if set"),
+        "An HTTP proxy for every request (webhooks, the Web API, uploads): \
+         `\"http://proxy.example:3128\"`, with `user:password@` if it asks for them (a password \
+         setting: use `${PROXY_URL}`; never logged).",
+    ),
+    opt(
+        "ssl_certificate_authorities",
+        Array,
+        Engine,
+        DefaultValue::None,
+        "PEM files of certificate authorities to trust beside the built-in ones (a TLS-inspecting \
+         corporate proxy, a self-hosted Slack-compatible server). Checked at start.",
+    ),
+    opt(
         "native_library",
         Str,
         Shim,

@@ -222,27 +222,15 @@ pub struct HttpTransport {
 }
 
 impl HttpTransport {
-    pub fn new(url: Webhook, timeout: Duration) -> Result<HttpTransport, String> {
+    /// Posts to `url` with the client of `settings` (proxy, extra CAs).
+    pub fn new(
+        url: Webhook,
+        settings: &crate::destination::client::ClientSettings,
+    ) -> Result<HttpTransport, String> {
         Ok(HttpTransport {
-            client: HttpTransport::client(timeout)?,
+            client: crate::destination::client::http_client(settings)?,
             url,
         })
-    }
-
-    /// The HTTP client every destination posts with.
-    pub fn client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
-        reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            // Slack never redirects a webhook; following one could send the
-            // alert (and the path) somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(
-                "logstash-filter-slack_alert/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| format!("could not set up the HTTP client: {}", describe(&e)))
     }
 }
 
