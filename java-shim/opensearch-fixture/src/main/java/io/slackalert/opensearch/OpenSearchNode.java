@@ -3,6 +3,7 @@ package io.slackalert.opensearch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,12 +15,15 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.appender.ConsoleAppender;
@@ -44,7 +48,7 @@ import org.opensearch.transport.Netty4Plugin;
  *
  * <pre>
  * java -Xmx512m -cp target/classes:$(cat target/classpath.txt) io.slackalert.opensearch.OpenSearchNode \
- *     --data DIR [--port PORT]
+ *     --data DIR [--port PORT] [--delete-data-on-exit]
  * </pre>
  *
  * <p>It listens on 127.0.0.1 (plain HTTP; port 0, the default, lets the system choose), with
@@ -56,7 +60,9 @@ import org.opensearch.transport.Netty4Plugin;
  * it too. It exits 1 if the node cannot start, 2 on bad arguments.
  *
  * <p>Data ({@code DIR/data}) outlives the process: a new start on the same directory finds the
- * indices again, also after a SIGKILL. The log level is {@code -Dopensearch.fixture.log=warn}
+ * indices again, also after a SIGKILL. With {@code --delete-data-on-exit} the node deletes
+ * {@code DIR} once it has stopped (not after a SIGKILL): for a parent that shares one node
+ * until it exits and has no hook to clean up. The log level is {@code -Dopensearch.fixture.log=warn}
  * (default {@code info}).
  */
 public final class OpenSearchNode extends Node {
@@ -95,12 +101,15 @@ public final class OpenSearchNode extends Node {
         System.setOut(System.err);
         Path home = null;
         int port = 0;
+        boolean deleteOnExit = false;
         try {
             for (int i = 0; i < args.length; i++) {
                 String value = i + 1 < args.length ? args[i + 1] : null;
                 if ("--data".equals(args[i]) && value != null) {
                     home = Paths.get(value).toAbsolutePath().normalize();
                     i++;
+                } else if ("--delete-data-on-exit".equals(args[i])) {
+                    deleteOnExit = true;
                 } else if ("--port".equals(args[i]) && value != null) {
                     port = Integer.parseInt(value);
                     i++;
@@ -116,7 +125,7 @@ public final class OpenSearchNode extends Node {
             }
         } catch (IllegalArgumentException e) {
             System.err.println("opensearch-fixture: " + e.getMessage()
-                    + "\nusage: OpenSearchNode --data DIR [--port PORT]");
+                    + "\nusage: OpenSearchNode --data DIR [--port PORT] [--delete-data-on-exit]");
             System.exit(2);
             return;
         }
@@ -129,7 +138,13 @@ public final class OpenSearchNode extends Node {
             Environment environment = InternalSettingsPreparer.prepareEnvironment(
                     settings(home, port), Map.of(), null, () -> "fixture");
             node = new OpenSearchNode(environment, PLUGINS);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> closeQuietly(node), "opensearch-fixture-stop"));
+            Path data = deleteOnExit ? home : null;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                closeQuietly(node);
+                if (data != null) {
+                    deleteQuietly(data);
+                }
+            }, "opensearch-fixture-stop"));
             node.start();
             url = URI.create("http://127.0.0.1:" + boundPort(node));
             prepare(url);
@@ -207,6 +222,16 @@ public final class OpenSearchNode extends Node {
             }
         } catch (IOException e) {
             // A broken stdin is a closed one.
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).collect(Collectors.toList())) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            System.err.println("opensearch-fixture: cannot delete " + dir + ": " + e);
         }
     }
 
