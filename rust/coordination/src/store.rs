@@ -55,17 +55,18 @@ impl Store {
     /// Creates the index with its mapping if it is missing (`PUT <index>`); true if this call
     /// created it. An index another node created first is fine.
     pub fn ensure_index(&self) -> Result<bool, StoreError> {
-        let head = self
-            .transport
-            .send(&rq::index_exists_request(&self.index), Retry::Any);
+        let deadline = self.transport.deadline();
+        let head =
+            self.transport
+                .send(&rq::index_exists_request(&self.index), Retry::Any, deadline);
         if let Ok(answer) = &head {
             if rq::parse_index_exists(answer) == Some(true) {
                 return Ok(false);
             }
         }
-        let answer = self
-            .transport
-            .send(&rq::create_index_request(&self.index), Retry::Any)?;
+        let answer =
+            self.transport
+                .send(&rq::create_index_request(&self.index), Retry::Any, deadline)?;
         rq::parse_create_index(&answer)
     }
 
@@ -73,12 +74,13 @@ impl Store {
     /// created it, else [`Claim::Taken`] with the document as it is. A `_create` answered
     /// `409` because an earlier attempt of this same call landed (its answer lost) is `Owned`.
     pub fn claim(&self, id: &str, doc: &ClaimDoc) -> Result<Claim, StoreError> {
+        let deadline = self.transport.deadline();
         let nonce = self.next_id();
         let request = rq::claim_request(&self.index, id, doc, &nonce)?;
         let doc_id = rq::incident_id(id)?;
         let mut host = String::new();
         for _ in 0..CLAIM_ATTEMPTS {
-            let answer = self.transport.send(&request, Retry::Any)?;
+            let answer = self.transport.send(&request, Retry::Any, deadline)?;
             host.clone_from(&answer.host);
             if let Created::Yes {
                 seq_no,
@@ -90,9 +92,11 @@ impl Store {
                     primary_term,
                 });
             }
-            let read = self
-                .transport
-                .send(&rq::get_request(&self.index, &doc_id), Retry::Any)?;
+            let read = self.transport.send(
+                &rq::get_request(&self.index, &doc_id),
+                Retry::Any,
+                deadline,
+            )?;
             if let Some((source, seq_no, primary_term)) = rq::parse_get(&read)? {
                 if source["claim"] == nonce.as_str() {
                     return Ok(Claim::Owned {
@@ -135,13 +139,14 @@ impl Store {
         last_seen_ms: i64,
         hosts: &[String],
     ) -> Result<Option<Versioned<Incident>>, StoreError> {
+        let deadline = self.transport.deadline();
         let flush = self.next_id();
         let request =
             rq::add_counts_request(&self.index, id, node, delta, last_seen_ms, hosts, &flush)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let answer = self.transport.send(&request, Retry::Any)?;
+            let answer = self.transport.send(&request, Retry::Any, deadline)?;
             match rq::parse_add_counts(&answer) {
                 Err(e) if e.status() == Some(409) && attempt < CONFLICT_ATTEMPTS => continue,
                 other => return other,
@@ -152,9 +157,11 @@ impl Store {
     /// Incident `id` with its `_seq_no` and `_primary_term`, or `None`. Real-time: sees every
     /// write acknowledged before it.
     pub fn get(&self, id: &str) -> Result<Option<Versioned<Incident>>, StoreError> {
+        let deadline = self.transport.deadline();
         let answer = self.transport.send(
             &rq::get_request(&self.index, &rq::incident_id(id)?),
             Retry::Any,
+            deadline,
         )?;
         rq::parse_get_incident(&answer)
     }
@@ -178,7 +185,11 @@ impl Store {
             seq_no,
             primary_term,
         )?;
-        rq::parse_cas(&self.transport.send(&request, Retry::Any)?)
+        rq::parse_cas(
+            &self
+                .transport
+                .send(&request, Retry::Any, self.transport.deadline())?,
+        )
     }
 
     /// The owner extends its lease to `lease_until_ms` (never shortens it).
@@ -215,22 +226,32 @@ impl Store {
         call: OwnerCall,
     ) -> Result<OwnerUpdate, StoreError> {
         let request = rq::owner_request(&self.index, id, owner, call)?;
-        rq::parse_owner_update(&self.transport.send(&request, Retry::Any)?)
+        rq::parse_owner_update(&self.transport.send(
+            &request,
+            Retry::Any,
+            self.transport.deadline(),
+        )?)
     }
 
     /// Slack app mode: records the incident's message (`channel`, `ts`), so that any node can
     /// update it. False if there is no such incident.
     pub fn set_message(&self, id: &str, channel: &str, ts: &str) -> Result<bool, StoreError> {
         let request = rq::set_message_request(&self.index, id, channel, ts)?;
-        rq::parse_set_message(&self.transport.send(&request, Retry::Any)?)
+        rq::parse_set_message(&self.transport.send(
+            &request,
+            Retry::Any,
+            self.transport.deadline(),
+        )?)
     }
 
     /// A destination's fleet-wide pace (all zero if no node wrote one). `destination` is a name
     /// the caller chooses; never the webhook URL, which is a secret.
     pub fn pace(&self, destination: &str) -> Result<Pace, StoreError> {
+        let deadline = self.transport.deadline();
         let answer = self.transport.send(
             &rq::get_request(&self.index, &rq::pace_id(destination)?),
             Retry::Any,
+            deadline,
         )?;
         rq::parse_pace(&answer)
     }
@@ -239,7 +260,11 @@ impl Store {
     /// the later of this and what the document held is kept and answered.
     pub fn set_not_before(&self, destination: &str, not_before_ms: i64) -> Result<i64, StoreError> {
         let request = rq::set_not_before_request(&self.index, destination, not_before_ms)?;
-        rq::parse_set_not_before(&self.transport.send(&request, Retry::Any)?)
+        rq::parse_set_not_before(&self.transport.send(
+            &request,
+            Retry::Any,
+            self.transport.deadline(),
+        )?)
     }
 
     /// Takes one of the `limit` tokens the fleet has for `destination` in the rate-limit interval
@@ -253,16 +278,23 @@ impl Store {
         limit: u64,
     ) -> Result<bool, StoreError> {
         let request = rq::take_token_request(&self.index, destination, interval_start_ms, limit)?;
-        rq::parse_take_token(&self.transport.send(&request, Retry::ConnectOnly)?)
+        rq::parse_take_token(&self.transport.send(
+            &request,
+            Retry::ConnectOnly,
+            self.transport.deadline(),
+        )?)
     }
 
     /// Deletes every document whose `expires_at` is before `now_ms` (`_delete_by_query`);
     /// answers how many. Searches see a write about a second after it (the refresh), so a
     /// document that expired in that second goes at the next call.
     pub fn delete_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let answer = self
-            .transport
-            .send(&rq::delete_expired_request(&self.index, now_ms), Retry::Any)?;
+        let deadline = self.transport.deadline();
+        let answer = self.transport.send(
+            &rq::delete_expired_request(&self.index, now_ms),
+            Retry::Any,
+            deadline,
+        )?;
         rq::parse_delete_expired(&answer)
     }
 

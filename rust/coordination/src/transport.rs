@@ -115,12 +115,21 @@ impl Transport {
         Ok((transport, settings.index.clone()))
     }
 
+    /// The deadline of a call that starts now: every request it makes shares it.
+    pub(crate) fn deadline(&self) -> Instant {
+        Instant::now() + self.timeout
+    }
+
     /// Sends `request` to the hosts in order, from the preferred one, until one answers or the
-    /// call's deadline (the timeout) passes. 401/403 and other 4xx answers are returned (or
+    /// call's `deadline` passes. 401/403 and other 4xx answers are returned (or
     /// refused) at once: every host holds the same data and the same users. 429, 5xx and the
     /// transport errors move on to the next host as `retry` allows.
-    pub(crate) fn send(&self, request: &Request, retry: Retry) -> Result<Answer, StoreError> {
-        let deadline = Instant::now() + self.timeout;
+    pub(crate) fn send(
+        &self,
+        request: &Request,
+        retry: Retry,
+        deadline: Instant,
+    ) -> Result<Answer, StoreError> {
         let n = self.hosts.len();
         let first = self.preferred.load(Ordering::Relaxed) % n;
         let mut last = None;
