@@ -1881,6 +1881,51 @@ mod tests {
     }
 
     #[test]
+    fn a_flatline_is_marked_recovered_in_place_when_its_group_logs_again() {
+        let mut r = rig(json!({}), healthy());
+        let notice = |intent: Intent| Outgoing {
+            intent,
+            events: 0,
+            undelivered: 0,
+            rule: 0,
+            destination: 0,
+        };
+        r.worker.accept(notice(Intent::Silent {
+            rule: 0,
+            group: "checkout".into(),
+            last_seen: at(0).wall,
+        }));
+        r.worker
+            .drive(&mut r.api, r.origin + Duration::from_secs(5));
+        r.worker.accept(notice(Intent::Recovered {
+            rule: 0,
+            group: "checkout".into(),
+            after: Duration::from_secs(720),
+            last_seen: at(0).wall,
+        }));
+        r.worker
+            .drive(&mut r.api, r.origin + Duration::from_secs(30));
+        let posts = r.calls("chat.postMessage");
+        assert_eq!(
+            posts
+                .iter()
+                .filter(|c| c.body.get("thread_ts").is_none())
+                .count(),
+            1
+        );
+        let updates = r.calls("chat.update");
+        assert_eq!(updates.len(), 1);
+        let update = text(&updates[0].body);
+        assert!(update.contains("Logging again after 12m"), "{update}");
+        assert!(update.contains(super::super::status::RESOLVED_COLOR));
+        assert!(posts
+            .iter()
+            .any(|c| c.body["thread_ts"] == "1700000000.000001"
+                && text(&c.body).contains("Logging again")));
+        assert_eq!(r.counter("sent"), 2);
+    }
+
+    #[test]
     fn at_the_deadline_what_slack_does_not_show_is_abandoned_into_the_report() {
         let mut r = rig(
             json!({}),
