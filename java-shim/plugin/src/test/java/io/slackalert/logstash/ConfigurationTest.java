@@ -37,6 +37,11 @@ class ConfigurationTest {
             "query", "query_language", "threshold", "threshold_window", "group_by", "mentions", "link_template", "link_text", "destination",
             "body_template", "rules");
 
+    /** The options of issue 14 (Slack app mode) and its network options. */
+    private static final List<String> APP_OPTIONS = Arrays.asList("slack_token", "slack_api_url",
+            "fallback_channel", "update_interval", "thread_replies", "reply_broadcast", "proxy",
+            "ssl_certificate_authorities");
+
     private final TestContext context = new TestContext();
 
     @Test
@@ -95,7 +100,9 @@ class ConfigurationTest {
                 assertTrue(names.contains(common), common);
             }
             assertTrue(names.containsAll(RULE_OPTIONS), names.toString());
-            assertEquals(ENGINE_OPTIONS.size() + RULE_OPTIONS.size() + 1 + 7, f.configSchema().size());
+            assertTrue(names.containsAll(APP_OPTIONS), names.toString());
+            assertEquals(ENGINE_OPTIONS.size() + RULE_OPTIONS.size() + APP_OPTIONS.size() + 1 + 7,
+                    f.configSchema().size());
             assertEquals("slack_alert", f.getName());
             assertEquals("slack_alert_test", f.getId());
         } finally {

@@ -103,7 +103,9 @@ class NativeEngineTest {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\",\"rules\":["
                 + "{\"name\":\"errors\"},{\"name\":\"quiet\",\"type\":\"flatline\",\"silence\":\"10m\"}]}");
         Object[] d = NativeEngine.describe(h);
-        assertEquals(7, d.length);
+        assertEquals(8, d.length);
+        assertEquals(((String[]) d[NativeEngine.DESCRIBE_EVENT_REFS]).length,
+                ((int[]) d[NativeEngine.DESCRIBE_EVENT_BOUNDS]).length, "a bound for every event field");
         assertEquals("[log.level]", ((String[]) d[NativeEngine.DESCRIBE_LEVEL_REFS])[0]);
         assertTrue(Arrays.asList((String[]) d[NativeEngine.DESCRIBE_EVENT_REFS])
                 .containsAll(Arrays.asList((String[]) d[NativeEngine.DESCRIBE_KEY_REFS])), "keys are event fields");
