@@ -194,7 +194,11 @@ pub(crate) struct AppWorker {
     posts: VecDeque<Queued>,
     uploads: VecDeque<(u64, u32, Instant)>,
     uploads_allowed: bool,
+    /// When the next post may go to a channel, keyed by its id once Slack
+    /// named it (a name and its id are one channel's pace).
     channel_next: HashMap<String, Instant>,
+    /// Channel ids Slack answered for the names posted to.
+    channel_ids: HashMap<String, String>,
     post_gate: Gate,
     update_gate: Gate,
     upload_gate: Gate,
@@ -225,6 +229,7 @@ impl AppWorker {
             uploads: VecDeque::new(),
             uploads_allowed: true,
             channel_next: HashMap::new(),
+            channel_ids: HashMap::new(),
             post_gate: Gate::default(),
             update_gate: Gate::default(),
             upload_gate: Gate::default(),
@@ -574,7 +579,8 @@ impl AppWorker {
                 if self.current.get(&k.id) == Some(&seq) {
                     self.current.remove(&k.id);
                 }
-                if k.owed_messages > 0 && !k.failed && k.posted.is_some() {
+                // What it still owed Slack goes to the next summary.
+                if k.owed_messages > 0 && !k.failed {
                     self.shared.failed_counts(k.rule, k.owed_events, 0);
                 }
             }
@@ -653,7 +659,16 @@ impl AppWorker {
     }
 
     fn channel_ready(&self, channel: &str, now: Instant) -> bool {
-        self.channel_next.get(channel).is_none_or(|t| *t <= now)
+        self.channel_next
+            .get(self.pace_key(channel))
+            .is_none_or(|t| *t <= now)
+    }
+
+    /// The key a channel's pace is kept under: its id when known.
+    fn pace_key<'a>(&'a self, channel: &'a str) -> &'a str {
+        self.channel_ids
+            .get(channel)
+            .map_or(channel, String::as_str)
     }
 
     fn gate_open(gate: &Gate, now: Instant) -> bool {
@@ -747,7 +762,11 @@ impl AppWorker {
         let post_gate = self.post_gate.not_before.unwrap_or(now);
         for q in self.posts.iter().take(256) {
             if let Some(channel) = self.post_channel(q) {
-                let ch = self.channel_next.get(&channel).copied().unwrap_or(now);
+                let ch = self
+                    .channel_next
+                    .get(self.pace_key(&channel))
+                    .copied()
+                    .unwrap_or(now);
                 at(q.not_before.max(ch).max(post_gate));
             }
         }
@@ -849,8 +868,16 @@ impl AppWorker {
         if self.channel_next.len() >= MAX_CHANNELS {
             self.channel_next.retain(|_, t| *t > after);
         }
-        self.channel_next
-            .insert(channel.clone(), after + self.settings.pace);
+        if self.channel_ids.len() >= MAX_CHANNELS {
+            self.channel_ids.clear();
+        }
+        if let Ok(a) = &answer {
+            if let Some(id) = a.field("channel").filter(|id| *id != channel) {
+                self.channel_ids.insert(channel.clone(), id.to_string());
+            }
+        }
+        let key = self.pace_key(&channel).to_string();
+        self.channel_next.insert(key, after + self.settings.pace);
         match answer {
             Ok(a) if a.is_ok() => {
                 self.post_gate.streak = 0;
@@ -1686,7 +1713,12 @@ mod tests {
         assert_eq!(posts.len(), 50);
         let mut last: HashMap<String, Duration> = HashMap::new();
         for p in r.calls("chat.postMessage") {
-            let channel = p.body["channel"].as_str().unwrap().to_string();
+            // Posts name the channel, replies its id: one channel's pace.
+            let named = p.body["channel"].as_str().unwrap();
+            let channel = named
+                .trim_start_matches('#')
+                .trim_start_matches('C')
+                .to_string();
             if let Some(before) = last.insert(channel.clone(), p.at) {
                 assert!(
                     p.at - before >= Duration::from_secs(1),
