@@ -97,6 +97,13 @@ slack-alert send-test --config FILE
 Posts one clearly marked test message to the configured webhook and says
 what Slack answered, e.g. `404 no_service: the webhook was revoked or
 mistyped`. Exit code 0 if Slack accepted it, 1 if not.
+
+With slack_token (Slack app mode) it calls auth.test (whose token it is),
+posts the test message to the rule's channel (its fallback_channel when the
+channel is read from each event) and updates it once, as incidents' messages
+are kept current, and says what each call answered, e.g. `missing_scope: the
+app lacks the scope chat:write`. Exit code 1 if any call failed. The token is
+never printed.
 ";
 
 pub const IMPORT_HELP: &str = "\

@@ -82,7 +82,7 @@ impl Error {
             Error::Usage(_)
                 | Error::Config(_)
                 | Error::Input { .. }
-                | Error::SendTest(SendTestError::NoWebhook)
+                | Error::SendTest(SendTestError::NoWebhook | SendTestError::NoToken)
         )
     }
 }
