@@ -29,6 +29,7 @@ decision by decision; each expectation follows from the engine's rules:
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -667,3 +668,93 @@ def test_the_example_rules_config_replays_the_samples(sidecar):
     assert fatal["message_destinations"] == ["slack", "json"]
     assert summary["rules"][1]["alerts"] >= 3
     assert summary["rules"][3]["matched"] == summary["lines"] - len(summary["unparseable"])
+
+
+BOT_TOKEN = "xoxb-1234-5678-ch3ck-t0k3n-d0-n0t-pr1nt"
+
+
+def test_a_slack_app_storm_shows_posted_updates_and_quiet(sidecar, tmp_path):
+    # App mode keeps one message per incident current: check shows that
+    # message's lifecycle in event time, not a message per update.
+    config = tmp_path / "app.yml"
+    config.write_text(
+        "dry_run: true\n"
+        "slack_token: ${BOT_TOKEN}\n"
+        "channel: '#alerts-%{[service.name]}'\n"
+        "fallback_channel: '#alerts'\n"
+        "dedup_window: 2m\n"
+        "update_interval: 10s\n"
+    )
+    # A storm: one error 10 times a second for a minute, then an INFO line
+    # five minutes on, after its window has closed.
+    start = 1795165200  # 2026-11-20T09:00:00Z
+    stamp = lambda s: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start + s)) + f".{int(s * 1000) % 1000:03d}Z"
+    storm = [
+        json.dumps({"@timestamp": stamp(i / 10), "log.level": "ERROR", "message": "db down",
+                    "service.name": "checkout", "host.name": f"node-{i % 2}"})
+        for i in range(600)
+    ]
+    sample = tmp_path / "storm.jsonl"
+    later = json.dumps({"@timestamp": stamp(300), "log.level": "INFO", "message": "ok"})
+    sample.write_text("\n".join(storm + [later]) + "\n")
+    env = {"BOT_TOKEN": BOT_TOKEN}
+
+    code, stdout, stderr = check(sidecar, "--config", config, "--input", sample, "--json", env=env)
+    assert code == 0, stderr
+    assert "ch3ck-t0k3n" not in stdout + stderr
+    got = records(stdout)
+    summary = got.pop()["summary"]
+    steps = [(r["at"], s) for r in got for s in r.get("slack_app", [])]
+    # One message, posted to the channel the event names, showing its status.
+    posted = [s for _, s in steps if s["step"] == "posted"]
+    assert [(s["incident"], s["channel"], s["kind"], s["fallback"]) for s in posted] == [
+        (1, "#alerts-checkout", "alert", False)
+    ]
+    assert "🔁 Seen 1× · first 09:00:00" in json.dumps(posted[0]["message"], ensure_ascii=False)
+    assert all(r["messages"] == [] for r in got)
+    # Updates at most once per update_interval of event time, counts rising to the exact total.
+    updates = [(at, s) for at, s in steps if s["step"] == "update"]
+    assert [s["count"] for _, s in updates] == [100, 200, 300, 400, 500, 600, 600]
+    # (Timers run every 250 ms of event time from the last line: 09:00:59.9 + 250 ms.)
+    assert [at for at, _ in updates] == [
+        "2026-11-20T09:00:10.000Z", "2026-11-20T09:00:20.000Z", "2026-11-20T09:00:30.000Z",
+        "2026-11-20T09:00:40.000Z", "2026-11-20T09:00:50.000Z", "2026-11-20T09:01:00.150Z",
+        "2026-11-20T09:02:00.150Z",
+    ]
+    assert [s["phase"] for _, s in updates] == ["open"] * 6 + ["quiet"]
+    assert updates[0][1]["status"] == "🔁 Seen 100× · first 09:00:00 · last 09:00:09 UTC · 2 hosts"
+    _, quiet = updates[-1]
+    assert quiet["status"] == "✅ Quiet since 09:00:59 UTC · 600 events in 59s · 2 hosts"
+    assert quiet["message"]["attachments"][0]["color"] == "#2eb886"
+    # The thread: milestones, then the quiet note; and how it ended.
+    replies = [s["text"] for _, s in steps if s["step"] == "reply"]
+    assert replies == [
+        "🔁 100× now",
+        "🆕 Now also on host `node-1`",
+        "✅ Quiet since 09:00:59 UTC: 600 events in 59s.",
+    ]
+    assert steps[-1][1] == {"step": "final", "incident": 1, "rule": "default", "channel": "#alerts-checkout",
+                            "state": "quiet", "count": 600}
+    assert (summary["alerts"], summary["repeats"], summary["messages"]) == (1, 599, 1)
+    assert (summary["updates"], summary["thread_replies"], summary["uploads"]) == (7, 3, 0)
+
+    # The same in words.
+    code, stdout, stderr = check(sidecar, "--config", config, "--input", sample, env=env)
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    assert lines[0] == "line 1: ALERTED  ERROR: db down"
+    assert lines[1] == "    incident 1: posted to #alerts-checkout"
+    assert "2026-11-20 09:00:10 UTC, after line 100: UPDATE" in lines
+    assert (
+        "    incident 1: updated at 09:00:10 UTC to 100× · 🔁 Seen 100× · first 09:00:00 · last 09:00:09 UTC · 2 hosts"
+        in lines
+    )
+    assert "2026-11-20 09:02:00 UTC, after line 600: QUIET" in lines
+    at = lines.index("2026-11-20 09:02:00 UTC, after line 600: QUIET")
+    assert lines[at + 1 : at + 4] == [
+        "    incident 1: updated at 09:02:00 UTC to 600× · ✅ Quiet since 09:00:59 UTC · 600 events in 59s · 2 hosts",
+        "    incident 1: thread reply · ✅ Quiet since 09:00:59 UTC: 600 events in 59s.",
+        "    incident 1: quiet · 600 events, final",
+    ]
+    assert "  app mode      7 updates, 3 thread replies, 0 uploads" in lines
+    assert "ch3ck-t0k3n" not in stdout + stderr

@@ -49,6 +49,13 @@ engine on the time of each event's @timestamp, posting nothing, and prints
 for each matching line what happened (ALERTED, REPEAT, RATE-LIMITED,
 DROPPED) and the Slack message it would have sent, then a summary.
 
+A rule in Slack app mode (slack_token) keeps one message per incident
+current, so for it check shows each incident's lifecycle in event time: the
+message posted (and to which channel), its updates with the count shown,
+the replies in its thread, a long stack trace uploaded there, and how it
+ends (quiet, or still open at the end of the input). --json has these as
+\"slack_app\" steps; --html shows each incident's message as it finally looks.
+
   --config FILE        the YAML configuration
   --input FILE|-       JSON lines to replay; - reads standard input
   --json               one JSON object per decision, then {\"summary\": ...}
@@ -90,6 +97,13 @@ slack-alert send-test --config FILE
 Posts one clearly marked test message to the configured webhook and says
 what Slack answered, e.g. `404 no_service: the webhook was revoked or
 mistyped`. Exit code 0 if Slack accepted it, 1 if not.
+
+With slack_token (Slack app mode) it calls auth.test (whose token it is),
+posts the test message to the rule's channel (its fallback_channel when the
+channel is read from each event) and updates it once, as incidents' messages
+are kept current, and says what each call answered, e.g. `missing_scope: the
+app lacks the scope chat:write`. Exit code 1 if any call failed. The token is
+never printed.
 ";
 
 pub const IMPORT_HELP: &str = "\

@@ -343,6 +343,63 @@ mod tests {
     }
 
     #[test]
+    fn slack_app_mode_options_come_through_yaml() {
+        const TOKEN: &str = "xoxb-1234-5678-yamlsecret";
+        let env = |name: &str| (name == "SLACK_BOT_TOKEN").then(|| TOKEN.to_string());
+        let c = parse(
+            "slack_token: ${SLACK_BOT_TOKEN}\n\
+             channel: '#alerts-%{[service.name]}'\n\
+             fallback_channel: '#alerts'\n\
+             slack_api_url: http://127.0.0.1:9/api\n\
+             allow_custom_webhook: true\n\
+             update_interval: 30s\n\
+             thread_replies: every_window\n\
+             reply_broadcast: true\n\
+             rules:\n\
+             \x20 - name: errors\n\
+             \x20 - name: pager\n\
+             \x20   levels: [FATAL]\n\
+             \x20   channel: C0123ABCD\n",
+            Path::new("app.yml"),
+            &env,
+        )
+        .unwrap();
+        let app = c.rules[0].app.as_ref().expect("app mode");
+        assert_eq!(app.token.as_ref().unwrap().expose(), TOKEN);
+        assert_eq!(app.api_url.as_str(), "http://127.0.0.1:9/api");
+        assert!(app.channel.is_templated());
+        assert_eq!(app.fixed_channel().as_deref(), Some("#alerts"));
+        assert_eq!(app.update_interval, Duration::from_secs(30));
+        assert_eq!(app.thread_replies.as_str(), "every_window");
+        assert!(app.reply_broadcast);
+        let pager = c.rules[1].app.as_ref().expect("inherited app mode");
+        assert_eq!(pager.fixed_channel().as_deref(), Some("C0123ABCD"));
+        // One token, one API: one destination for both rules.
+        assert_eq!(c.destinations.len(), 1);
+        assert_eq!(c.destinations[0].kind.as_str(), "slack_app");
+        assert!(!format!("{c:?}").contains("yamlsecret"));
+
+        for (text, expected) in [
+            (
+                "slack_token: ${SLACK_BOT_TOKEN}\nchannel: '#a-%{[x]}'\n",
+                "fallback_channel: is required",
+            ),
+            (
+                "slack_token: ${SLACK_BOT_TOKEN}\nchannel: '#a'\nslack_api_url: http://127.0.0.1:9/api\n",
+                "slack_api_url: must be https://slack.com/api",
+            ),
+            (
+                "slack_token: ${SLACK_BOT_TOKEN} x\nchannel: '#a'\n",
+                "slack_token: holds characters",
+            ),
+        ] {
+            let e = parse(text, Path::new("app.yml"), &env).unwrap_err().to_string();
+            assert!(e.starts_with(expected), "{text:?}: {e}");
+            assert!(!e.contains("yamlsecret"), "{e}");
+        }
+    }
+
+    #[test]
     fn expansion_rules() {
         let x = |s: &str| expand(s, "o", &mut env);
         assert_eq!(x("plain $HOME $ {x}").unwrap(), "plain $HOME $ {x}");

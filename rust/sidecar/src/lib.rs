@@ -33,6 +33,7 @@ mod cli;
 pub mod config_file;
 mod html_page;
 mod import_elastalert;
+pub mod lifecycle;
 pub mod lines;
 pub mod replay;
 mod send_test;
@@ -81,7 +82,7 @@ impl Error {
             Error::Usage(_)
                 | Error::Config(_)
                 | Error::Input { .. }
-                | Error::SendTest(SendTestError::NoWebhook)
+                | Error::SendTest(SendTestError::NoWebhook | SendTestError::NoToken)
         )
     }
 }
@@ -136,10 +137,24 @@ pub fn describe_config(config: &Config) -> String {
         );
     };
     let levels: Vec<&str> = rule.levels.iter().map(|l| l.name()).collect();
-    let target = match (&rule.webhook_url, config.dry_run) {
-        (_, true) => "dry_run (nothing is posted)".to_string(),
-        (Some(w), false) => format!("webhook {}", w.redacted()),
-        (None, false) => "no webhook".to_string(),
+    let target = match (&rule.webhook_url, &rule.app, config.dry_run) {
+        (_, _, true) => "dry_run (nothing is posted)".to_string(),
+        (Some(w), _, false) => format!("webhook {}", w.redacted()),
+        // The token is never shown, not even redacted: its kind says enough.
+        (None, Some(app), false) => {
+            let fallback = app
+                .fallback_channel
+                .as_ref()
+                .map(|f| format!(" (fallback {})", f.as_str()))
+                .unwrap_or_default();
+            format!(
+                "Slack app, channel {}{fallback}, updates every {}, thread replies {}",
+                app.channel.as_str(),
+                show_duration(app.update_interval),
+                app.thread_replies.as_str()
+            )
+        }
+        (None, None, false) => "no webhook".to_string(),
     };
     format!(
         "levels {}; dedup_window {}; rate_limit {}/min, burst {}; {target}",

@@ -31,6 +31,7 @@ use slack_alert_engine::{
 };
 use slack_alert_render::plain;
 
+use crate::lifecycle::{phase_name, AppAction, AppReplay, AppStep, FinalState};
 use crate::lines::{parse_event, Line, LineReader};
 use crate::timestamp;
 
@@ -63,6 +64,10 @@ pub enum Record {
         messages: Vec<Shown>,
         /// Where each message goes.
         routes: Vec<Route>,
+        /// What app-mode rules do in Slack about it (their messages are
+        /// not in `messages`): the incident's message posted, its stack
+        /// trace uploaded.
+        app: Vec<AppStep>,
     },
     /// Messages the timers sent after line `line`: a closed window's repeat
     /// report, a summary; at the end of the input, whatever was still open.
@@ -73,6 +78,9 @@ pub enum Record {
         messages: Vec<Shown>,
         /// Where each message goes.
         routes: Vec<Route>,
+        /// What app-mode rules do in Slack meanwhile: incidents' messages
+        /// updated, thread replies, incidents gone quiet.
+        app: Vec<AppStep>,
     },
     /// A line that is not a JSON event; it was skipped.
     Unparseable { line: u64, problem: String },
@@ -123,6 +131,14 @@ pub struct Summary {
     pub summary_messages: u64,
     pub flatline_messages: u64,
     pub recovered_messages: u64,
+    /// True if and only if some rule is in Slack app mode; then its
+    /// messages are counted above when posted, and these count the rest.
+    pub app_mode: bool,
+    /// `chat.update`s of incidents' messages (app mode).
+    pub updates: u64,
+    pub thread_replies: u64,
+    /// Long stack traces uploaded into incidents' threads.
+    pub uploads: u64,
     /// Per rule, its name and counters in [`RULE_COUNTER_NAMES`] order.
     pub rules: Vec<(String, Vec<u64>)>,
 }
@@ -147,6 +163,25 @@ impl Summary {
                 MessageKind::Recovered => self.recovered_messages += 1,
                 // A message's update, not a message of its own.
                 MessageKind::Progress => {}
+            }
+        }
+    }
+
+    fn count_steps(&mut self, steps: &[AppStep]) {
+        for step in steps {
+            match &step.action {
+                AppAction::Posted { kind, .. } => match kind {
+                    MessageKind::Alert => self.alert_messages += 1,
+                    MessageKind::Repeat => self.repeat_messages += 1,
+                    MessageKind::Summary => self.summary_messages += 1,
+                    MessageKind::Flatline => self.flatline_messages += 1,
+                    MessageKind::Recovered => self.recovered_messages += 1,
+                    MessageKind::Progress => {}
+                },
+                AppAction::Updated { .. } => self.updates += 1,
+                AppAction::Reply { .. } => self.thread_replies += 1,
+                AppAction::Upload { .. } => self.uploads += 1,
+                AppAction::Final { .. } => {}
             }
         }
     }
@@ -206,6 +241,8 @@ pub struct Replay {
     noted_bad_timestamp: bool,
     /// Timer runs so far: what a replay costs, whatever the span of event time.
     ticks: u64,
+    /// App-mode incidents, followed through what Slack would show.
+    app: AppReplay,
 }
 
 impl Replay {
@@ -230,9 +267,13 @@ impl Replay {
                 .map(|r| r.silence.as_millis() as u64)
                 .max()
                 .unwrap_or(0),
+            app: AppReplay::new(Arc::clone(&config)),
+            summary: Summary {
+                app_mode: config.rules.iter().any(|r| r.app.is_some()),
+                ..Summary::default()
+            },
             config,
             clock,
-            summary: Summary::default(),
             max_line_bytes,
             noted_bad_timestamp: false,
             ticks: 0,
@@ -255,6 +296,23 @@ impl Replay {
                 payload: destination::render(&self.config, m),
             })
             .collect()
+    }
+
+    /// Hands the messages of app-mode destinations to [`AppReplay`], counts
+    /// both, and returns the others (posted as they are) and the steps.
+    fn split(&mut self, messages: Vec<Outgoing>) -> (Vec<Outgoing>, Vec<AppStep>) {
+        let mut steps = Vec::new();
+        let mut posted = Vec::new();
+        for m in messages {
+            if self.app.takes(&m) {
+                self.app.accept(&m, &mut steps);
+            } else {
+                posted.push(m);
+            }
+        }
+        self.summary.count_messages(&posted);
+        self.summary.count_steps(&steps);
+        (posted, steps)
     }
 
     fn routes(&self, messages: &[Outgoing]) -> Vec<Route> {
@@ -355,10 +413,10 @@ impl Replay {
             Decision::BelowThreshold => self.summary.below_threshold += 1,
             Decision::Ignored | Decision::Closed => {}
         }
-        self.summary.count_messages(&messages);
+        let (messages, app) = self.split(messages);
         // A flatline rule's heartbeat (a line only it matched, with nothing
         // to say) is not shown: with such a rule every line is one.
-        if !alerting && excluded.is_empty() && messages.is_empty() {
+        if !alerting && excluded.is_empty() && messages.is_empty() && app.is_empty() {
             return;
         }
         out(Record::Decision {
@@ -375,6 +433,7 @@ impl Replay {
             fingerprint: prepared.label().unwrap_or_default().to_string(),
             routes: self.routes(&messages),
             messages: self.shown(&messages),
+            app,
         });
     }
 
@@ -384,14 +443,16 @@ impl Replay {
         let now = self.clock.now();
         let mut messages = Vec::new();
         self.rules.on_shutdown(now, &mut messages);
-        if !messages.is_empty() {
-            self.summary.count_messages(&messages);
+        let (messages, mut app) = self.split(messages);
+        self.app.finish(&mut app);
+        if !messages.is_empty() || !app.is_empty() {
             out(Record::Timer {
                 line: self.summary.lines,
                 at: now.wall,
                 end_of_input: true,
                 routes: self.routes(&messages),
                 messages: self.shown(&messages),
+                app,
             });
         }
         self.summary.rules = self.rules.rule_counters();
@@ -448,14 +509,15 @@ impl Replay {
         self.ticks += 1;
         let mut messages = Vec::new();
         self.rules.on_tick(now, &mut messages);
-        if !messages.is_empty() {
-            self.summary.count_messages(&messages);
+        let (messages, app) = self.split(messages);
+        if !messages.is_empty() || !app.is_empty() {
             out(Record::Timer {
                 line: after_line,
                 at: now.wall,
                 end_of_input: false,
                 routes: self.routes(&messages),
                 messages: self.shown(&messages),
+                app,
             });
         }
     }
@@ -563,12 +625,14 @@ pub fn write_human(record: &Record, out: &mut dyn Write, err: &mut dyn Write) ->
     match record {
         Record::Decision {
             line,
+            at,
             decision,
             rules,
             excluded,
             fingerprint,
             messages,
             routes,
+            app,
             ..
         } => {
             let label = decision_label(*decision, excluded, true);
@@ -579,8 +643,7 @@ pub fn write_human(record: &Record, out: &mut dyn Write, err: &mut dyn Write) ->
             }
             if rules.is_empty() {
                 // A flatline rule's recovery: name the rule that speaks.
-                let speaking: Vec<String> = routes.iter().map(|r| r.rule.clone()).collect();
-                head.push_str(&rules_shown(&speaking));
+                head.push_str(&rules_shown(&speaking(routes, app)));
             } else {
                 head.push_str(&rules_shown(rules));
             }
@@ -588,7 +651,8 @@ pub fn write_human(record: &Record, out: &mut dyn Write, err: &mut dyn Write) ->
                 head.push_str(&format!("  excluded by [{}]", excluded.join(", ")));
             }
             writeln!(out, "{head}")?;
-            write_messages(messages, routes, out)
+            write_messages(messages, routes, out)?;
+            write_app(app, *at, out)
         }
         Record::Timer {
             line,
@@ -596,18 +660,20 @@ pub fn write_human(record: &Record, out: &mut dyn Write, err: &mut dyn Write) ->
             end_of_input,
             messages,
             routes,
+            app,
         } => {
-            let kinds: Vec<&str> = messages.iter().map(|m| kind_name(m.kind)).collect();
+            let mut kinds: Vec<&str> = messages.iter().map(|m| kind_name(m.kind)).collect();
+            kinds.extend(app_words(app));
             let kinds = kinds.join(" + ");
-            let names: Vec<String> = routes.iter().map(|r| r.rule.clone()).collect();
-            let rules = rules_shown(&names);
+            let rules = rules_shown(&speaking(routes, app));
             if *end_of_input {
                 writeln!(out, "end of input (after line {line}): {kinds}{rules}")?;
             } else {
                 let when = slack_alert_render::human::utc_date_time(*at);
                 writeln!(out, "{when} UTC, after line {line}: {kinds}{rules}")?;
             }
-            write_messages(messages, routes, out)
+            write_messages(messages, routes, out)?;
+            write_app(app, *at, out)
         }
         Record::Unparseable { line, problem } => {
             // Flushed first, so that on a terminal the report shows in place.
@@ -619,6 +685,186 @@ pub fn write_human(record: &Record, out: &mut dyn Write, err: &mut dyn Write) ->
             writeln!(err, "slack-alert: line {line}: {note}")
         }
     }
+}
+
+/// The rules that speak in a record: those of its messages, then those of
+/// its app-mode steps.
+fn speaking(routes: &[Route], app: &[AppStep]) -> Vec<String> {
+    routes
+        .iter()
+        .map(|r| r.rule.clone())
+        .chain(app.iter().map(|s| s.rule.clone()))
+        .collect()
+}
+
+/// What a record's app-mode steps add to its headline: messages posted,
+/// incidents updated (unless they end in the same record), how they end.
+fn app_words(steps: &[AppStep]) -> Vec<&'static str> {
+    let mut words: Vec<&'static str> = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let word = match &step.action {
+            AppAction::Posted { kind, .. } => Some(kind_name(*kind)),
+            AppAction::Updated { .. } => {
+                let ends = steps[i + 1..].iter().any(|later| {
+                    later.incident == step.incident
+                        && matches!(later.action, AppAction::Final { .. })
+                });
+                (!ends).then_some("UPDATE")
+            }
+            AppAction::Final { state, .. } => Some(match state {
+                FinalState::Quiet => "QUIET",
+                FinalState::OpenAtEnd => "STILL OPEN",
+                FinalState::Evicted => "EVICTED",
+                FinalState::Recovered => "RECOVERED",
+                FinalState::SilentAtEnd => "STILL SILENT",
+            }),
+            AppAction::Reply { .. } | AppAction::Upload { .. } => None,
+        };
+        if let Some(word) = word.filter(|w| !words.contains(w)) {
+            words.push(word);
+        }
+    }
+    words
+}
+
+/// A message kind in a sentence: `alert`, `repeat report`, `summary`…
+fn kind_words(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Repeat => "repeat report",
+        other => other.as_str(),
+    }
+}
+
+/// App-mode steps, one line each, under their record; a posted message as
+/// Slack would show it, under its line.
+///
+/// ```text
+///     incident 1: posted to #alerts-api
+///         == 🚨 ERROR in api == …
+///     incident 1: updated at 09:00:10 UTC to 10× · 🔁 Seen 10× · first 09:00:00 · last 09:00:09 UTC
+///     incident 1: thread reply · 🔁 10× now
+///     incident 1: quiet · 40 events, final
+/// ```
+fn write_app(steps: &[AppStep], at: SystemTime, out: &mut dyn Write) -> io::Result<()> {
+    use slack_alert_render::human;
+    for step in steps {
+        let rule = if step.rule == DEFAULT_RULE {
+            String::new()
+        } else {
+            format!(" [{}]", step.rule)
+        };
+        let who = match (step.incident, &step.action) {
+            (Some(n), _) => format!("incident {n}{rule}"),
+            (None, AppAction::Posted { kind, .. }) => format!("{}{rule}", kind_words(*kind)),
+            (None, _) => format!("message{rule}"),
+        };
+        let channel = &step.channel;
+        match &step.action {
+            AppAction::Posted {
+                payload, fallback, ..
+            } => {
+                let why = if *fallback {
+                    " (fallback_channel: `channel` names no channel for this event)"
+                } else {
+                    ""
+                };
+                writeln!(out, "    {who}: posted to {channel}{why}")?;
+                // The channel is on the line above.
+                let mut shown = payload.clone();
+                if let Some(map) = shown.as_object_mut() {
+                    map.remove("channel");
+                }
+                for text_line in plain::to_text(&shown).lines() {
+                    writeln!(out, "        {text_line}")?;
+                }
+            }
+            AppAction::Updated { total, status, .. } => writeln!(
+                out,
+                "    {who}: updated at {} UTC to {}× · {status}",
+                human::utc_time(at),
+                human::count(*total)
+            )?,
+            AppAction::Reply { text, broadcast } => {
+                let also = if *broadcast {
+                    ", also sent to the channel"
+                } else {
+                    ""
+                };
+                writeln!(out, "    {who}: thread reply{also} · {text}")?
+            }
+            AppAction::Upload { chars, .. } => writeln!(
+                out,
+                "    {who}: stack trace uploaded into its thread ({} characters; the message \
+                 shows the top {})",
+                human::count(*chars as u64),
+                human::count(slack_alert_engine::destination::app::SHOWN_TRACE_CHARS as u64)
+            )?,
+            AppAction::Final { state, total } => {
+                let events = human::count_of(*total, "event", "events");
+                match state {
+                    FinalState::Quiet => writeln!(out, "    {who}: quiet · {events}, final")?,
+                    FinalState::OpenAtEnd => {
+                        writeln!(out, "    {who}: still open at end of input · {events}")?
+                    }
+                    FinalState::Evicted => writeln!(
+                        out,
+                        "    {who}: no longer tracked (too many open incidents) · {events}"
+                    )?,
+                    FinalState::Recovered => writeln!(out, "    {who}: recovered, final")?,
+                    FinalState::SilentAtEnd => {
+                        writeln!(out, "    {who}: still silent at end of input")?
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An app-mode step as `--json` shows it.
+fn step_json(step: &AppStep) -> Value {
+    let mut v = serde_json::Map::new();
+    let (name, fields) = match &step.action {
+        AppAction::Posted {
+            kind,
+            payload,
+            fallback,
+        } => (
+            "posted",
+            serde_json::json!({"kind": kind.as_str(), "fallback": fallback, "message": payload}),
+        ),
+        AppAction::Updated {
+            total,
+            phase,
+            status,
+            payload,
+        } => (
+            "update",
+            serde_json::json!({
+                "count": total, "phase": phase_name(*phase), "status": status, "message": payload
+            }),
+        ),
+        AppAction::Reply { text, broadcast } => (
+            "reply",
+            serde_json::json!({"text": text, "broadcast": broadcast}),
+        ),
+        AppAction::Upload { chars, bytes } => (
+            "upload",
+            serde_json::json!({"chars": chars, "bytes": bytes}),
+        ),
+        AppAction::Final { state, total } => (
+            "final",
+            serde_json::json!({"state": state.as_str(), "count": total}),
+        ),
+    };
+    v.insert("step".into(), Value::from(name));
+    v.insert("incident".into(), serde_json::json!(step.incident));
+    v.insert("rule".into(), Value::from(step.rule.as_str()));
+    v.insert("channel".into(), Value::from(step.channel.as_str()));
+    if let Value::Object(fields) = fields {
+        v.extend(fields);
+    }
+    Value::Object(v)
 }
 
 /// Most characters of a JSON destination's body shown by the human output
@@ -705,6 +951,16 @@ pub fn write_human_summary(summary: &Summary, out: &mut dyn Write) -> io::Result
         ));
     }
     writeln!(out, "  messages      {} ({kinds})", summary.messages())?;
+    if summary.app_mode {
+        use slack_alert_render::human::count_of;
+        writeln!(
+            out,
+            "  app mode      {}, {}, {}",
+            count_of(summary.updates, "update", "updates"),
+            count_of(summary.thread_replies, "thread reply", "thread replies"),
+            count_of(summary.uploads, "upload", "uploads")
+        )?;
+    }
     let named = summary.rules.len() > 1
         || summary
             .rules
@@ -748,6 +1004,9 @@ struct DecisionLine<'a> {
     message_rules: Vec<&'a str>,
     /// Each message's destination kind: `slack` or `json`.
     message_destinations: Vec<&'static str>,
+    /// App-mode steps ([`step_json`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    slack_app: Vec<Value>,
 }
 
 /// Messages sent by the timers as a JSON line.
@@ -764,6 +1023,9 @@ struct TimerLine<'a> {
     rules: Vec<&'a str>,
     /// Each message's destination kind: `slack` or `json`.
     destinations: Vec<&'static str>,
+    /// App-mode steps ([`step_json`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    slack_app: Vec<Value>,
 }
 
 #[derive(Serialize)]
@@ -783,6 +1045,13 @@ struct SummaryFields<'a> {
     below_threshold: u64,
     excluded: u64,
     messages: u64,
+    /// App mode only: `chat.update`s, thread replies and uploads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updates: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_replies: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uploads: Option<u64>,
     /// Per rule, in rule order: its name, then its counters.
     rules: Vec<RuleTotals<'a>>,
 }
@@ -824,6 +1093,7 @@ pub fn write_json(record: &Record, out: &mut dyn Write, err: &mut dyn Write) -> 
             fingerprint,
             messages,
             routes,
+            app,
         } => serde_json::to_string(&DecisionLine {
             line: *line,
             at: rfc3339(*at),
@@ -835,6 +1105,7 @@ pub fn write_json(record: &Record, out: &mut dyn Write, err: &mut dyn Write) -> 
             messages: payloads(messages),
             message_rules: routes.iter().map(|r| r.rule.as_str()).collect(),
             message_destinations: routes.iter().map(|r| r.destination.as_str()).collect(),
+            slack_app: app.iter().map(step_json).collect(),
         }),
         Record::Timer {
             line,
@@ -842,6 +1113,7 @@ pub fn write_json(record: &Record, out: &mut dyn Write, err: &mut dyn Write) -> 
             end_of_input,
             messages,
             routes,
+            app,
         } => serde_json::to_string(&TimerLine {
             line: *line,
             at: rfc3339(*at),
@@ -851,6 +1123,7 @@ pub fn write_json(record: &Record, out: &mut dyn Write, err: &mut dyn Write) -> 
             messages: payloads(messages),
             rules: routes.iter().map(|r| r.rule.as_str()).collect(),
             destinations: routes.iter().map(|r| r.destination.as_str()).collect(),
+            slack_app: app.iter().map(step_json).collect(),
         }),
         Record::Unparseable { .. } | Record::Note { .. } => {
             return write_human(record, &mut io::sink(), err)
@@ -873,6 +1146,9 @@ pub fn write_json_summary(summary: &Summary, out: &mut dyn Write) -> io::Result<
             below_threshold: summary.below_threshold,
             excluded: summary.excluded,
             messages: summary.messages(),
+            updates: summary.app_mode.then_some(summary.updates),
+            thread_replies: summary.app_mode.then_some(summary.thread_replies),
+            uploads: summary.app_mode.then_some(summary.uploads),
             rules: summary
                 .rules
                 .iter()
@@ -1204,6 +1480,132 @@ mod tests {
         );
         assert_eq!(s.matched, 0, "a heartbeat is no alerting match");
         assert_eq!((s.flatline_messages, s.recovered_messages), (1, 1));
+    }
+
+    /// Replays `lines` and returns what `check` prints: human, then JSON.
+    fn written(config: Config, lines: &[String]) -> (String, Vec<Value>) {
+        let input = lines.join("\n");
+        let (mut human, mut json_out, mut err) = (Vec::new(), Vec::new(), Vec::new());
+        let summary = replay(config, input.as_bytes(), 1 << 20, &mut |r| {
+            write_human(&r, &mut human, &mut err).unwrap();
+            write_json(&r, &mut json_out, &mut err).unwrap();
+        })
+        .unwrap();
+        write_human_summary(&summary, &mut human).unwrap();
+        write_json_summary(&summary, &mut json_out).unwrap();
+        let records = String::from_utf8(json_out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (String::from_utf8(human).unwrap(), records)
+    }
+
+    #[test]
+    fn app_mode_shows_each_incidents_lifecycle_in_event_time() {
+        let config = config(json!({
+            "slack_token": "xoxb-1-secretpart",
+            "channel": "#alerts-%{[service.name]}",
+            "fallback_channel": "#alerts",
+            "dedup_window": "1m",
+            "update_interval": "10s",
+        }));
+        let mut lines: Vec<String> = (0..15)
+            .map(|s| error_at(&format!("2026-11-20T09:00:{s:02}Z"), "db down"))
+            .collect();
+        lines.push(error_at("2026-11-20T09:03:00Z", "disk full"));
+        let (human, records) = written(config, &lines);
+        assert!(!human.contains("secretpart"));
+        let app_lines: Vec<&str> = human
+            .lines()
+            .filter(|l| l.starts_with("    incident") || !l.starts_with(' '))
+            .filter(|l| !l.starts_with("line ") || l.starts_with("line 1:"))
+            .take(10)
+            .collect();
+        assert_eq!(
+            app_lines,
+            [
+                "line 1: ALERTED  ERROR: db down",
+                "    incident 1: posted to #alerts-api",
+                "2026-11-20 09:00:10 UTC, after line 10: UPDATE",
+                "    incident 1: updated at 09:00:10 UTC to 10× · 🔁 Seen 10× · first 09:00:00 · last 09:00:09 UTC",
+                "    incident 1: thread reply · 🔁 10× now",
+                "2026-11-20 09:00:20 UTC, after line 15: UPDATE",
+                "    incident 1: updated at 09:00:20 UTC to 15× · 🔁 Seen 15× · first 09:00:00 · last 09:00:14 UTC",
+                "2026-11-20 09:01:00 UTC, after line 15: QUIET",
+                "    incident 1: updated at 09:01:00 UTC to 15× · ✅ Quiet since 09:00:14 UTC · 15 events in 14s",
+                "    incident 1: thread reply · ✅ Quiet since 09:00:14 UTC: 15 events in 14s.",
+            ]
+        );
+        // The posted message as Slack shows it, its status line last.
+        assert!(
+            human.contains("        ▌ · 🔁 Seen 1× · first 09:00:00 · last 09:00:00 UTC\n"),
+            "{human}"
+        );
+        assert!(human.contains("    incident 1: quiet · 15 events, final\n"));
+        assert!(
+            human.contains(
+                "end of input (after line 16): STILL OPEN\n    incident 2: still open at end of input · 1 event\n"
+            ),
+            "{human}"
+        );
+        assert!(human.contains(
+            "  messages      2 (2 alerts, 0 repeat reports, 0 summaries)\n  app mode      3 updates, 2 thread replies, 0 uploads\n"
+        ));
+
+        let first = &records[0];
+        assert_eq!(first["decision"], "alerted");
+        assert_eq!(first["messages"], json!([]));
+        let posted = &first["slack_app"][0];
+        assert_eq!(
+            (
+                &posted["step"],
+                &posted["incident"],
+                &posted["channel"],
+                &posted["kind"]
+            ),
+            (
+                &json!("posted"),
+                &json!(1),
+                &json!("#alerts-api"),
+                &json!("alert")
+            )
+        );
+        assert_eq!(posted["message"]["channel"], "#alerts-api");
+        let steps: Vec<(String, Value, Value)> = records
+            .iter()
+            .filter(|r| r.get("timer").is_some())
+            .flat_map(|r| r["slack_app"].as_array().cloned().unwrap_or_default())
+            .map(|s| {
+                (
+                    s["step"].as_str().unwrap().to_string(),
+                    s["count"].clone(),
+                    s["phase"].clone(),
+                )
+            })
+            .collect();
+        let want = |step: &str, count: Value, phase: Value| (step.to_string(), count, phase);
+        assert_eq!(
+            steps,
+            [
+                want("update", json!(10), json!("open")),
+                want("reply", Value::Null, Value::Null),
+                want("update", json!(15), json!("open")),
+                want("update", json!(15), json!("quiet")),
+                want("reply", Value::Null, Value::Null),
+                want("final", json!(15), Value::Null),
+                want("final", json!(1), Value::Null),
+            ]
+        );
+        let summary = &records.last().unwrap()["summary"];
+        assert_eq!(
+            (
+                &summary["messages"],
+                &summary["updates"],
+                &summary["thread_replies"]
+            ),
+            (&json!(2), &json!(3), &json!(2))
+        );
     }
 
     #[test]

@@ -584,6 +584,57 @@ mod tests {
     }
 
     #[test]
+    fn an_app_mode_yaml_config_runs_as_a_dry_run() {
+        // `run` starts the engine itself: the app sender (here its dry run)
+        // comes with the configuration, nothing in the sidecar changes.
+        let config = crate::config_file::parse(
+            "dry_run: true\n\
+             slack_token: xoxb-1234-5678-runsecret\n\
+             channel: '#alerts-%{[service.name]}'\n\
+             fallback_channel: '#alerts'\n\
+             update_interval: 5s\n",
+            std::path::Path::new("app.yml"),
+            &|_| None,
+        )
+        .unwrap();
+        assert!(config.rules[0].app.is_some());
+        let log = Arc::new(BufferedLog::new(1000));
+        let server = Server::start(
+            config,
+            &Listen {
+                tcp: None,
+                http: None,
+            },
+            Limits::default(),
+            log.clone(),
+        )
+        .unwrap();
+        let event = serde_json::json!({
+            "log.level": "ERROR", "message": "db down", "service.name": "checkout"
+        });
+        server.hub.ingest(&event);
+        server.hub.ingest(&event);
+        assert_eq!(server.hub.engine.counter("alerts"), Some(1));
+        assert_eq!(server.hub.engine.counter("repeats"), Some(1));
+        // Stopping delivers what is queued: the post and the final count.
+        let report = server.stop();
+        assert_eq!(report.engine.undelivered_events, 0, "{}", report.engine);
+        let lines: Vec<String> = log.drain().into_iter().map(|(_, l)| l).collect();
+        let all = lines.join("\n");
+        assert!(
+            all.contains("dry run: would post to #alerts-checkout (Slack app)"),
+            "{all}"
+        );
+        // The final count is shown: in an update, or in the post itself
+        // when the shutdown's news reached the sender before it posted.
+        assert!(
+            all.contains("Still repeating when the pipeline stopped · 2 events"),
+            "{all}"
+        );
+        assert!(!all.contains("runsecret"), "{all}");
+    }
+
+    #[test]
     fn deeply_nested_json_fits_on_a_connection_stack() {
         // serde_json stops at 128 levels; anything within must not overflow
         // the connection thread's stack on its way through the engine.
