@@ -121,7 +121,8 @@ fn send_app(
     token: SlackToken,
     url: ApiUrl,
 ) -> Result<String, SendTestError> {
-    let client = HttpTransport::client(config.timeout).map_err(SendTestError::Client)?;
+    let client = slack_alert_engine::destination::client::http_client(&config.client_settings())
+        .map_err(SendTestError::Client)?;
     let shown = url.as_str().to_string();
     let mut api = HttpApi::new(client, token, url);
     app_test(&mut api, rule, &shown, config.timeout)
