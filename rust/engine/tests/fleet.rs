@@ -192,3 +192,314 @@ fn three_nodes_post_one_alert_per_problem_and_report_the_fleets_exact_count() {
     assert_eq!(f.receiver.accepted().len(), 100, "nothing more at shutdown");
     let _ = &f.logs;
 }
+
+#[test]
+fn a_killed_owners_incidents_are_taken_over_and_reported_within_the_bound() {
+    let os = search::OpenSearch::shared();
+    let f = fleet(vec![os.url().to_string()], "fleet-kill", 3, json!({}));
+    // Node 0 sees every problem first: it owns them all.
+    for p in 0..10 {
+        submit(&f.nodes[0], p);
+    }
+    f.settle();
+    storm(&f, 0..10, &[2, 4, 4]);
+    f.settle();
+    // Flushed by every node.
+    f.advance(Duration::from_millis(2500));
+    // Node 0 counts 3 more per problem and dies before its next flush.
+    storm(&f, 0..10, &[3, 1, 1]);
+    f.settle();
+    assert!(
+        wait_until(CEILING, || f.receiver.accepted().len() >= 10),
+        "10 alerts"
+    );
+    f.nodes[0].kill_coordination();
+    // The windows close; the followers wait for the owner's report until its lease ends
+    // (window + grace + coordination_lease after the claim), then one takes over.
+    f.advance(WINDOW);
+    f.advance(Duration::from_secs(10));
+    assert_eq!(
+        f.receiver.accepted().len(),
+        10,
+        "no report before the lease ends"
+    );
+    f.advance(Duration::from_secs(10));
+    assert!(
+        wait_until(CEILING, || f.receiver.accepted().len() >= 20),
+        "{} messages",
+        f.receiver.accepted().len()
+    );
+    // The loser of the take-over looks again and finds it reported.
+    f.advance(Duration::from_secs(3));
+    f.advance(Duration::from_secs(3));
+    let seen = by_problem(&f.receiver, 10);
+    // Seen: 1 + (2 + 4 + 4) + (3 + 1 + 1) = 16 per problem; node 0's last 3 were never flushed.
+    let (total, unflushed) = (16u64, 3u64);
+    for (p, (alerts, repeats)) in &seen {
+        assert_eq!(*alerts, 1, "problem {p}");
+        assert_eq!(
+            repeats.len(),
+            1,
+            "problem {p}: one report, by the new owner"
+        );
+        let count = repeats[0];
+        assert!(
+            (total - 1 - unflushed..total).contains(&count),
+            "problem {p}: {count} repeats, bound {}..={}",
+            total - 1 - unflushed,
+            total - 1
+        );
+        assert_eq!(
+            count,
+            total - 1 - unflushed,
+            "exactly what node 0 had flushed"
+        );
+    }
+    assert_eq!(f.counter("coordination_takeovers"), 10);
+    for node in &f.nodes {
+        node.shutdown();
+    }
+    assert_eq!(
+        f.receiver.accepted().len(),
+        20,
+        "the dead node said nothing at shutdown"
+    );
+}
+
+/// A TCP forwarder to the OpenSearch node that can be cut: while down, it closes every
+/// connection, open or new, at once (the node is gone as a client sees it).
+struct Cut {
+    addr: std::net::SocketAddr,
+    down: Arc<std::sync::atomic::AtomicBool>,
+    open: Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Cut {
+    fn start(target: &str) -> Cut {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let target: std::net::SocketAddr = target
+            .trim_start_matches("http://")
+            .parse()
+            .expect("host:port");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let down = Arc::new(AtomicBool::new(false));
+        let open = Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
+        let (d, o) = (down.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if d.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                o.lock().unwrap().push(client.try_clone().unwrap());
+                o.lock().unwrap().push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Cut { addr, down, open }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+        if down {
+            for s in self.open.lock().unwrap().drain(..) {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+fn logged(f: &Fleet, seen: &mut [bool], what: &str) -> bool {
+    for (i, log) in f.logs.iter().enumerate() {
+        if log.drain().iter().any(|(_, l)| l.contains(what)) {
+            seen[i] = true;
+        }
+    }
+    seen.iter().all(|s| *s)
+}
+
+#[test]
+fn with_the_store_gone_every_node_alerts_alone_and_coordination_resumes_after() {
+    let os = search::OpenSearch::shared();
+    let cut = Cut::start(os.url());
+    let f = fleet(
+        vec![cut.url()],
+        "fleet-outage",
+        3,
+        json!({"coordination_timeout": "3s"}),
+    );
+    let times = [2, 3, 4];
+    storm(&f, 0..10, &times);
+    f.settle();
+    assert!(
+        wait_until(CEILING, || f.receiver.accepted().len() >= 10),
+        "10 alerts"
+    );
+
+    cut.set_down(true);
+    // New problems: every node posts its own (3 × 10), nothing held back.
+    storm(&f, 10..20, &times);
+    // And the claimed ones repeat: still repeats.
+    storm(&f, 0..10, &times);
+    f.settle();
+    assert!(
+        wait_until(CEILING, || f.receiver.accepted().len() >= 40),
+        "{} messages",
+        f.receiver.accepted().len()
+    );
+    assert!(f.counter("coordination_failures") >= 3);
+    assert!(f.counter("coordination_fallbacks") >= 30);
+
+    cut.set_down(false);
+    let mut resumed = vec![false; 3];
+    assert!(
+        wait_until(CEILING, || logged(
+            &f,
+            &mut resumed,
+            "the coordination store answers again"
+        )),
+        "every node probes and resumes by itself"
+    );
+    storm(&f, 20..30, &times);
+    storm(&f, 0..10, &times);
+    f.settle();
+    assert!(
+        wait_until(CEILING, || f.receiver.accepted().len() >= 50),
+        "50 alerts"
+    );
+    f.advance(WINDOW);
+    f.advance(Duration::from_secs(10));
+    // Reports: 10 + 30 (each node its own for the problems it posted alone) + 10.
+    assert!(
+        wait_until(CEILING, || f.receiver.accepted().len() >= 100),
+        "{} messages",
+        f.receiver.accepted().len()
+    );
+    for node in &f.nodes {
+        node.shutdown();
+    }
+    let failures: Vec<String> = f
+        .logs
+        .iter()
+        .flat_map(|l| l.drain())
+        .map(|(_, l)| l)
+        .filter(|l| l.contains("coordination store"))
+        .collect();
+    let seen = by_problem(&f.receiver, 30);
+    let each: u64 = times.iter().sum::<usize>() as u64;
+    for (p, (alerts, repeats)) in &seen {
+        match p {
+            0..=9 => {
+                assert_eq!(*alerts, 1, "problem {p}: claimed before: no duplicate");
+                assert_eq!(
+                    repeats,
+                    &vec![3 * each - 1],
+                    "problem {p}: counts flushed after; {failures:#?}"
+                );
+            }
+            10..=19 => {
+                assert_eq!(*alerts, 3, "problem {p}: each node alone");
+                assert_eq!(
+                    repeats.iter().sum::<u64>(),
+                    each - 3,
+                    "problem {p}: {repeats:?}"
+                );
+            }
+            _ => {
+                assert_eq!(*alerts, 1, "problem {p}: coordinated again");
+                assert_eq!(repeats, &vec![each - 1], "problem {p}");
+            }
+        }
+    }
+    assert_eq!(f.receiver.accepted().len(), 100);
+}
+
+#[test]
+fn hostile_answers_fall_back_without_a_panic_and_lose_nothing() {
+    use search::{FakeServer, Reply};
+    type Answer = Box<dyn Fn(&search::Captured) -> Reply + Send + Sync>;
+    let modes: Vec<(&str, Answer)> = vec![
+        (
+            "garbage",
+            Box::new(|_| Reply::Status(200, "{\"result\": [nonsense".into())),
+        ),
+        (
+            "500",
+            Box::new(|_| Reply::Status(500, "{\"error\":\"boom\"}".into())),
+        ),
+        ("hang", Box::new(|_| Reply::Hang)),
+        (
+            "10MB",
+            Box::new(|_| Reply::Chunked {
+                len: 10 * 1024 * 1024,
+            }),
+        ),
+    ];
+    for (name, reply) in modes {
+        let server = FakeServer::start(reply);
+        let f = fleet(
+            vec![server.url()],
+            "fleet-hostile",
+            1,
+            json!({"coordination_timeout": "500ms"}),
+        );
+        let node = &f.nodes[0];
+        for _ in 0..4 {
+            for p in 0..5 {
+                let d = submit(node, p);
+                assert!(
+                    matches!(d, Decision::Alerted | Decision::Repeat),
+                    "{name}: {d:?}"
+                );
+            }
+        }
+        f.settle();
+        assert!(
+            wait_until(CEILING, || f.receiver.accepted().len() >= 5),
+            "{name}: alerts posted alone"
+        );
+        f.advance(WINDOW);
+        assert!(
+            wait_until(CEILING, || f.receiver.accepted().len() >= 10),
+            "{name}: {} messages",
+            f.receiver.accepted().len()
+        );
+        node.shutdown();
+        for (p, (alerts, repeats)) in by_problem(&f.receiver, 5) {
+            assert_eq!(alerts, 1, "{name}: problem {p}");
+            assert_eq!(
+                repeats,
+                vec![3],
+                "{name}: problem {p}: every repeat reported"
+            );
+        }
+        assert!(
+            node.counter("coordination_failures").unwrap() >= 1,
+            "{name}"
+        );
+        assert!(
+            node.counter("coordination_fallbacks").unwrap() >= 5,
+            "{name}"
+        );
+        assert_eq!(node.counter("internal_errors"), Some(0), "{name}: no panic");
+        drop(server);
+    }
+}
