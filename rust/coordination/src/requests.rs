@@ -383,6 +383,43 @@ pub(crate) fn take_over_request(
     })
 }
 
+/// [`Store::reopen`](crate::Store::reopen): the whole incident document replaced by a new claim
+/// (`PUT _doc` with `if_seq_no`/`if_primary_term`), so an ended incident's id starts over.
+pub(crate) fn reopen_request(
+    index: &str,
+    id: &str,
+    doc: &ClaimDoc,
+    nonce: &str,
+    seq_no: u64,
+    primary_term: u64,
+) -> Result<Request, StoreError> {
+    let mut request = claim_request(index, id, doc, nonce)?;
+    let doc_id = incident_id(id)?;
+    let query = format!("if_seq_no={seq_no}&if_primary_term={primary_term}");
+    request.path = doc_path(index, "_doc", &doc_id, &query);
+    Ok(request)
+}
+
+/// [`Store::mark_reported_if`](crate::Store::mark_reported_if): a partial `doc` with
+/// `if_seq_no`/`if_primary_term`, so that no count lands between the read and the mark.
+pub(crate) fn mark_reported_if_request(
+    index: &str,
+    id: &str,
+    count: u64,
+    at_ms: i64,
+    seq_no: u64,
+    primary_term: u64,
+) -> Result<Request, StoreError> {
+    let doc_id = incident_id(id)?;
+    let body = json!({"doc": {"reported_count": count, "reported_at": at_ms}});
+    let query = format!("if_seq_no={seq_no}&if_primary_term={primary_term}");
+    Ok(Request {
+        method: Method::Post,
+        path: doc_path(index, "_update", &doc_id, &query),
+        body: Some(body),
+    })
+}
+
 pub(crate) fn parse_cas(answer: &Answer) -> Result<Cas, StoreError> {
     Ok(match parse_update(answer)? {
         Updated::Yes {

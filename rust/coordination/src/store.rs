@@ -192,6 +192,48 @@ impl Store {
         )
     }
 
+    /// Starts incident `id` over as a new claim by `doc.owner` if the document is still at
+    /// `seq_no`/`primary_term`: for an incident that ended (reported, or its owner's lease ran
+    /// out) whose id a new window needs. [`Cas::Stale`]: someone wrote it since (another node
+    /// reopened it first, say): claim again. Sent once past a connection (a repeat would be
+    /// `Stale` against its own write).
+    pub fn reopen(
+        &self,
+        id: &str,
+        doc: &ClaimDoc,
+        seq_no: u64,
+        primary_term: u64,
+    ) -> Result<Cas, StoreError> {
+        let nonce = self.next_id();
+        let request = rq::reopen_request(&self.index, id, doc, &nonce, seq_no, primary_term)?;
+        rq::parse_cas(&self.transport.send(
+            &request,
+            Retry::ConnectOnly,
+            self.transport.deadline(),
+        )?)
+    }
+
+    /// Records the report of `count` at `at_ms` if the document is still at
+    /// `seq_no`/`primary_term` (as the reporting owner read it): [`Cas::Stale`] if a count (or
+    /// anything) landed since, so read again and report that. Any add after a `Done` answers
+    /// the document with `reported_count` set: its node knows the report missed it.
+    pub fn mark_reported_if(
+        &self,
+        id: &str,
+        count: u64,
+        at_ms: i64,
+        seq_no: u64,
+        primary_term: u64,
+    ) -> Result<Cas, StoreError> {
+        let request =
+            rq::mark_reported_if_request(&self.index, id, count, at_ms, seq_no, primary_term)?;
+        rq::parse_cas(
+            &self
+                .transport
+                .send(&request, Retry::Any, self.transport.deadline())?,
+        )
+    }
+
     /// The owner extends its lease to `lease_until_ms` (never shortens it).
     pub fn renew_lease(
         &self,

@@ -368,3 +368,96 @@ fn the_next_host_answers_when_the_first_refuses_connections_or_fails() {
     assert_eq!(store.get("x").unwrap().unwrap().doc.owner, "node-a");
     assert_eq!(failing.requests().len(), seen);
 }
+
+#[test]
+fn a_report_marked_with_a_stale_seq_no_is_refused_and_a_late_add_sees_the_report() {
+    let store = OpenSearch::shared().store("report-cas");
+    store
+        .claim("inc", &claim_doc("node-a", 1, far_future()))
+        .unwrap();
+    let read = store
+        .add_counts("inc", "node-a", 4, now_ms(), &[])
+        .unwrap()
+        .unwrap();
+    // A follower's flush lands between the owner's read and its mark.
+    store
+        .add_counts("inc", "node-b", 2, now_ms(), &[])
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .mark_reported_if(
+                "inc",
+                read.doc.count,
+                now_ms(),
+                read.seq_no,
+                read.primary_term
+            )
+            .unwrap(),
+        Cas::Stale
+    );
+    let again = store.get("inc").unwrap().unwrap();
+    assert_eq!(again.doc.count, 7);
+    assert!(matches!(
+        store
+            .mark_reported_if("inc", 7, now_ms(), again.seq_no, again.primary_term)
+            .unwrap(),
+        Cas::Done { .. }
+    ));
+    // A flush after the report: its node reads that the report did not carry it.
+    let late = store
+        .add_counts("inc", "node-c", 3, now_ms(), &[])
+        .unwrap()
+        .unwrap();
+    assert_eq!(late.doc.reported_count, Some(7));
+    assert_eq!(late.doc.count, 10);
+    assert_eq!(
+        store.mark_reported_if("gone", 1, now_ms(), 0, 1).unwrap(),
+        Cas::Missing
+    );
+}
+
+#[test]
+fn an_ended_incident_is_reopened_by_exactly_one_node() {
+    let store = Arc::new(OpenSearch::shared().store("reopen"));
+    store
+        .claim("inc", &claim_doc("node-a", 5, far_future()))
+        .unwrap();
+    let ended = store.get("inc").unwrap().unwrap();
+    store
+        .mark_reported_if("inc", 5, now_ms(), ended.seq_no, ended.primary_term)
+        .unwrap();
+    let ended = store.get("inc").unwrap().unwrap();
+    let barrier = Arc::new(Barrier::new(2));
+    let results: Vec<Cas> = ["node-b", "node-c"]
+        .into_iter()
+        .map(|node| {
+            let (store, barrier, ended) = (store.clone(), barrier.clone(), ended.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                store
+                    .reopen(
+                        "inc",
+                        &claim_doc(node, 1, far_future()),
+                        ended.seq_no,
+                        ended.primary_term,
+                    )
+                    .unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let done = results
+        .iter()
+        .filter(|r| matches!(r, Cas::Done { .. }))
+        .count();
+    assert_eq!(done, 1, "{results:?}");
+    assert!(results.contains(&Cas::Stale), "{results:?}");
+    let now = store.get("inc").unwrap().unwrap().doc;
+    assert!(now.owner == "node-b" || now.owner == "node-c");
+    assert_eq!(now.count, 1, "a new incident: {now:?}");
+    assert_eq!(now.reported_count, None);
+    assert_eq!(now.counts.len(), 1);
+}

@@ -111,7 +111,8 @@ impl RuleAlerter {
         let r = &config.rules[rule];
         let window_ms = r.dedup_window.as_millis() as u64;
         RuleAlerter {
-            window: if r.app.is_some() {
+            // Coordinated rules flush their repeats to the fleet from progress reports.
+            window: if r.app.is_some() || config.coordination.is_some() {
                 Window::live(window_ms, r.max_tracked)
             } else {
                 Window::new(window_ms, r.max_tracked)
@@ -383,8 +384,13 @@ impl RuleAlerter {
         self.expire(now, limit, outbox);
         // On the timer only: the scan of the open windows never runs inside
         // a pipeline worker's decision.
-        if let Some(app) = &self.rule().app {
-            let interval = app.update_interval.as_millis() as u64;
+        let interval = match (&self.rule().app, &self.config.coordination) {
+            (Some(app), _) => Some(app.update_interval),
+            (None, Some(_)) => Some(crate::fleet::FLUSH_INTERVAL),
+            (None, None) => None,
+        };
+        if let Some(interval) = interval {
+            let interval = interval.as_millis() as u64;
             for report in self.window.progress(now, interval) {
                 self.report_progress(report, outbox);
             }
@@ -527,8 +533,10 @@ impl RuleAlerter {
         outbox: &mut dyn Outbox,
     ) {
         // In app mode the report edits the incident's message: no new
-        // message, so no token of the limit, which counts messages.
-        if self.is_live() || limit.admit(now) {
+        // message, so no token of the limit, which counts messages. A
+        // coordinated rule's report goes to the fleet's coordinator, which
+        // posts only the owner's (and only with repeats).
+        if self.is_live() || self.config.coordination.is_some() || limit.admit(now) {
             let message = Outgoing {
                 events: closed.repeats,
                 undelivered: 0,

@@ -72,6 +72,10 @@ counters! {
         channel_fallbacks => "Messages sent to `fallback_channel` because their channel was missing or refused (app mode).",
         reposts => "Incidents posted afresh because Slack could no longer update their message (app mode).",
         internal_errors => "Failures inside the engine that were contained (panics, bad input).",
+        coordination_deferred => "Events this node counted into an incident another node owns, for that node to report (`coordination_hosts`).",
+        coordination_takeovers => "Incidents this node took over from an owner that did not report in time (`coordination_lease`).",
+        coordination_failures => "Calls to the coordination store that failed (unreachable, timed out, refused, nonsense); logged once until it answers again.",
+        coordination_fallbacks => "Messages this node decided on its own because the coordination store was failing or its queue was full (duplicates across nodes possible; nothing held back).",
     }
 }
 

@@ -18,6 +18,7 @@ use crate::contain::{Containment, EngineThread, FaultHook};
 use crate::counters::{Counters, RuleCounters};
 use crate::destination::app::api::{Api, DryRunApi, HttpApi};
 use crate::event::{EventShape, MatchedEvent};
+use crate::fleet::{outbox::FleetShared, CoordinatorHandle, FleetOutbox};
 use crate::intent::{Outbox, Outgoing};
 use crate::level::Level;
 use crate::log::{LogLevel, LogOnce, LogSink};
@@ -45,6 +46,9 @@ pub struct EngineOptions {
     pub tick: Duration,
     /// How the senders tell time and wait (tests record the waits instead).
     pub sender_clock: Arc<dyn SenderClock>,
+    /// This node's name in the fleet's store (`coordination_hosts`); `None`: the host name,
+    /// the process id and a number unique in the process.
+    pub node_id: Option<String>,
 }
 
 impl EngineOptions {
@@ -58,8 +62,30 @@ impl EngineOptions {
             retry_base: Duration::from_secs(1),
             tick: Duration::from_millis(250),
             sender_clock: Arc::new(RealTime),
+            node_id: None,
         }
     }
+}
+
+/// A node name unique across the fleet and within the process.
+fn default_node_id() -> String {
+    use std::sync::atomic::AtomicU64;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Starting the engine failed for a reason other than configuration.
@@ -122,9 +148,31 @@ struct State {
     outboxes: Option<QueueOutboxes>,
 }
 
+/// The queue in front of one sender thread: straight, or through the fleet's coordinator.
+enum Lane {
+    Direct(QueueOutbox),
+    Fleet(FleetOutbox),
+}
+
+impl Outbox for Lane {
+    fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing> {
+        match self {
+            Lane::Direct(q) => q.offer(message),
+            Lane::Fleet(f) => f.offer(message),
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        match self {
+            Lane::Direct(q) => q.has_room(),
+            Lane::Fleet(f) => f.has_room(),
+        }
+    }
+}
+
 /// The queues in front of the sender threads, by destination.
 struct QueueOutboxes {
-    queues: Vec<QueueOutbox>,
+    queues: Vec<Lane>,
     /// Destination index → index into `queues`.
     route: Vec<usize>,
     /// Where a message for a destination that does not exist goes.
@@ -195,6 +243,8 @@ pub struct Engine {
     state: Arc<Mutex<State>>,
     senders: Mutex<Vec<SenderHandle>>,
     timer: Mutex<Option<Timer>>,
+    /// The fleet's coordinator, with `coordination_hosts`.
+    coordinator: Mutex<Option<CoordinatorHandle>>,
     closed: AtomicBool,
     report: Mutex<Option<ShutdownReport>>,
 }
@@ -306,6 +356,48 @@ impl Engine {
             senders.push(sender);
             queues.push(outbox);
         }
+        let mut coordinator = None;
+        let queues: Vec<Lane> = match &config.coordination {
+            None => queues.into_iter().map(Lane::Direct).collect(),
+            Some(coordination) => {
+                let store = coordination
+                    .store()
+                    .map_err(|e| StartError(e.to_string()))?;
+                let node = options.node_id.clone().unwrap_or_else(default_node_id);
+                let by_destination: Vec<QueueOutbox> =
+                    route.iter().map(|&i| queues[i].clone()).collect();
+                let shared = Arc::new(FleetShared::default());
+                let handle = crate::fleet::spawn(
+                    Arc::clone(&config),
+                    store,
+                    node,
+                    by_destination,
+                    Arc::clone(&clock),
+                    Arc::clone(&counters),
+                    Arc::clone(&options.log),
+                    Arc::clone(&shared),
+                )
+                .map_err(|e| StartError(format!("could not start the coordinator thread: {e}")))?;
+                let lanes = queues
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, direct)| {
+                        let edits = route.iter().position(|&q| q == i).is_some_and(|d| {
+                            config.destinations[d].kind == DestinationKind::SlackApp
+                        });
+                        Lane::Fleet(FleetOutbox {
+                            coordinator: handle.queue.clone(),
+                            direct,
+                            edits,
+                            shared: Arc::clone(&shared),
+                            counters: Arc::clone(&counters),
+                        })
+                    })
+                    .collect();
+                coordinator = Some(handle);
+                lanes
+            }
+        };
         let matching = Arc::clone(rules.matching());
         let rule_counters = (0..config.rules.len())
             .filter_map(|i| rules.counters_of(i).cloned())
@@ -349,6 +441,7 @@ impl Engine {
             state,
             senders: Mutex::new(senders),
             timer: Mutex::new(Some(timer)),
+            coordinator: Mutex::new(coordinator),
             closed: AtomicBool::new(false),
             report: Mutex::new(None),
         })
@@ -474,6 +567,22 @@ impl Engine {
                     sender.inject_panic(n);
                 }
             }
+        }
+    }
+
+    /// **Test-only**: intents the fleet's coordinator has not yet handled (0 without
+    /// `coordination_hosts`), for tests to wait until it caught up.
+    #[doc(hidden)]
+    pub fn fleet_backlog(&self) -> usize {
+        self.coordinator.lock().as_ref().map_or(0, |c| c.backlog())
+    }
+
+    /// **Test-only**: simulates this node being killed: its coordinator stops at once without
+    /// flushing or reporting, and the engine's incident messages go nowhere from then on.
+    #[doc(hidden)]
+    pub fn kill_coordination(&self) {
+        if let Some(c) = self.coordinator.lock().as_ref() {
+            c.kill();
         }
     }
 
@@ -623,6 +732,10 @@ impl Engine {
             if let Some(mut outboxes) = outboxes.take() {
                 rules.on_shutdown(self.clock.now(), &mut outboxes);
             }
+        }
+        // The coordinator makes its last reports before the senders stop taking messages.
+        if let Some(coordinator) = self.coordinator.lock().take() {
+            coordinator.finish(deadline);
         }
         // Then they are waited for all together, until the deadline and a
         // little grace: at most shutdown_timeout + 50 ms whatever their number.

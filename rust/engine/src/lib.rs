@@ -58,6 +58,7 @@ mod engine;
 mod event;
 mod fingerprint;
 mod flatline;
+mod fleet;
 mod hash;
 mod intent;
 mod level;
@@ -97,5 +98,6 @@ pub use rules::RuleSet;
 
 // For the benchmarks and the fuzz targets, which drive these pieces alone.
 pub use flatline::Flatline;
+pub use fleet::FLUSH_INTERVAL;
 pub use normalize::normalize_first_line;
 pub use threshold::Threshold;

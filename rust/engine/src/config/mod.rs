@@ -22,6 +22,7 @@
 //!   and doc; [`option_docs`] renders the docs from it.
 
 pub(crate) mod app;
+mod coordination;
 mod network;
 pub mod option_docs;
 mod options;
@@ -40,6 +41,9 @@ use crate::level::Level;
 pub use app::{
     ApiUrl, AppRule, ChannelTemplate, SlackToken, ThreadReplies, DEFAULT_UPDATE_INTERVAL,
     SLACK_API_URL,
+};
+pub use coordination::{
+    Coordination, COORDINATION_OPTIONS, DEFAULT_COORDINATION_LEASE, DEFAULT_COORDINATION_TIMEOUT,
 };
 pub use network::{CertificateAuthorities, Proxy};
 pub(crate) use options::type_name;
@@ -85,6 +89,14 @@ pub const OPTIONS: &[&str] = &[
     "allow_custom_webhook",
     "proxy",
     "ssl_certificate_authorities",
+    "coordination_hosts",
+    "coordination_index",
+    "coordination_api_key",
+    "coordination_user",
+    "coordination_password",
+    "coordination_ssl_certificate_authorities",
+    "coordination_timeout",
+    "coordination_lease",
     "equals",
     "contains",
     "regex",
@@ -113,6 +125,14 @@ pub const ENGINE_OPTIONS: &[&str] = &[
     "allow_custom_webhook",
     "proxy",
     "ssl_certificate_authorities",
+    "coordination_hosts",
+    "coordination_index",
+    "coordination_api_key",
+    "coordination_user",
+    "coordination_password",
+    "coordination_ssl_certificate_authorities",
+    "coordination_timeout",
+    "coordination_lease",
     "rules",
 ];
 
@@ -153,6 +173,8 @@ pub struct Config {
     pub proxy: Option<Proxy>,
     /// Trusted beside the built-in roots (`ssl_certificate_authorities`).
     pub certificate_authorities: Option<CertificateAuthorities>,
+    /// Fleet-wide coordination through Elasticsearch (`coordination_hosts`); `None`: node-local.
+    pub coordination: Option<Coordination>,
 }
 
 impl Default for Config {
@@ -462,6 +484,7 @@ impl TryFrom<Value> for Config {
                 )?),
                 _ => None,
             },
+            coordination: coordination::parse(&opts)?,
         })
     }
 }

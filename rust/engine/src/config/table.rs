@@ -364,6 +364,69 @@ pub const OPTION_TABLE: &[OptionDoc] = &[
          corporate proxy, a self-hosted Slack-compatible server). Checked at start.",
     ),
     opt(
+        "coordination_hosts",
+        Array,
+        Engine,
+        Described("none: every node alerts on its own"),
+        "Elasticsearch (or OpenSearch) URLs every Logstash node can reach, as the `elasticsearch` \
+         output takes them: `[\"https://es1:9200\", \"https://es2:9200\"]`. Set, the nodes \
+         share one alert per incident and report the fleet's count (see Several Logstash nodes); \
+         while it fails, each node alerts on its own.",
+    ),
+    opt(
+        "coordination_index",
+        Str,
+        Engine,
+        Value(r#""slack-alert-state""#),
+        "The index holding the fleet's state; created (one shard) if missing.",
+    ),
+    opt(
+        "coordination_api_key",
+        Password,
+        Engine,
+        DefaultValue::None,
+        "An Elasticsearch API key (`id:api_key` or its encoded form) with `read`, `write`, \
+         `delete` and `create_index` on the index. Never logged.",
+    ),
+    opt(
+        "coordination_user",
+        Str,
+        Engine,
+        DefaultValue::None,
+        "Basic-auth user for `coordination_hosts`, with `coordination_password`.",
+    ),
+    opt(
+        "coordination_password",
+        Password,
+        Engine,
+        DefaultValue::None,
+        "The `coordination_user`'s password. Never logged.",
+    ),
+    opt(
+        "coordination_ssl_certificate_authorities",
+        Array,
+        Engine,
+        DefaultValue::None,
+        "PEM files of the CAs to trust for `https` coordination hosts, instead of the built-in \
+         roots. Checked at start.",
+    ),
+    opt(
+        "coordination_timeout",
+        Str,
+        Engine,
+        Value(r#""5s""#),
+        "100ms to 300s: the bound on each call to the coordination store, across its hosts; a \
+         call that takes longer makes the node alert on its own until the store answers again.",
+    ),
+    opt(
+        "coordination_lease",
+        Str,
+        Engine,
+        Value(r#""30s""#),
+        "1s to 1h: how long past an incident's due report the other nodes wait for its owner \
+         before one of them takes the incident over and reports it.",
+    ),
+    opt(
         "native_library",
         Str,
         Shim,

@@ -528,7 +528,18 @@ pub struct SenderHandle {
 }
 
 /// The outbox in front of the sender thread.
+#[derive(Clone)]
 pub struct QueueOutbox(ChannelSender<Outgoing>);
+
+impl QueueOutbox {
+    /// Offers `message`, waiting up to `wait` for room: for the fleet's coordinator, which may
+    /// wait (it is no pipeline worker) rather than drop what it already accepted.
+    pub(crate) fn offer_wait(&self, message: Outgoing, wait: Duration) -> Result<(), Outgoing> {
+        self.0
+            .send_timeout(message, wait)
+            .map_err(|e| e.into_inner())
+    }
+}
 
 impl Outbox for QueueOutbox {
     fn offer(&mut self, message: Outgoing) -> Result<(), Outgoing> {
