@@ -194,7 +194,12 @@ pub(crate) struct AppWorker {
     posts: VecDeque<Queued>,
     uploads: VecDeque<(u64, u32, Instant)>,
     uploads_allowed: bool,
+    /// When each channel may take its next post, by [`AppWorker::pace_key`].
     channel_next: HashMap<String, Instant>,
+    /// The id Slack answered for each channel named: replies and updates
+    /// name a channel by its id, new messages by the name configured, and
+    /// Slack's one post a second is per channel whatever names it.
+    channel_ids: HashMap<String, String>,
     post_gate: Gate,
     update_gate: Gate,
     upload_gate: Gate,
@@ -225,6 +230,7 @@ impl AppWorker {
             uploads: VecDeque::new(),
             uploads_allowed: true,
             channel_next: HashMap::new(),
+            channel_ids: HashMap::new(),
             post_gate: Gate::default(),
             update_gate: Gate::default(),
             upload_gate: Gate::default(),
@@ -653,7 +659,28 @@ impl AppWorker {
     }
 
     fn channel_ready(&self, channel: &str, now: Instant) -> bool {
-        self.channel_next.get(channel).is_none_or(|t| *t <= now)
+        self.channel_next
+            .get(self.pace_key(channel))
+            .is_none_or(|t| *t <= now)
+    }
+
+    /// The key of `channel`'s post pace: its id once Slack answered one
+    /// for its name, else as given.
+    fn pace_key<'a>(&'a self, channel: &'a str) -> &'a str {
+        self.channel_ids
+            .get(channel)
+            .map_or(channel, String::as_str)
+    }
+
+    /// Remembers that Slack calls channel `named` `id`.
+    fn learn_channel_id(&mut self, named: &str, id: &str) {
+        if named == id || self.channel_ids.get(named).is_some_and(|known| known == id) {
+            return;
+        }
+        if self.channel_ids.len() >= MAX_CHANNELS {
+            self.channel_ids.clear();
+        }
+        self.channel_ids.insert(named.to_string(), id.to_string());
     }
 
     fn gate_open(gate: &Gate, now: Instant) -> bool {
@@ -747,7 +774,11 @@ impl AppWorker {
         let post_gate = self.post_gate.not_before.unwrap_or(now);
         for q in self.posts.iter().take(256) {
             if let Some(channel) = self.post_channel(q) {
-                let ch = self.channel_next.get(&channel).copied().unwrap_or(now);
+                let ch = self
+                    .channel_next
+                    .get(self.pace_key(&channel))
+                    .copied()
+                    .unwrap_or(now);
                 at(q.not_before.max(ch).max(post_gate));
             }
         }
@@ -844,13 +875,17 @@ impl AppWorker {
             }
         };
         let answer = self.call(api, "chat.postMessage", Body::Json(body));
+        if let Some(id) = answer.as_ref().ok().and_then(|a| a.field("channel")) {
+            let id = id.to_string();
+            self.learn_channel_id(&channel, &id);
+        }
         // Slack's pace is per channel: one post a second, from its answer.
         let after = self.clock.now();
         if self.channel_next.len() >= MAX_CHANNELS {
             self.channel_next.retain(|_, t| *t > after);
         }
-        self.channel_next
-            .insert(channel.clone(), after + self.settings.pace);
+        let key = self.pace_key(&channel).to_string();
+        self.channel_next.insert(key, after + self.settings.pace);
         match answer {
             Ok(a) if a.is_ok() => {
                 self.post_gate.streak = 0;
@@ -1684,9 +1719,14 @@ mod tests {
             .filter(|c| c.body.get("thread_ts").is_none())
             .collect();
         assert_eq!(posts.len(), 50);
+        // Replies name the channel by the id Slack answered, posts by name:
+        // one channel either way, and one pace for all its posts.
         let mut last: HashMap<String, Duration> = HashMap::new();
         for p in r.calls("chat.postMessage") {
-            let channel = p.body["channel"].as_str().unwrap().to_string();
+            let named = p.body["channel"].as_str().unwrap();
+            let channel = named
+                .strip_prefix('#')
+                .map_or(named.to_string(), |name| format!("C{name}"));
             if let Some(before) = last.insert(channel.clone(), p.at) {
                 assert!(
                     p.at - before >= Duration::from_secs(1),
