@@ -508,7 +508,12 @@ class AppModeTest {
                 Map.entry("channel", app().without("channel")),
                 Map.entry("slack_token", app("slack_token", new Password("xoxp-" + TOKEN_SECRET))),
                 Map.entry("update_interval", app("update_interval", "0s")),
-                Map.entry("fallback_channel", app("channel", "#alerts-%{[service.name]}")));
+                Map.entry("fallback_channel", app("channel", "#alerts-%{[service.name]}")),
+                Map.entry("fallback_channel", app("fallback_channel", "not a channel!")),
+                Map.entry("slack_api_url", app("slack_api_url", "ftp://127.0.0.1/api")),
+                Map.entry("thread_replies", app("thread_replies", "all")),
+                Map.entry("reply_broadcast", app("reply_broadcast", "yes")),
+                Map.entry("slack_token", app("slack_token", List.of(TOKEN))));
         for (Map.Entry<String, TestConfiguration> c : refused) {
             RuntimeException e = assertThrows(RuntimeException.class, () -> filter(c.getValue(), context), c.getKey());
             assertTrue(e.getMessage().startsWith(c.getKey() + ": "), e.getMessage());

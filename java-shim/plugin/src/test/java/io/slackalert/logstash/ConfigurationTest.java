@@ -32,6 +32,10 @@ class ConfigurationTest {
             "dedup_window", "rate_limit", "burst", "queue_size", "max_tracked", "timeout", "max_retries",
             "shutdown_timeout", "dry_run", "allow_custom_webhook");
 
+    /** The options of issue 14 (Slack app mode). */
+    private static final List<String> APP_OPTIONS = Arrays.asList("slack_token", "slack_api_url", "fallback_channel",
+            "update_interval", "thread_replies", "reply_broadcast");
+
     /** The options of issue 8 (rules and what a rule may also say at the top level). */
     private static final List<String> RULE_OPTIONS = Arrays.asList("equals", "contains", "regex", "exclude",
             "query", "query_language", "threshold", "threshold_window", "group_by", "mentions", "link_template", "link_text", "destination",
@@ -95,7 +99,9 @@ class ConfigurationTest {
                 assertTrue(names.contains(common), common);
             }
             assertTrue(names.containsAll(RULE_OPTIONS), names.toString());
-            assertEquals(ENGINE_OPTIONS.size() + RULE_OPTIONS.size() + 1 + 7, f.configSchema().size());
+            assertTrue(names.containsAll(APP_OPTIONS), names.toString());
+            assertEquals(ENGINE_OPTIONS.size() + RULE_OPTIONS.size() + APP_OPTIONS.size() + 1 + 7,
+                    f.configSchema().size());
             assertEquals("slack_alert", f.getName());
             assertEquals("slack_alert_test", f.getId());
         } finally {
@@ -105,8 +111,10 @@ class ConfigurationTest {
 
     /** The types and defaults the shim declared by hand before they came from the engine's table. */
     @Test
-    void webhookUrlIsAPasswordSettingAndDefaultsMatchTheEngine() {
+    void webhookUrlAndSlackTokenArePasswordSettingsAndDefaultsMatchTheEngine() {
         assertEquals(Password.class, setting("webhook_url").type());
+        assertEquals(Password.class, setting("slack_token").type());
+        assertNull(setting("slack_token").defaultValue());
         Map<String, Object> defaults = new LinkedHashMap<>();
         defaults.put("dedup_window", "5m");
         defaults.put("rate_limit", 20L);
@@ -118,6 +126,10 @@ class ConfigurationTest {
         defaults.put("shutdown_timeout", "5s");
         defaults.put("dry_run", Boolean.FALSE);
         defaults.put("allow_custom_webhook", Boolean.FALSE);
+        defaults.put("slack_api_url", "https://slack.com/api");
+        defaults.put("update_interval", "10s");
+        defaults.put("thread_replies", "milestones");
+        defaults.put("reply_broadcast", Boolean.FALSE);
         for (Map.Entry<String, Object> d : defaults.entrySet()) {
             assertEquals(d.getValue(), setting(d.getKey()).defaultValue(), d.getKey());
             assertEquals(d.getValue().getClass(), setting(d.getKey()).type(), d.getKey());

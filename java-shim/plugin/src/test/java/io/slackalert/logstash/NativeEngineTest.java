@@ -103,7 +103,12 @@ class NativeEngineTest {
         long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\",\"rules\":["
                 + "{\"name\":\"errors\"},{\"name\":\"quiet\",\"type\":\"flatline\",\"silence\":\"10m\"}]}");
         Object[] d = NativeEngine.describe(h);
-        assertEquals(7, d.length);
+        assertEquals(8, d.length);
+        int[] bounds = (int[]) d[NativeEngine.DESCRIBE_EVENT_BOUNDS];
+        assertEquals(((String[]) d[NativeEngine.DESCRIBE_EVENT_REFS]).length, bounds.length, "a bound per event field");
+        for (int bound : bounds) {
+            assertEquals(Catalog.get().maxValueChars, bound, "a webhook rule keeps no value longer");
+        }
         assertEquals("[log.level]", ((String[]) d[NativeEngine.DESCRIBE_LEVEL_REFS])[0]);
         assertTrue(Arrays.asList((String[]) d[NativeEngine.DESCRIBE_EVENT_REFS])
                 .containsAll(Arrays.asList((String[]) d[NativeEngine.DESCRIBE_KEY_REFS])), "keys are event fields");
@@ -120,6 +125,28 @@ class NativeEngineTest {
         NativeEngine.close(h);
         assertNull(NativeEngine.describe(h));
         assertNull(NativeEngine.poll(h, true));
+    }
+
+    /**
+     * In app mode a stack trace is uploaded whole into the incident's thread, so the engine asks for
+     * it longer than any other value (and the shim cuts it there, not at the usual bound).
+     */
+    @Test
+    void appModeAsksForTheStackTraceLongerThanOtherValues() {
+        long h = NativeEngine.create("{\"dry_run\":true,\"shutdown_timeout\":\"1s\",\"slack_token\":\"xoxb-1-t\","
+                + "\"channel\":\"#alerts\"}");
+        try {
+            Object[] d = NativeEngine.describe(h);
+            List<String> refs = Arrays.asList((String[]) d[NativeEngine.DESCRIBE_EVENT_REFS]);
+            int[] bounds = (int[]) d[NativeEngine.DESCRIBE_EVENT_BOUNDS];
+            int trace = refs.indexOf("[error][stack_trace]");
+            assertTrue(trace >= 0 && refs.contains("[error.stack_trace]"), refs.toString());
+            assertTrue(bounds[trace] >= 1 << 20, "a stack trace is kept up to 1 MiB: " + bounds[trace]);
+            assertEquals(bounds[trace], bounds[refs.indexOf("[error.stack_trace]")]);
+            assertEquals(Catalog.get().maxValueChars, bounds[refs.indexOf("[message]")], "the message is not");
+        } finally {
+            NativeEngine.close(h);
+        }
     }
 
     @Test
