@@ -228,7 +228,7 @@ final class Catalog {
 
         /**
          * The engine's configuration as JSON: only the options the user set, so the engine applies its
-         * own defaults and its own validation. The result contains the webhook URL: never log it.
+         * own defaults and its own validation. The result contains the webhook URL or the bot token: never log it.
          */
         String engineJson(Configuration config) {
             StringBuilder json = new StringBuilder("{");

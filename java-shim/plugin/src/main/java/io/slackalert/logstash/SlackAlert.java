@@ -53,8 +53,8 @@ public final class SlackAlert implements Filter {
     private final Logger logger;
     private final Catalog catalog;
     /**
-     * The engine's configuration, validated, until the engine starts (it holds the webhook URL:
-     * never logged). Guarded by {@code this}.
+     * The engine's configuration, validated, until the engine starts (it holds the webhook URL or
+     * the bot token: never logged). Guarded by {@code this}.
      */
     private String pendingConfig;
     /** The running engine; null until the first {@link #filter} or {@link #flush}. */

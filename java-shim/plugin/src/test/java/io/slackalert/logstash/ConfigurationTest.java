@@ -112,8 +112,10 @@ class ConfigurationTest {
 
     /** The types and defaults the shim declared by hand before they came from the engine's table. */
     @Test
-    void webhookUrlIsAPasswordSettingAndDefaultsMatchTheEngine() {
+    void webhookUrlAndSlackTokenArePasswordSettingsAndDefaultsMatchTheEngine() {
         assertEquals(Password.class, setting("webhook_url").type());
+        assertEquals(Password.class, setting("slack_token").type());
+        assertNull(setting("slack_token").defaultValue());
         Map<String, Object> defaults = new LinkedHashMap<>();
         defaults.put("dedup_window", "5m");
         defaults.put("rate_limit", 20L);
@@ -125,6 +127,10 @@ class ConfigurationTest {
         defaults.put("shutdown_timeout", "5s");
         defaults.put("dry_run", Boolean.FALSE);
         defaults.put("allow_custom_webhook", Boolean.FALSE);
+        defaults.put("slack_api_url", "https://slack.com/api");
+        defaults.put("update_interval", "10s");
+        defaults.put("thread_replies", "milestones");
+        defaults.put("reply_broadcast", Boolean.FALSE);
         for (Map.Entry<String, Object> d : defaults.entrySet()) {
             assertEquals(d.getValue(), setting(d.getKey()).defaultValue(), d.getKey());
             assertEquals(d.getValue().getClass(), setting(d.getKey()).type(), d.getKey());

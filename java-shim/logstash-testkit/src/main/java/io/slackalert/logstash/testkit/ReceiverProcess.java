@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -15,6 +16,7 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -23,8 +25,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
- * Runs the Rust {@code fake-slack} (a local Slack-compatible incoming-webhook server) as a child
- * process and drives its control API.
+ * Runs the Rust {@code fake-slack} (a local Slack-compatible server: incoming webhooks and the Web
+ * API a bot token calls) as a child process and drives its control API.
  *
  * <p>The binary comes from the system property {@code slackalert.receiver}, else
  * {@code ../../target/debug/fake-slack} relative to the working directory (java-shim/plugin
@@ -148,10 +150,15 @@ public final class ReceiverProcess implements AutoCloseable {
     }
 
     /** The JSON array of objects at {@code /_receiver/<path>}. */
-    @SuppressWarnings("unchecked")
     private List<Map<String, Object>> objects(String path) {
+        return objectsOf(LogstashJson.parseArray(get(path)));
+    }
+
+    /** The items of a JSON array of objects. */
+    @SuppressWarnings("unchecked")
+    public static List<Map<String, Object>> objectsOf(Object array) {
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Object o : LogstashJson.parseArray(get(path))) {
+        for (Object o : (List<Object>) array) {
             out.add((Map<String, Object>) o);
         }
         return out;
@@ -175,6 +182,223 @@ public final class ReceiverProcess implements AutoCloseable {
     /** Forgets everything received; mode back to ok. */
     public void reset() {
         post("reset", "{}");
+    }
+
+    // ---- The Web API (Slack app mode): see "Control API" in rust/fake-slack/src/lib.rs. ----
+
+    /** The Web API's base URL, {@code http://127.0.0.1:PORT/api}: what {@code slack_api_url} is set to. */
+    public String apiUrl() {
+        return baseUrl + "/api";
+    }
+
+    /**
+     * Every Web API call (uploads as method {@code upload}) in arrival order, whatever was answered:
+     * {@code method, status, ok, error, channel, ts, thread_ts, retry_after, at_ms, body, detail},
+     * {@code at_ms} since the receiver started.
+     */
+    public List<Map<String, Object>> apiCalls() {
+        return objects("api/calls");
+    }
+
+    /** {@code calls, ok, errors, rate_limited, posts, updates, files_shared}. */
+    public Map<String, Object> apiStats() {
+        return LogstashJson.parseObject(get("api/stats"));
+    }
+
+    /**
+     * Every channel with what a person sees in it now, in creation order: {@code id, name, member,
+     * archived, private, messages, files}; see {@link #channel}.
+     */
+    public List<Map<String, Object>> channels() {
+        return objects("api/channels");
+    }
+
+    /**
+     * What a person sees in the channel named ({@code "#alerts"} or {@code "alerts"}) or identified
+     * ({@code "C…"}) by {@code channel}, or null if there is no such channel: {@code id, name, member,
+     * archived, private}, {@code messages} (top-level, oldest first, each {@code ts, text, blocks,
+     * attachments} as they are now, {@code edits}, {@code versions}, {@code replies} (its thread, the
+     * same shape) and {@code files}) and {@code files}.
+     */
+    public Map<String, Object> channel(String channel) {
+        String answer = send(HttpRequest.newBuilder(URI.create(baseUrl + "/_receiver/api/channels/"
+                + URLEncoder.encode(channel, StandardCharsets.UTF_8))).GET(), true);
+        return answer == null ? null : LogstashJson.parseObject(answer);
+    }
+
+    /** The top-level messages of {@code channel} as {@link #channel} shows them; empty if there is no such channel. */
+    public List<Map<String, Object>> messagesIn(String channel) {
+        Map<String, Object> found = channel(channel);
+        return found == null ? List.of() : objectsOf(found.get("messages"));
+    }
+
+    /**
+     * Every file announced by {@code files.getUploadURLExternal}: {@code id, title, filename, length,
+     * snippet_type, text, state} ({@code pending, uploaded, private, shared}), {@code channel, ts,
+     * thread_ts}.
+     */
+    public List<Map<String, Object>> files() {
+        return objects("api/files");
+    }
+
+    /**
+     * Answers the next {@code count} calls of {@code method} (e.g. {@code "chat.update"}) with Slack
+     * error {@code error} ({@code {"ok":false,"error":...}}); every call until cleared if
+     * {@code count} is null. Replaces what was forced on that method before.
+     */
+    public void setApiError(String method, String error, Integer count) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("method", method);
+        body.put("error", error);
+        if (count != null) {
+            body.put("count", count);
+        }
+        post("api/errors", LogstashJson.write(body));
+    }
+
+    /**
+     * Forces a mode (any {@link #setMode} takes, e.g. {@code {"mode":"hang"}} or
+     * {@code {"mode":"status","status":429,"retry_after":30}}) on the next {@code count} calls of
+     * {@code method}, every call until cleared if null. Other methods are unaffected: posts can
+     * succeed while updates hang.
+     */
+    public void setApiFailure(String method, String modeJson, Integer count) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("method", method);
+        body.put("mode", LogstashJson.parseObject(modeJson));
+        if (count != null) {
+            body.put("count", count);
+        }
+        post("api/errors", LogstashJson.write(body));
+    }
+
+    /** Clears what was forced on {@code method} (every method if null), letting go of calls it hung. */
+    public void clearApiFailures(String method) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        if (method != null) {
+            body.put("method", method);
+        }
+        body.put("clear", true);
+        post("api/errors", LogstashJson.write(body));
+    }
+
+    /**
+     * Declares {@code token}: {@code state} one of {@code ok, revoked, invalid, inactive} (null: ok),
+     * its {@code scopes} (null: the defaults every {@code xoxb-} token has).
+     */
+    public void setToken(String token, String state, List<String> scopes) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("token", token);
+        if (state != null) {
+            body.put("state", state);
+        }
+        if (scopes != null) {
+            body.put("scopes", scopes);
+        }
+        post("api/tokens", LogstashJson.write(body));
+    }
+
+    /**
+     * Creates these channels, or changes the flags of those that exist; with {@code autoCreate}
+     * non-null, also sets whether a post by name to a channel not seen before creates it (on by
+     * default; off, such a post answers {@code channel_not_found}). Returns the channels' ids, in order.
+     */
+    public List<String> declareChannels(Boolean autoCreate, ChannelSpec... channels) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        if (autoCreate != null) {
+            body.put("auto_create", autoCreate);
+        }
+        List<Map<String, Object>> specs = new ArrayList<>();
+        for (ChannelSpec c : channels) {
+            specs.add(c.toMap());
+        }
+        body.put("channels", specs);
+        List<String> ids = new ArrayList<>();
+        for (Map<String, Object> c : objectsOf(LogstashJson.parseObject(post("api/channels",
+                LogstashJson.write(body))).get("channels"))) {
+            ids.add((String) c.get("id"));
+        }
+        return ids;
+    }
+
+    /** Sets the rate tier of {@code method} ({@code "*"}: every method); its buckets start empty. */
+    public void setTier(String method, double perMinute, int burst) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("method", method);
+        body.put("per_minute", perMinute);
+        body.put("burst", burst);
+        post("api/tiers", LogstashJson.write(body));
+    }
+
+    /** Lifts the rate tier of {@code method} ({@code "*"}: every method). */
+    public void liftTier(String method) {
+        post("api/tiers", LogstashJson.write(Map.of("method", method, "off", true)));
+    }
+
+    /**
+     * Every method's rate tier: {@code {"chat.update": {"per_minute": 50.0, "burst": 20, "per":
+     * "workspace"}, ...}}, null for a method without one.
+     */
+    public Map<String, Object> tiers() {
+        return LogstashJson.parseObject(get("api/tiers"));
+    }
+
+    /** Forgets message {@code ts} of {@code channel} (a name or an id); false if there was none. */
+    public boolean deleteMessage(String channel, String ts) {
+        String answer = send(HttpRequest.newBuilder(URI.create(baseUrl + "/_receiver/api/delete"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(LogstashJson.write(Map.of("channel", channel, "ts", ts)))),
+                true);
+        return answer != null;
+    }
+
+    /** A channel for {@link #declareChannels}: a public channel the bot is in unless said otherwise. */
+    public static final class ChannelSpec {
+        private final String name;
+        private final boolean member;
+        private final boolean archived;
+        private final boolean isPrivate;
+
+        private ChannelSpec(String name, boolean member, boolean archived, boolean isPrivate) {
+            this.name = name;
+            this.member = member;
+            this.archived = archived;
+            this.isPrivate = isPrivate;
+        }
+
+        /** A public channel called {@code name} (no {@code #}), with the bot in it. */
+        public static ChannelSpec named(String name) {
+            return new ChannelSpec(name, true, false, false);
+        }
+
+        /** This channel without the bot in it. */
+        public ChannelSpec notMember() {
+            return new ChannelSpec(name, false, archived, isPrivate);
+        }
+
+        /** This channel, archived. */
+        public ChannelSpec archived() {
+            return new ChannelSpec(name, member, true, isPrivate);
+        }
+
+        /** This channel, private. */
+        public ChannelSpec privateChannel() {
+            return new ChannelSpec(name, member, archived, true);
+        }
+
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", name);
+            m.put("member", member);
+            m.put("archived", archived);
+            m.put("private", isPrivate);
+            return m;
+        }
+
+        @Override
+        public String toString() {
+            return toMap().toString();
+        }
     }
 
     /**
@@ -208,9 +432,17 @@ public final class ReceiverProcess implements AutoCloseable {
     }
 
     private String send(HttpRequest.Builder request) {
+        return send(request, false);
+    }
+
+    /** The answer's body; null for a 404 if {@code notFoundIsNull}. */
+    private String send(HttpRequest.Builder request, boolean notFoundIsNull) {
         try {
             HttpResponse<String> response = http.send(request.timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            if (notFoundIsNull && response.statusCode() == 404) {
+                return null;
+            }
             if (response.statusCode() != 200) {
                 throw new IllegalStateException("fake-slack answered " + response.statusCode() + ": "
                         + response.body());
