@@ -25,7 +25,7 @@ use crate::log::{LogLevel, LogOnce, LogSink};
 use crate::matcher::{Candidacy, Matcher, Triage};
 use crate::rules::{Matching, Outboxes, RuleSet};
 use crate::sender::{
-    self, Delivery, DryRunTransport, HttpTransport, QueueOutbox, RealTime, SenderClock,
+    self, Delivery, DryRunTransport, FleetPace, HttpTransport, QueueOutbox, RealTime, SenderClock,
     SenderHandle, SenderReport, SenderSettings, Transport,
 };
 
@@ -264,7 +264,14 @@ impl Engine {
         // One sender per destination; a dry run or an injected transport
         // (tests) has one for all webhook destinations, and one for all
         // app-mode destinations.
-        let mut deliveries: Vec<(Delivery, Duration, String, DestinationKind)> = Vec::new();
+        #[allow(clippy::type_complexity)]
+        let mut deliveries: Vec<(
+            Delivery,
+            Duration,
+            String,
+            DestinationKind,
+            Option<Arc<FleetPace>>,
+        )> = Vec::new();
         let mut route = vec![usize::MAX; config.destinations.len()];
         let app = |d: &crate::config::Destination| d.kind == DestinationKind::SlackApp;
         let mut webhook_transport = options.transport;
@@ -328,11 +335,24 @@ impl Engine {
                 (options.pace, redacted(&config, i), d.kind)
             };
             route[i] = deliveries.len();
-            deliveries.push((delivery, pace, name, kind));
+            // A coordinated webhook's pace is the fleet's: named in the store by a hash of
+            // its URL (a secret), never the URL.
+            let fleet_pace = match (&config.coordination, &d.webhook) {
+                (Some(_), Some(url)) if !app(d) && !config.dry_run => {
+                    Some(Arc::new(FleetPace::new(format!(
+                        "webhook:{:016x}",
+                        crate::hash::hash_str(url.expose())
+                    ))))
+                }
+                _ => None,
+            };
+            deliveries.push((delivery, pace, name, kind, fleet_pace));
         }
         let mut senders = Vec::with_capacity(deliveries.len());
         let mut queues = Vec::with_capacity(deliveries.len());
-        for (delivery, pace, redacted_url, kind) in deliveries {
+        let mut paces = Vec::with_capacity(deliveries.len());
+        for (delivery, pace, redacted_url, kind, fleet_pace) in deliveries {
+            paces.push(fleet_pace.clone());
             let settings = SenderSettings {
                 queue_size: config.queue_size,
                 timeout: config.timeout,
@@ -343,6 +363,7 @@ impl Engine {
                 redacted_url,
                 kind,
                 config: Arc::clone(&config),
+                fleet_pace,
             };
             let (sender, outbox) = SenderHandle::spawn(
                 settings,
@@ -366,12 +387,15 @@ impl Engine {
                 let node = options.node_id.clone().unwrap_or_else(default_node_id);
                 let by_destination: Vec<QueueOutbox> =
                     route.iter().map(|&i| queues[i].clone()).collect();
+                let paces: Vec<Option<Arc<FleetPace>>> =
+                    route.iter().map(|&i| paces[i].clone()).collect();
                 let shared = Arc::new(FleetShared::default());
                 let handle = crate::fleet::spawn(
                     Arc::clone(&config),
                     store,
                     node,
                     by_destination,
+                    paces,
                     Arc::clone(&clock),
                     Arc::clone(&counters),
                     Arc::clone(&options.log),
@@ -568,6 +592,16 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// **Test-only**: the latest fleet-wide "not before" (a `Retry-After` shared through the
+    /// store) this node knows of, in epoch ms; 0 when none or without `coordination_hosts`.
+    #[doc(hidden)]
+    pub fn fleet_not_before_ms(&self) -> u64 {
+        self.coordinator
+            .lock()
+            .as_ref()
+            .map_or(0, |c| c.not_before_ms())
     }
 
     /// **Test-only**: intents the fleet's coordinator has not yet handled (0 without

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::{letters, merged, wait_until, CEILING, SECRET};
-use fake_slack::Receiver;
+use fake_slack::{Mode, Receiver};
 use serde_json::{json, Value};
 use slack_alert_engine::{BufferedLog, Config, Decision, Engine, EngineOptions, ManualClock};
 
@@ -92,6 +92,24 @@ impl Fleet {
     fn counter(&self, name: &str) -> u64 {
         self.nodes.iter().map(|n| n.counter(name).unwrap()).sum()
     }
+}
+
+/// Every document of `index`, as OpenSearch answers `_search` (plain HTTP).
+fn search_all(url: &str, index: &str) -> String {
+    use std::io::{Read, Write};
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    stream
+        .set_read_timeout(Some(CEILING))
+        .expect("read timeout");
+    write!(
+        stream,
+        "GET /{index}/_search?size=1000 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    answer
 }
 
 fn problem(p: usize) -> String {
@@ -191,6 +209,65 @@ fn three_nodes_post_one_alert_per_problem_and_report_the_fleets_exact_count() {
     assert_eq!(f.counter("coordination_fallbacks"), 0);
     assert_eq!(f.receiver.accepted().len(), 100, "nothing more at shutdown");
     let _ = &f.logs;
+}
+
+#[test]
+fn a_retry_after_seen_by_one_node_makes_the_others_wait() {
+    let os = search::OpenSearch::shared();
+    let f = fleet(vec![os.url().to_string()], "fleet-pace", 3, json!({}));
+    // The webhook says "wait 3 s" to node 0's alert, and answers every post after it.
+    f.receiver
+        .set_mode(Mode::fail_next(1, Mode::rate_limited(Some(3))));
+    submit(&f.nodes[0], 0);
+    f.settle();
+    assert!(
+        wait_until(CEILING, || f.receiver.stats().rate_limited >= 1),
+        "node 0 was answered 429"
+    );
+    // Its coordinator publishes the wait (set_not_before, by the URL's hash).
+    assert!(
+        wait_until(CEILING, || f.nodes[0].fleet_not_before_ms() > 0),
+        "node 0 published the Retry-After"
+    );
+    assert_eq!(
+        f.nodes[1].fleet_not_before_ms(),
+        0,
+        "not read before needed"
+    );
+    // The webhook would answer now; the other nodes' alerts must still wait for it.
+    submit(&f.nodes[1], 1);
+    submit(&f.nodes[2], 2);
+    f.settle();
+    let waited = f.nodes[0].fleet_not_before_ms();
+    for node in &f.nodes[1..] {
+        assert_eq!(
+            node.fleet_not_before_ms(),
+            waited,
+            "read before its alert went to the sender"
+        );
+    }
+    assert!(
+        wait_until(CEILING, || f.receiver.accepted().len() >= 3),
+        "{} accepted",
+        f.receiver.accepted().len()
+    );
+    assert_eq!(
+        f.receiver.violations(),
+        Vec::<String>::new(),
+        "no node posted into the wait"
+    );
+    assert_eq!(f.receiver.stats().rate_limited, 1, "one 429 for the fleet");
+    assert_eq!(f.counter("coordination_failures"), 0);
+    // The destination is named in the store by its URL's hash, never the URL or its token.
+    let stored = search_all(os.url(), "fleet-pace");
+    assert!(stored.contains("pace:webhook:"), "{stored}");
+    assert!(
+        !stored.contains("leaktoken") && !stored.contains("LEAKTEST"),
+        "{stored}"
+    );
+    for node in &f.nodes {
+        node.shutdown();
+    }
 }
 
 #[test]

@@ -399,6 +399,41 @@ pub struct SenderSettings {
     pub kind: DestinationKind,
     /// What messages are rendered from: their rules' styles and templates.
     pub config: Arc<Config>,
+    /// The destination's pace shared with the fleet (coordinated webhooks only).
+    pub fleet_pace: Option<Arc<FleetPace>>,
+}
+
+/// A destination's pace shared with the fleet (issue 16), between its sender and the node's
+/// coordinator. The sender never calls the store: the coordinator keeps `not_before_ms` fresh
+/// from the store's per-destination "not before" (the latest `Retry-After` any node was
+/// given), and publishes the waits this node's sender records in `retry_until_ms`. Both are
+/// epoch milliseconds of the wall clock, which every node shares.
+#[derive(Debug, Default)]
+pub struct FleetPace {
+    /// The destination's name in the store: a hash of its URL, never the URL.
+    pub name: String,
+    /// No post before then (0: none known).
+    pub not_before_ms: AtomicU64,
+    /// The latest wait a 429 told this node's sender, for the coordinator to publish.
+    pub retry_until_ms: AtomicU64,
+    /// The sender is handling a message: the coordinator keeps `not_before_ms` fresh.
+    pub pending: AtomicBool,
+}
+
+impl FleetPace {
+    pub fn new(name: String) -> FleetPace {
+        FleetPace {
+            name,
+            ..FleetPace::default()
+        }
+    }
+}
+
+/// The wall clock in epoch milliseconds.
+pub(crate) fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// State shared between the engine and the sender thread.
@@ -816,7 +851,31 @@ impl Worker {
             .store(message.events + message.undelivered, Ordering::Relaxed);
         self.shared.in_flight.store(true, Ordering::Release);
         self.shared.fault.strike("sender");
-        self.deliver(message, transport)
+        if let Some(pace) = &self.settings.fleet_pace {
+            pace.pending.store(true, Ordering::Release);
+        }
+        let outcome = self.deliver(message, transport);
+        if let Some(pace) = &self.settings.fleet_pace {
+            pace.pending.store(false, Ordering::Release);
+        }
+        outcome
+    }
+
+    /// Waits out the fleet's "not before" (a `Retry-After` another node was given), looking
+    /// again each second (the coordinator may learn of a later one meanwhile).
+    fn wait_for_fleet(&self) {
+        let Some(pace) = self.settings.fleet_pace.clone() else {
+            return;
+        };
+        loop {
+            let not_before = pace.not_before_ms.load(Ordering::Acquire);
+            let now = epoch_ms();
+            if not_before <= now || self.past_deadline() {
+                return;
+            }
+            let left = Duration::from_millis(not_before - now).min(Duration::from_secs(1));
+            self.sleep(left, Wait::RateLimited);
+        }
     }
 
     fn deliver(&mut self, message: &Outgoing, transport: &mut dyn Transport) -> Outcome {
@@ -831,6 +890,7 @@ impl Worker {
         let mut attempts = 0u32;
         let mut backoff = self.settings.retry_base;
         loop {
+            self.wait_for_fleet();
             let Some(timeout) = self.request_timeout() else {
                 return Outcome::Abandoned;
             };
@@ -848,6 +908,12 @@ impl Worker {
                     // Not counted against max_retries: Slack told us to come back.
                     Counters::add(&self.shared.counters.retries, 1);
                     let wait = self.rate_limited_wait(r.retry_after);
+                    if let Some(pace) = &self.settings.fleet_pace {
+                        // What Slack told this node, for the fleet (the coordinator
+                        // publishes it); the longest-known wait counts here too.
+                        let until = epoch_ms().saturating_add(wait.as_millis() as u64);
+                        pace.retry_until_ms.fetch_max(until, Ordering::AcqRel);
+                    }
                     self.log_once(
                         "429",
                         LogLevel::Warn,
@@ -1083,6 +1149,7 @@ mod tests {
             redacted_url: "https://hooks.slack.com/services/***".into(),
             kind: DestinationKind::Slack,
             config: test_config(),
+            fleet_pace: None,
         }
     }
 
@@ -1370,6 +1437,7 @@ mod tests {
             redacted_url: "x".into(),
             kind: DestinationKind::Slack,
             config: test_config(),
+            fleet_pace: None,
         }
     }
 
@@ -1498,6 +1566,7 @@ mod tests {
                 redacted_url: String::new(),
                 kind: DestinationKind::Slack,
                 config: test_config(),
+                fleet_pace: None,
             },
             shared: Arc::new(Shared {
                 counters: Arc::default(),

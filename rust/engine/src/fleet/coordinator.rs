@@ -38,7 +38,7 @@ use crate::contain::Containment;
 use crate::counters::Counters;
 use crate::intent::{Incident, IncidentId, Intent, Outgoing};
 use crate::log::LogSink;
-use crate::sender::QueueOutbox;
+use crate::sender::{FleetPace, QueueOutbox};
 
 /// How long the thread waits for an intent before it looks at its timers.
 const POLL: Duration = Duration::from_millis(50);
@@ -46,6 +46,17 @@ const POLL: Duration = Duration::from_millis(50);
 const FORWARD_WAIT: Duration = Duration::from_secs(1);
 /// Compare-and-set rounds before a report goes out with the count last read.
 const CAS_ATTEMPTS: usize = 5;
+/// How often a destination's fleet-wide pace is read while its sender has something to post
+/// (and at most this old when a message is forwarded to it).
+const PACE_READ: Duration = Duration::from_secs(1);
+
+/// One destination's shared pace as the coordinator keeps it.
+struct PaceState {
+    pace: Arc<FleetPace>,
+    /// The sender's `retry_until_ms` last published.
+    published: u64,
+    read_at: Option<Instant>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -93,6 +104,7 @@ pub(crate) struct CoordinatorHandle {
     queued: Receiver<Outgoing>,
     busy: Arc<AtomicBool>,
     pub(crate) shared: Arc<FleetShared>,
+    paces: Vec<Arc<FleetPace>>,
     thread: Option<JoinHandle<()>>,
     done: Receiver<()>,
 }
@@ -101,6 +113,16 @@ impl CoordinatorHandle {
     /// Intents waiting or being handled (tests poll it to see the coordinator caught up).
     pub(crate) fn backlog(&self) -> usize {
         self.queued.len() + usize::from(self.busy.load(Ordering::Acquire))
+    }
+
+    /// The latest fleet-wide "not before" this node knows of, over its destinations (epoch
+    /// ms, 0 when none): tests poll it to see a `Retry-After` shared.
+    pub(crate) fn not_before_ms(&self) -> u64 {
+        self.paces
+            .iter()
+            .map(|p| p.not_before_ms.load(Ordering::Acquire))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Test-only: the node dies: the thread stops at once, reporting and flushing nothing.
@@ -130,11 +152,35 @@ pub(crate) fn spawn(
     store: Store,
     node: String,
     senders: Vec<QueueOutbox>,
+    paces: Vec<Option<Arc<FleetPace>>>,
     clock: Arc<dyn Clock>,
     counters: Arc<Counters>,
     log: Arc<dyn LogSink>,
     shared: Arc<FleetShared>,
 ) -> std::io::Result<CoordinatorHandle> {
+    // Destinations sharing a sender share its pace: one state each.
+    let mut pace_states: Vec<PaceState> = Vec::new();
+    let pace_of = paces
+        .iter()
+        .map(|p| {
+            let p = p.as_ref()?;
+            Some(
+                match pace_states.iter().position(|s| Arc::ptr_eq(&s.pace, p)) {
+                    Some(i) => i,
+                    None => {
+                        pace_states.push(PaceState {
+                            pace: Arc::clone(p),
+                            published: 0,
+                            read_at: None,
+                        });
+                        pace_states.len() - 1
+                    }
+                },
+            )
+        })
+        .collect();
+    let known_paces: Vec<Arc<FleetPace>> =
+        pace_states.iter().map(|s| Arc::clone(&s.pace)).collect();
     let coordination = config
         .coordination
         .clone()
@@ -165,6 +211,8 @@ pub(crate) fn spawn(
         counters,
         shared: Arc::clone(&shared),
         tracked: HashMap::new(),
+        paces: pace_states,
+        pace_of,
         reports: Vec::new(),
         watches: Vec::new(),
         grace,
@@ -201,6 +249,7 @@ pub(crate) fn spawn(
         queued: queue_rx,
         busy,
         shared,
+        paces: known_paces,
         thread: Some(thread),
         done: done_rx,
     })
@@ -218,6 +267,9 @@ struct Coordinator {
     shared: Arc<FleetShared>,
     health: Health,
     tracked: HashMap<IncidentId, Tracked>,
+    /// The shared paces, and each destination's (by index) among them.
+    paces: Vec<PaceState>,
+    pace_of: Vec<Option<usize>>,
     reports: Vec<Report>,
     watches: Vec<Watch>,
     /// How long an owner waits after its window's close before it reports: one flush interval
@@ -282,6 +334,10 @@ impl Coordinator {
             return;
         }
         let destination = message.destination;
+        if let Some(Some(p)) = self.pace_of.get(destination).copied() {
+            // The sender waits out what the fleet was told before it posts this.
+            self.read_pace(p, false);
+        }
         let edits = self.edits.get(destination).copied().unwrap_or(false);
         let Some(sender) = self.senders.get(destination) else {
             Counters::add(&self.counters.internal_errors, 1);
@@ -646,6 +702,67 @@ impl Coordinator {
         }
     }
 
+    /// Publishes a `Retry-After` this node's sender was given, once; the store answers the
+    /// fleet's latest, which the sender then waits out.
+    fn publish_pace(&mut self, p: usize) {
+        if self.health.failing() {
+            return;
+        }
+        let until = self.paces[p].pace.retry_until_ms.load(Ordering::Acquire);
+        if until <= self.paces[p].published {
+            return;
+        }
+        let name = self.paces[p].pace.name.clone();
+        match self
+            .store
+            .set_not_before(&name, until.min(i64::MAX as u64) as i64)
+        {
+            Ok(fleet) => {
+                let state = &mut self.paces[p];
+                state.published = until;
+                state
+                    .pace
+                    .not_before_ms
+                    .fetch_max(fleet.max(0) as u64, Ordering::AcqRel);
+            }
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    /// Reads the fleet's "not before" of a destination if the last read is older than
+    /// [`PACE_READ`] (or `only_if_pending` and its sender has nothing to post).
+    fn read_pace(&mut self, p: usize, only_if_pending: bool) {
+        if self.health.failing() {
+            return;
+        }
+        let state = &self.paces[p];
+        if only_if_pending && !state.pace.pending.load(Ordering::Acquire) {
+            return;
+        }
+        if state.read_at.is_some_and(|at| at.elapsed() < PACE_READ) {
+            return;
+        }
+        let name = state.pace.name.clone();
+        match self.store.pace(&name) {
+            Ok(pace) => {
+                let state = &mut self.paces[p];
+                state.read_at = Some(Instant::now());
+                state
+                    .pace
+                    .not_before_ms
+                    .fetch_max(pace.not_before_ms.max(0) as u64, Ordering::AcqRel);
+            }
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    fn pace_timers(&mut self) {
+        for p in 0..self.paces.len() {
+            self.publish_pace(p);
+            self.read_pace(p, true);
+        }
+    }
+
     fn timers(&mut self) {
         if self.killed() {
             return;
@@ -656,6 +773,7 @@ impl Coordinator {
                 Err(e) => self.health.failed(&e),
             }
         }
+        self.pace_timers();
         let now = self.clock.now();
         let due: Vec<Report>;
         (due, self.reports) = std::mem::take(&mut self.reports)

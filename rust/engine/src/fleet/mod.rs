@@ -18,7 +18,16 @@
 //! - [`health`]: while the store fails, every intent is decided node-locally; probes with
 //!   backoff bring coordination back by itself.
 //!
-//! Flatline notices and the limits' summaries stay node-local (not coordinated yet).
+//! - Shared `Retry-After`: a coordinated webhook's sender records a 429's wait in its
+//!   [`FleetPace`](crate::sender::FleetPace); the coordinator publishes it (`set_not_before`,
+//!   the destination named `webhook:<hash of the URL>`, never the URL) and keeps the fleet's
+//!   "not before" fresh (`pace`: before forwarding to the sender, at most a second old, and
+//!   every second while the sender has something to post), which the sender waits out before
+//!   each post. The sender never calls the store.
+//!
+//! Not coordinated yet: the pace itself (each node still posts at its own one a second), a
+//! destination's `rate_limit`, the limits' summaries, flatline notices, and app mode's pace
+//! and message ids.
 
 pub(crate) mod coordinator;
 pub(crate) mod health;

@@ -1548,6 +1548,7 @@ mod tests {
             redacted_url: "https://slack.com/api".into(),
             kind: DestinationKind::SlackApp,
             config: Arc::clone(&config),
+            fleet_pace: None,
         };
         let calls = Arc::new(Mutex::new(Vec::new()));
         Rig {
