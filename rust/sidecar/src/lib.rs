@@ -165,9 +165,20 @@ pub fn describe_config(config: &Config) -> String {
     )
 }
 
+/// What `check` says on stderr, once, of a configuration with `coordination_hosts`: a replay
+/// of one file is one node's view, decided node-locally; `run` coordinates as the plugin does.
+pub const COORDINATION_IGNORED: &str = "slack-alert: note: check ignores coordination_hosts \
+(it replays one input on its own, as one node alerting alone); `slack-alert run` and the \
+plugin coordinate through it";
+
 /// `slack-alert check`.
 pub fn check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Error> {
-    let config = config_file::load(&args.config).map_err(Error::Config)?;
+    let mut config = config_file::load(&args.config).map_err(Error::Config)?;
+    // Left in, it would change the replay itself: coordinated rules flush progress reports
+    // and report every window, as a fleet's owner does, which one replayed file is not.
+    if config.coordination.take().is_some() {
+        writeln!(err, "{COORDINATION_IGNORED}")?;
+    }
     let Some(input) = &args.input else {
         if args.json {
             let line = serde_json::json!({"config": "ok", "describe": describe_config(&config)});
@@ -353,4 +364,86 @@ fn fail(e: &Error) -> ExitCode {
         let _ = writeln!(io::stderr(), "slack-alert: {e}");
     }
     ExitCode::from(if e.is_bad_usage() { 2 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A configuration file of its own for each test, removed when dropped.
+    struct TempConfig(PathBuf);
+
+    impl TempConfig {
+        fn new(name: &str, yaml: &str) -> TempConfig {
+            let path = std::env::temp_dir()
+                .join(format!("slack-alert-lib-{}-{name}.yml", std::process::id()));
+            std::fs::write(&path, yaml).unwrap();
+            TempConfig(path)
+        }
+
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempConfig {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn check_args(config: &Path, input: Option<&Path>) -> CheckArgs {
+        let mut argv = vec![
+            "check".to_string(),
+            "--config".to_string(),
+            config.display().to_string(),
+        ];
+        if let Some(input) = input {
+            argv.extend(["--input".to_string(), input.display().to_string()]);
+        }
+        match cli::parse(argv).unwrap() {
+            Command::Check(args) => args,
+            _ => panic!("not a check"),
+        }
+    }
+
+    fn run_check(args: &CheckArgs) -> (String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        check(args, &mut out, &mut err).unwrap();
+        (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    const COORDINATED: &str = "dry_run: true\ndedup_window: 5m\n\
+        coordination_hosts: [\"http://127.0.0.1:1\"]\ncoordination_timeout: 100ms\n";
+
+    #[test]
+    fn check_says_once_that_it_ignores_coordination() {
+        let config = TempConfig::new("coordinated", COORDINATED);
+        let lines = TempConfig::new(
+            "coordinated-input",
+            &[
+                r#"{"@timestamp":"2026-11-20T09:00:00Z","log.level":"ERROR","message":"db down"}"#,
+                r#"{"@timestamp":"2026-11-20T09:01:00Z","log.level":"ERROR","message":"db down"}"#,
+                r#"{"@timestamp":"2026-11-20T09:06:00Z","log.level":"ERROR","message":"db down"}"#,
+            ]
+            .join("\n"),
+        );
+        // Replayed node-locally: the unreachable store is never called, one alert, one repeat
+        // report and a new alert, as without coordination_hosts.
+        let (out, err) = run_check(&check_args(config.path(), Some(lines.path())));
+        assert_eq!(err.matches(COORDINATION_IGNORED).count(), 1, "{err}");
+        assert!(!err.contains("coordination store"), "{err}");
+        let plain = TempConfig::new("plain", "dry_run: true\ndedup_window: 5m\n");
+        let (plain_out, plain_err) = run_check(&check_args(plain.path(), Some(lines.path())));
+        assert_eq!(out, plain_out, "the same replay as without coordination");
+        assert!(!plain_err.contains("coordination"), "{plain_err}");
+        // Validating only: the same note, once.
+        let (out, err) = run_check(&check_args(config.path(), None));
+        assert!(out.starts_with("ok: "), "{out}");
+        assert_eq!(err.matches(COORDINATION_IGNORED).count(), 1, "{err}");
+    }
 }

@@ -525,6 +525,43 @@ mod tests {
         assert_eq!(report.connections, 2);
     }
 
+    /// `run` starts the real engine, coordination included: with a store that refuses every
+    /// connection, the event's alert is decided node-locally and both are counted (the
+    /// fleet's own behaviour on a reachable store: java-shim's FleetTest, the mixed fleet).
+    #[test]
+    fn run_coordinates_through_the_engine() {
+        let config = Config::from_json(
+            r#"{"dry_run": true, "dedup_window": "1h", "coordination_hosts": ["http://127.0.0.1:1"],
+                "coordination_timeout": "100ms"}"#,
+        )
+        .unwrap();
+        assert!(config.coordination.is_some());
+        let local = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server = Server::start(
+            config,
+            &Listen {
+                tcp: Some(local),
+                http: None,
+            },
+            Limits::default(),
+            Arc::new(BufferedLog::new(1000)),
+        )
+        .unwrap();
+        let mut tcp = TcpStream::connect(server.tcp_addr().unwrap()).unwrap();
+        tcp.write_all(b"{\"log.level\":\"ERROR\",\"message\":\"db down\"}\n")
+            .unwrap();
+        let engine = &server.hub.engine;
+        wait_for("the store's failure", || {
+            engine.counter("coordination_failures").unwrap_or(0) >= 1
+        });
+        wait_for("a node-local decision", || {
+            engine.counter("coordination_fallbacks").unwrap_or(0) >= 1
+        });
+        assert_eq!(engine.counter("alerts"), Some(1));
+        drop(tcp);
+        server.stop();
+    }
+
     #[test]
     fn over_the_connection_limit_new_connections_are_closed() {
         let (server, _) = start(Limits {

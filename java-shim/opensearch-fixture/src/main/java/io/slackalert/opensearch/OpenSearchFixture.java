@@ -54,6 +54,12 @@ public final class OpenSearchFixture implements AutoCloseable {
     /** Passed on to the child: see {@link OpenSearchNode}. */
     public static final String LOG_PROPERTY = "opensearch.fixture.log";
     static final String DEFAULT_HEAP = "512m";
+    /**
+     * {@link OpenSearchNode}'s name, spelled out: its class literal would load it, and with it
+     * OpenSearch's {@code Node}, which a test class path holding only this class (the plugin's
+     * FleetTest) lacks.
+     */
+    static final String NODE_CLASS = "io.slackalert.opensearch.OpenSearchNode";
 
     /** Ceiling for a start; one takes 5–10 s here, more on a loaded machine. */
     private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
@@ -205,7 +211,7 @@ public final class OpenSearchFixture implements AutoCloseable {
         }
         command.add("-cp");
         command.add(childClassPath());
-        command.add(OpenSearchNode.class.getName());
+        command.add(NODE_CLASS);
         command.add("--data");
         command.add(dataDir.toString());
         command.add("--port");
