@@ -42,6 +42,11 @@ class ConfigurationTest {
             "fallback_channel", "update_interval", "thread_replies", "reply_broadcast", "proxy",
             "ssl_certificate_authorities");
 
+    /** The options of issue 16 (fleet coordination through Elasticsearch). */
+    private static final List<String> COORDINATION_OPTIONS = Arrays.asList("coordination_hosts",
+            "coordination_index", "coordination_api_key", "coordination_user", "coordination_password",
+            "coordination_ssl_certificate_authorities", "coordination_timeout", "coordination_lease");
+
     private final TestContext context = new TestContext();
 
     @Test
@@ -101,8 +106,9 @@ class ConfigurationTest {
             }
             assertTrue(names.containsAll(RULE_OPTIONS), names.toString());
             assertTrue(names.containsAll(APP_OPTIONS), names.toString());
-            assertEquals(ENGINE_OPTIONS.size() + RULE_OPTIONS.size() + APP_OPTIONS.size() + 1 + 7,
-                    f.configSchema().size());
+            assertTrue(names.containsAll(COORDINATION_OPTIONS), names.toString());
+            assertEquals(ENGINE_OPTIONS.size() + RULE_OPTIONS.size() + APP_OPTIONS.size()
+                    + COORDINATION_OPTIONS.size() + 1 + 7, f.configSchema().size());
             assertEquals("slack_alert", f.getName());
             assertEquals("slack_alert_test", f.getId());
         } finally {
