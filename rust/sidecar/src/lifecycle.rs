@@ -20,12 +20,11 @@ use slack_alert_engine::config::{AppRule, ThreadReplies};
 use slack_alert_engine::destination::app::status::{
     closing_reply, milestone_reply, status_line, window_reply, with_status, Phase, Status,
 };
-use slack_alert_engine::destination::app::{MAX_UPLOAD_BYTES, SHOWN_TRACE_CHARS};
+use slack_alert_engine::destination::app::trace_to_upload;
 use slack_alert_engine::destination::{self};
 use slack_alert_engine::{
     Closing, Config, DestinationKind, IncidentId, Intent, MessageKind, Outgoing, Spread,
 };
-use slack_alert_event::ecs;
 
 /// One thing the app sender would do in Slack.
 #[derive(Clone, Debug, PartialEq)]
@@ -217,9 +216,7 @@ impl AppReplay {
                         fallback,
                     },
                 ));
-                let trace = ecs::first(&ecs::STACK_TRACE, event).and_then(Value::as_str);
-                if let Some(trace) = trace.filter(|t| t.chars().count() > SHOWN_TRACE_CHARS) {
-                    let uploaded = cut_bytes(trace, MAX_UPLOAD_BYTES);
+                if let Some(uploaded) = trace_to_upload(event) {
                     steps.push(self.step(
                         &t,
                         AppAction::Upload {
@@ -413,23 +410,12 @@ fn payload(base: &Value, status: &Status, channel: &str) -> Value {
     payload
 }
 
-/// `s` cut to at most `max` bytes, on a character boundary.
-fn cut_bytes(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::replay::{replay, Record, Summary};
     use serde_json::json;
+    use slack_alert_engine::destination::app::SHOWN_TRACE_CHARS;
 
     fn config(extra: Value) -> Config {
         let mut v = json!({

@@ -12,4 +12,4 @@ pub mod status;
 mod worker;
 
 pub(crate) use worker::AppWorker;
-pub use worker::{MAX_UPLOAD_BYTES, SHOWN_TRACE_CHARS};
+pub use worker::{trace_to_upload, MAX_UPLOAD_BYTES, SHOWN_TRACE_CHARS};

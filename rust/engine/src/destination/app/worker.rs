@@ -400,10 +400,7 @@ impl AppWorker {
                 if fell_back {
                     Counters::add(&self.shared.counters.channel_fallbacks, 1);
                 }
-                let trace = ecs::first(&ecs::STACK_TRACE, event)
-                    .and_then(Value::as_str)
-                    .filter(|t| t.chars().count() > SHOWN_TRACE_CHARS)
-                    .map(|t| cut_bytes(t, MAX_UPLOAD_BYTES).to_string());
+                let trace = trace_to_upload(event).map(str::to_string);
                 let status = Status {
                     phase: Phase::Open,
                     total: 1,
@@ -1400,6 +1397,16 @@ fn base_payload(settings: &SenderSettings, message: &Outgoing) -> Value {
 /// name read from an event is event data.
 fn shown(channel: &str) -> String {
     channel.escape_debug().take(90).collect()
+}
+
+/// The stack trace of `event` to upload into its incident's thread: one
+/// longer than a message shows, cut to [`MAX_UPLOAD_BYTES`]; `None` when
+/// the message shows it whole (or it has none).
+pub fn trace_to_upload(event: &dyn slack_alert_event::Fields) -> Option<&str> {
+    ecs::first(&ecs::STACK_TRACE, event)
+        .and_then(Value::as_str)
+        .filter(|t| t.chars().count() > SHOWN_TRACE_CHARS)
+        .map(|t| cut_bytes(t, MAX_UPLOAD_BYTES))
 }
 
 /// `s` cut to at most `max` bytes, on a character boundary.
