@@ -34,10 +34,10 @@
 //! | [`Store::ensure_index`] | `HEAD /<index>`, `PUT /<index>` (`number_of_shards`, `auto_expand_replicas`, a typed mapping); `400 resource_already_exists_exception` is fine |
 //! | [`Store::claim`] | `PUT /<index>/_create/<id>` (`201` / `409`), then `GET /<index>/_doc/<id>` |
 //! | [`Store::add_counts`], [`Store::renew_lease`], [`Store::release`], [`Store::mark_reported`] | `POST /<index>/_update/<id>` with a painless `script`, `retry_on_conflict`, `_source=true`; `ctx.op = 'noop'`; `result` `updated`/`noop` |
-//! | [`Store::get`], [`Store::pace`] | `GET /<index>/_doc/<id>`: `_seq_no`, `_primary_term`, `_source`, real-time |
+//! | [`Store::get`], [`Store::pace`], [`Store::held`] | `GET /<index>/_doc/<id>`: `_seq_no`, `_primary_term`, `_source`, real-time |
 //! | [`Store::take_over`] | `POST /<index>/_update/<id>?if_seq_no=&if_primary_term=` with a partial `doc` (`409` if stale) |
 //! | [`Store::set_message`] | `POST /<index>/_update/<id>` with a partial `doc` |
-//! | [`Store::set_not_before`], [`Store::take_token`] | `POST /<index>/_update/<id>` with `scripted_upsert` and a painless script |
+//! | [`Store::set_not_before`], [`Store::take_token`], [`Store::reserve_slot`], [`Store::add_held`], [`Store::drain_held`] | `POST /<index>/_update/<id>` with `scripted_upsert` and a painless script |
 //! | [`Store::delete_expired`] | `POST /<index>/_delete_by_query?conflicts=proceed`, a `range` query on the `expires_at` date |
 //!
 //! The integration tests (`tests/opensearch.rs`) run them against a real OpenSearch 2.19.6
@@ -59,6 +59,7 @@
 //! [`Store::take_token`] alone is never sent twice.
 
 mod error;
+mod held;
 mod model;
 mod requests;
 mod settings;
@@ -66,6 +67,7 @@ mod store;
 mod transport;
 
 pub use error::StoreError;
+pub use held::{HeldCounts, MAX_HELD_LABELS};
 pub use model::{Cas, Claim, ClaimDoc, Incident, OwnerUpdate, Pace, Versioned, MAX_HOSTS};
 pub use settings::{Secret, StoreSettings, DEFAULT_INDEX, DEFAULT_PORT, DEFAULT_TIMEOUT};
 pub use store::Store;

@@ -112,13 +112,13 @@ pub enum OwnerUpdate {
 }
 
 /// A destination's fleet-wide pace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Pace {
     /// No node posts to the destination before then (epoch ms): the latest `Retry-After` any
     /// node was given. 0 when none was.
     pub not_before_ms: i64,
-    /// The rate-limit interval the counter is for (epoch ms), 0 when none was taken.
-    pub interval_start_ms: i64,
-    /// Tokens taken in that interval, by the whole fleet.
-    pub taken: u64,
+    /// The fleet's rate-limit bucket as the last token taken left it (`None`: none taken yet).
+    pub tokens: Option<f64>,
+    /// The slot after the last one reserved (epoch ms), 0 when none was.
+    pub next_slot_ms: i64,
 }

@@ -38,8 +38,8 @@ pub(crate) fn index_body() -> Value {
                 "kind": keyword, "owner": keyword, "claim": keyword, "rule": keyword, "key": keyword,
                 "hosts": keyword, "channel": keyword, "ts": keyword, "destination": keyword,
                 "window_start": date, "first_seen": date, "last_seen": date, "lease_until": date,
-                "reported_at": date, "not_before": date, "interval_start": date, "expires_at": date,
-                "count": long, "reported_count": long, "taken": long,
+                "reported_at": date, "not_before": date, "expires_at": date,
+                "count": long, "reported_count": long,
                 "counts": unindexed, "flushes": unindexed,
             }
         }
@@ -67,7 +67,7 @@ pub(crate) fn pace_id(destination: &str) -> Result<String, StoreError> {
     checked_id("pace", destination)
 }
 
-fn checked_id(kind: &str, id: &str) -> Result<String, StoreError> {
+pub(crate) fn checked_id(kind: &str, id: &str) -> Result<String, StoreError> {
     if id.is_empty() {
         return Err(StoreError::Invalid(format!("an empty {kind} id")));
     }
@@ -80,7 +80,7 @@ fn checked_id(kind: &str, id: &str) -> Result<String, StoreError> {
     Ok(format!("{kind}:{id}"))
 }
 
-fn doc_path(index: &str, endpoint: &str, doc_id: &str, query: &str) -> String {
+pub(crate) fn doc_path(index: &str, endpoint: &str, doc_id: &str, query: &str) -> String {
     let mut path = format!("/{}/{endpoint}/{}", segment(index), segment(doc_id));
     if !query.is_empty() {
         path.push('?');
@@ -89,7 +89,7 @@ fn doc_path(index: &str, endpoint: &str, doc_id: &str, query: &str) -> String {
     path
 }
 
-fn nonsense(answer: &Answer, what: &str) -> StoreError {
+pub(crate) fn nonsense(answer: &Answer, what: &str) -> StoreError {
     StoreError::Nonsense {
         host: answer.host.clone(),
         reason: format!("a {} answer without {what}", answer.status),
@@ -526,20 +526,40 @@ long nb = ((Number) params.not_before).longValue();
 if (s.not_before == null || ((Number) s.not_before).longValue() < nb) { s.not_before = nb; }
 if (s.expires_at == null || ((Number) s.expires_at).longValue() < params.expires_at) { s.expires_at = params.expires_at; }";
 
-/// Takes one token of the interval if fewer than `limit` were taken; a later interval starts
-/// the count anew, an earlier one (a node whose clock is behind) counts against the current.
+/// A token bucket shared by the fleet, as each node's own is: `burst` tokens, refilled at
+/// `per_minute`. A node whose clock is behind refills nothing (time never runs back).
 const TAKE_TOKEN: &str = "\
 def s = ctx._source;
-long start = ((Number) params.interval_start).longValue();
-if (s.interval_start == null || ((Number) s.interval_start).longValue() < start) { s.interval_start = start; s.taken = 0L; }
-long taken = s.taken == null ? 0L : ((Number) s.taken).longValue();
-if (taken >= ((Number) params.limit).longValue()) {
+double cap = ((Number) params.burst).doubleValue();
+double rate = ((Number) params.per_minute).doubleValue() / 60000.0;
+long now = ((Number) params.now).longValue();
+double level = s.tokens == null ? cap : ((Number) s.tokens).doubleValue();
+long last = s.refilled_at == null ? now : ((Number) s.refilled_at).longValue();
+if (now > last) { level = Math.min(cap, level + (now - last) * rate); last = now; }
+if (level < 1.0) {
   ctx.op = 'noop';
 } else {
-  s.taken = taken + 1;
+  s.tokens = level - 1.0; s.refilled_at = last;
   s.schema = params.schema; s.kind = 'pace'; s.destination = params.destination;
   if (s.expires_at == null || ((Number) s.expires_at).longValue() < params.expires_at) { s.expires_at = params.expires_at; }
 }";
+
+/// The fleet's next posting slot: no sooner than now, the slot after the last one reserved
+/// (at most `MAX_SLOT_AHEAD_MS` ahead, so that a node whose clock runs ahead cannot hold the
+/// others back for longer) and the fleet's `not_before`.
+const RESERVE_SLOT: &str = "\
+def s = ctx._source;
+long now = ((Number) params.now).longValue();
+long slot = now;
+long ahead = now + ((Number) params.max_ahead).longValue();
+if (s.next_slot != null) { long next = ((Number) s.next_slot).longValue(); if (next > ahead) { next = ahead; } if (next > slot) { slot = next; } }
+if (s.not_before != null) { long nb = ((Number) s.not_before).longValue(); if (nb > slot) { slot = nb; } }
+s.slot = slot; s.next_slot = slot + ((Number) params.spacing).longValue();
+s.schema = params.schema; s.kind = 'pace'; s.destination = params.destination;
+if (s.expires_at == null || ((Number) s.expires_at).longValue() < params.expires_at) { s.expires_at = params.expires_at; }";
+
+/// How far ahead of a node's clock the fleet's next slot may be.
+pub(crate) const MAX_SLOT_AHEAD_MS: i64 = 60_000;
 
 fn pace_update(
     index: &str,
@@ -593,15 +613,46 @@ pub(crate) fn parse_set_not_before(answer: &Answer) -> Result<i64, StoreError> {
 pub(crate) fn take_token_request(
     index: &str,
     destination: &str,
-    interval_start_ms: i64,
-    limit: u64,
+    now_ms: i64,
+    per_minute: u32,
+    burst: u32,
 ) -> Result<Request, StoreError> {
     let params = json!({
-        "interval_start": interval_start_ms,
-        "limit": limit,
-        "expires_at": interval_start_ms.saturating_add(PACE_TTL_MS),
+        "now": now_ms,
+        "per_minute": per_minute,
+        "burst": burst.max(1),
+        "expires_at": now_ms.saturating_add(PACE_TTL_MS),
     });
     pace_update(index, destination, TAKE_TOKEN, params, false)
+}
+
+pub(crate) fn reserve_slot_request(
+    index: &str,
+    destination: &str,
+    now_ms: i64,
+    spacing_ms: i64,
+) -> Result<Request, StoreError> {
+    let params = json!({
+        "now": now_ms,
+        "spacing": spacing_ms.max(0),
+        "max_ahead": MAX_SLOT_AHEAD_MS,
+        "expires_at": now_ms.saturating_add(PACE_TTL_MS),
+    });
+    pace_update(index, destination, RESERVE_SLOT, params, true)
+}
+
+/// The slot reserved (epoch ms).
+pub(crate) fn parse_reserve_slot(answer: &Answer) -> Result<i64, StoreError> {
+    match parse_update(answer)? {
+        Updated::Yes {
+            source: Some(source),
+            ..
+        } => source["slot"]
+            .as_i64()
+            .ok_or_else(|| nonsense(answer, "get._source.slot")),
+        Updated::Yes { source: None, .. } => Err(nonsense(answer, "get._source")),
+        Updated::Missing | Updated::Conflict => Err(refused(answer)),
+    }
 }
 
 /// True if a token was taken.
@@ -621,10 +672,17 @@ pub(crate) fn parse_pace(answer: &Answer) -> Result<Pace, StoreError> {
                     .as_i64()
                     .ok_or_else(|| nonsense(answer, &format!("a number in {field}"))),
             };
+            let tokens = match &source["tokens"] {
+                Value::Null => None,
+                v => Some(
+                    v.as_f64()
+                        .ok_or_else(|| nonsense(answer, "a number in tokens"))?,
+                ),
+            };
             Ok(Pace {
                 not_before_ms: number("not_before")?,
-                interval_start_ms: number("interval_start")?,
-                taken: number("taken")?.max(0) as u64,
+                tokens,
+                next_slot_ms: number("next_slot")?,
             })
         }
         None => Ok(Pace::default()),
@@ -877,11 +935,27 @@ mod tests {
 
     #[test]
     fn pace_documents() {
-        let r = take_token_request("state", "hook", 60_000, 10).unwrap();
+        let r = take_token_request("state", "hook", 60_000, 20, 0).unwrap();
         assert_eq!(r.path, "/state/_update/pace%3Ahook?retry_on_conflict=20");
         let body = r.body.unwrap();
         assert_eq!(body["scripted_upsert"], true);
-        assert_eq!(body["script"]["params"]["limit"], 10);
+        assert_eq!(body["script"]["params"]["per_minute"], 20);
+        assert_eq!(
+            body["script"]["params"]["burst"], 1,
+            "a bucket holds one at least"
+        );
+        let slot = answer(
+            200,
+            json!({"result": "updated", "_seq_no": 2, "_primary_term": 1, "get": {"_source": {"slot": 5_000}}}),
+        );
+        assert_eq!(parse_reserve_slot(&slot).unwrap(), 5_000);
+        assert!(matches!(
+            parse_reserve_slot(&answer(
+                200,
+                json!({"result": "updated", "_seq_no": 2, "_primary_term": 1})
+            )),
+            Err(StoreError::Nonsense { .. })
+        ));
         let created = answer(
             201,
             json!({"result": "created", "_seq_no": 0, "_primary_term": 1}),
@@ -908,14 +982,14 @@ mod tests {
         assert_eq!(parse_set_not_before(&nb).unwrap(), 77);
         let got = answer(
             200,
-            json!({"found": true, "_seq_no": 1, "_primary_term": 1, "_source": {"not_before": 77, "taken": 3, "interval_start": 60}}),
+            json!({"found": true, "_seq_no": 1, "_primary_term": 1, "_source": {"not_before": 77, "tokens": 2.5, "next_slot": 60}}),
         );
         assert_eq!(
             parse_pace(&got).unwrap(),
             Pace {
                 not_before_ms: 77,
-                interval_start_ms: 60,
-                taken: 3
+                tokens: Some(2.5),
+                next_slot_ms: 60,
             }
         );
         assert_eq!(

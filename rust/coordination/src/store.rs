@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::held::{self, HeldCounts};
 use crate::model::{Cas, Claim, ClaimDoc, Incident, OwnerUpdate, Pace, Versioned};
 use crate::requests::{self as rq, Created, OwnerCall};
 use crate::transport::{Retry, Transport};
@@ -309,22 +310,89 @@ impl Store {
         )?)
     }
 
-    /// Takes one of the `limit` tokens the fleet has for `destination` in the rate-limit interval
-    /// starting at `interval_start_ms` (the same boundaries on every node, e.g. `now - now % 60 s`):
-    /// false once `limit` are taken. Not sent again after it may have arrived (a token could be
-    /// taken twice), so a timeout is an error the caller decides on.
+    /// Takes a token of the fleet's bucket for `destination` (`burst` tokens, refilled at
+    /// `per_minute`, as each node's own bucket): false when it is empty. Not sent again after
+    /// it may have arrived (a token could be taken twice), so a timeout is an error the caller
+    /// decides on.
     pub fn take_token(
         &self,
         destination: &str,
-        interval_start_ms: i64,
-        limit: u64,
+        now_ms: i64,
+        per_minute: u32,
+        burst: u32,
     ) -> Result<bool, StoreError> {
-        let request = rq::take_token_request(&self.index, destination, interval_start_ms, limit)?;
+        let request = rq::take_token_request(&self.index, destination, now_ms, per_minute, burst)?;
         rq::parse_take_token(&self.transport.send(
             &request,
             Retry::ConnectOnly,
             self.transport.deadline(),
         )?)
+    }
+
+    /// Reserves the fleet's next slot to post to `destination` (epoch ms): slots are
+    /// `spacing_ms` apart across the fleet and never before its `not_before`. A slot lost with
+    /// its answer is only a gap, so it is sent again like a read.
+    pub fn reserve_slot(
+        &self,
+        destination: &str,
+        now_ms: i64,
+        spacing_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let request = rq::reserve_slot_request(&self.index, destination, now_ms, spacing_ms)?;
+        rq::parse_reserve_slot(&self.transport.send(
+            &request,
+            Retry::Any,
+            self.transport.deadline(),
+        )?)
+    }
+
+    /// Adds what this node's share of the fleet's rate limit held back to `destination`'s
+    /// fleet summary. Not sent again after it may have arrived (it would count twice).
+    pub fn add_held(
+        &self,
+        destination: &str,
+        counts: &HeldCounts,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let request = held::add_held_request(&self.index, destination, counts, now_ms)?;
+        held::parse_add_held(&self.transport.send(
+            &request,
+            Retry::ConnectOnly,
+            self.transport.deadline(),
+        )?)
+    }
+
+    /// `destination`'s fleet summary as it stands (empty when none).
+    pub fn held(&self, destination: &str) -> Result<HeldCounts, StoreError> {
+        let deadline = self.transport.deadline();
+        let answer = self.transport.send(
+            &held::held_get_request(&self.index, destination)?,
+            Retry::Any,
+            deadline,
+        )?;
+        held::parse_held(&answer)
+    }
+
+    /// Takes everything `destination`'s fleet summary holds, for this caller alone to post:
+    /// `None` when it was empty. `drainer` names this one drain (unique across the fleet, e.g.
+    /// [`Store::drainer_id`]); sent again with the same name it answers the same drain.
+    pub fn drain_held(
+        &self,
+        destination: &str,
+        drainer: &str,
+    ) -> Result<Option<HeldCounts>, StoreError> {
+        let request = held::drain_held_request(&self.index, destination, drainer)?;
+        held::parse_drain_held(
+            &self
+                .transport
+                .send(&request, Retry::Any, self.transport.deadline())?,
+            drainer,
+        )
+    }
+
+    /// A name for one drain, unique across the fleet and restarts.
+    pub fn drainer_id(&self) -> String {
+        self.next_id()
     }
 
     /// Deletes every document whose `expires_at` is before `now_ms` (`_delete_by_query`);

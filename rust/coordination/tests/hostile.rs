@@ -284,10 +284,10 @@ fn a_hung_or_overloaded_host_is_failed_over() {
         |_| {},
     );
     assert!(matches!(
-        store.take_token("hook", 0, 5).unwrap_err(),
+        store.take_token("hook", 0, 5, 1).unwrap_err(),
         StoreError::Timeout { .. }
     ));
     assert_eq!(good.requests().len(), 0);
     // The next call starts at the host after the one that failed.
-    assert!(store.take_token("hook", 0, 5).unwrap());
+    assert!(store.take_token("hook", 0, 5, 1).unwrap());
 }

@@ -260,7 +260,8 @@ fn not_before_and_tokens_are_shared_by_the_fleet() {
     assert_eq!(node_b.set_not_before("hook", 9_000).unwrap(), 9_000);
     assert_eq!(node_a.pace("hook").unwrap().not_before_ms, 9_000);
 
-    let interval = 60_000;
+    // A bucket of 7, refilled at 60 a minute (one a second): 30 takers at one instant get 7.
+    let now = 1_000_000;
     let threads: Vec<_> = (0..10)
         .map(|t| {
             let store = if t % 2 == 0 {
@@ -270,7 +271,7 @@ fn not_before_and_tokens_are_shared_by_the_fleet() {
             };
             thread::spawn(move || {
                 (0..3)
-                    .filter(|_| store.take_token("hook", interval, 7).unwrap())
+                    .filter(|_| store.take_token("hook", now, 60, 7).unwrap())
                     .count()
             })
         })
@@ -278,20 +279,129 @@ fn not_before_and_tokens_are_shared_by_the_fleet() {
     let granted: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert_eq!(granted, 7, "the limit holds for the fleet");
     let pace = node_a.pace("hook").unwrap();
+    assert_eq!((pace.tokens, pace.not_before_ms), (Some(0.0), 9_000));
+    assert!(
+        !node_b.take_token("hook", now - 60_000, 60, 7).unwrap(),
+        "a clock behind refills nothing"
+    );
+    assert!(
+        !node_b.take_token("hook", now + 999, 60, 7).unwrap(),
+        "not a whole token yet"
+    );
+    let refilled = (0..10)
+        .filter(|_| node_b.take_token("hook", now + 2_000, 60, 7).unwrap())
+        .count();
+    assert_eq!(refilled, 2, "two seconds refill two tokens");
+}
+
+#[test]
+fn posting_slots_are_spaced_across_the_fleet_and_wait_for_not_before() {
+    let os = OpenSearch::shared();
+    let node_a = Arc::new(os.store("slots"));
+    let node_b = Arc::new(os.store("slots"));
+    let now = 5_000_000;
+    let threads: Vec<_> = (0..6)
+        .map(|t| {
+            let store = if t % 2 == 0 {
+                node_a.clone()
+            } else {
+                node_b.clone()
+            };
+            thread::spawn(move || store.reserve_slot("hook", now, 1_000).unwrap())
+        })
+        .collect();
+    let mut slots: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    slots.sort_unstable();
     assert_eq!(
-        (pace.interval_start_ms, pace.taken, pace.not_before_ms),
-        (interval, 7, 9_000)
+        slots,
+        (0..6).map(|i| now + i * 1_000).collect::<Vec<_>>(),
+        "one a second for the fleet"
     );
-    assert!(
-        !node_b.take_token("hook", interval - 60_000, 7).unwrap(),
-        "an older interval counts against this one"
+    // Later, past the last slot: now again.
+    assert_eq!(
+        node_a.reserve_slot("hook", now + 60_000, 1_000).unwrap(),
+        now + 60_000
     );
-    assert!(
-        node_b.take_token("hook", interval + 60_000, 7).unwrap(),
-        "a new interval starts anew"
+    // A Retry-After shared by any node comes first.
+    node_b.set_not_before("hook", now + 90_000).unwrap();
+    assert_eq!(
+        node_a.reserve_slot("hook", now + 61_000, 1_000).unwrap(),
+        now + 90_000
     );
-    assert_eq!(node_a.pace("hook").unwrap().taken, 1);
-    assert!(!node_a.take_token("other-hook", interval, 0).unwrap());
+    // A node whose clock runs an hour ahead holds the others back a minute at most.
+    node_b
+        .reserve_slot("ahead", now + 3_600_000, 1_000)
+        .unwrap();
+    assert!(node_a.reserve_slot("ahead", now, 1_000).unwrap() <= now + 60_000);
+}
+
+#[test]
+fn a_fleet_summary_is_added_to_by_every_node_and_drained_by_one() {
+    use slack_alert_coordination::HeldCounts;
+    let os = OpenSearch::shared();
+    let node_a = Arc::new(os.store("held"));
+    let node_b = Arc::new(os.store("held"));
+    assert!(node_a.held("hook").unwrap().is_empty());
+    assert_eq!(node_a.drain_held("hook", "nothing").unwrap(), None);
+    let held = |n: u64, label: &str| HeldCounts {
+        suppressed: n,
+        repeats: 10 * n,
+        top: vec![(label.to_string(), 11 * n)],
+        rules: vec!["errors".into()],
+        since_ms: 1_000 + n as i64,
+        ..HeldCounts::default()
+    };
+    let threads: Vec<_> = (1..=8u64)
+        .map(|n| {
+            let store = if n % 2 == 0 {
+                node_a.clone()
+            } else {
+                node_b.clone()
+            };
+            thread::spawn(move || {
+                store
+                    .add_held("hook", &held(n, if n <= 4 { "low" } else { "high" }), 9_000)
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let all = node_b.held("hook").unwrap();
+    assert_eq!(
+        (all.suppressed, all.repeats, all.since_ms),
+        (36, 360, 1_001)
+    );
+    // Two nodes drain at once: one gets everything, the other nothing.
+    let (a, b) = (node_a.drainer_id(), node_b.drainer_id());
+    let (sa, sb) = (node_a.clone(), node_b.clone());
+    let (ta, tb) = (a.clone(), b.clone());
+    let first = thread::spawn(move || sa.drain_held("hook", &ta).unwrap());
+    let second = thread::spawn(move || sb.drain_held("hook", &tb).unwrap());
+    let drained: Vec<HeldCounts> = [first.join().unwrap(), second.join().unwrap()]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(drained.len(), 1, "exactly one drain");
+    let d = &drained[0];
+    assert_eq!((d.suppressed, d.repeats), (36, 360));
+    assert_eq!(
+        d.top,
+        vec![("high".to_string(), 11 * 26), ("low".to_string(), 11 * 10)]
+    );
+    assert_eq!(d.rules, vec!["errors".to_string()]);
+    // The winner's drain sent again answers the same counts; nothing is left for anyone else.
+    assert!(node_a.held("hook").unwrap().is_empty());
+    let again: Vec<HeldCounts> = [a, b]
+        .iter()
+        .filter_map(|id| node_a.drain_held("hook", id).unwrap())
+        .collect();
+    assert_eq!(again, vec![d.clone()], "idempotent for its drainer only");
+    assert_eq!(
+        node_b.drain_held("hook", &node_b.drainer_id()).unwrap(),
+        None
+    );
 }
 
 #[test]
